@@ -1,0 +1,52 @@
+package io.github.optlist;
+
+import java.util.List;
+
+/**
+ * The Learned Optimizer List: 1000 NAdamW configurations in the order to try them
+ * (Metz, Maheswaranathan, Sun, Freeman, Poole, Sohl-Dickstein 2020, arXiv:2002.11887).
+ *
+ * <p>Fix the number of training steps, then train with index 0, 1, 2, … and keep the best; fewer than ten
+ * tries usually give a good result. The list is read once, on first use, from the packaged list file
+ * (see {@link OptListFile}).
+ */
+public final class OptList {
+
+    private OptList() {
+    }
+
+    private static final class Holder {
+        static final List<NAdamWConfig> CONFIGS = OptListFile.readPackaged();
+    }
+
+    /** The number of entries, 1000. */
+    public static int size() {
+        return Holder.CONFIGS.size();
+    }
+
+    /**
+     * The configuration at {@code idx}, 0 being the first to try.
+     *
+     * @throws IllegalArgumentException if {@code idx} is outside {@code [0, size())}
+     */
+    public static NAdamWConfig config(int idx) {
+        requireIndex(idx);
+        return Holder.CONFIGS.get(idx);
+    }
+
+    /** All configurations, in list order, as an unmodifiable list. */
+    public static List<NAdamWConfig> configs() {
+        return Holder.CONFIGS;
+    }
+
+    /**
+     * Refuses an index outside the list.
+     *
+     * @throws IllegalArgumentException if {@code idx} is outside {@code [0, size())}
+     */
+    public static void requireIndex(int idx) {
+        if (idx < 0 || idx >= size()) {
+            throw new IllegalArgumentException("idx must be in [0, " + size() + "), got " + idx);
+        }
+    }
+}

@@ -1,0 +1,327 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.CosineSchedule;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.ScheduleVariant;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AutoGradMode;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * NAdamW with the list's warm-up, constant and cosine-decay schedule, updating LibTorch tensors in place on
+ * their own device (CPU or CUDA).
+ *
+ * <p>Used like a torch.optim optimizer:
+ * <pre>{@code
+ * NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 0, trainingSteps);
+ * for (long i = 0; i < trainingSteps; i++) {
+ *     opt.zeroGrad();
+ *     loss(model, batch(i)).backward();
+ *     opt.step();
+ * }
+ * }</pre>
+ *
+ * <p>Update {@code k} (0-based) of a parameter, with {@code t = k + 1} and {@code lr = schedule(k)}:
+ * <pre>
+ *   g    = grad - l2WeightDecay * p
+ *   m    = beta1 * m + (1 - beta1) * g
+ *   v    = beta2 * v + (1 - beta2) * g * g
+ *   lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+ *   u    = useNesterov ? beta1 * m + (1 - beta1) * g : m
+ *   p    = p - lr_t * (u / (sqrt(v) + epsilon) + adamwWeightDecay * p)
+ * </pre>
+ * Parameters are held in {@linkplain ParamGroup groups}, each with its own configuration. A parameter whose
+ * gradient is undefined is skipped and its step count does not advance. Each parameter counts its own steps, so a
+ * group added later starts its schedule at step 0. Training past {@code trainingSteps} keeps the final learning
+ * rate.
+ *
+ * <p>{@code step()} frees every native temporary it creates before it returns, whatever scope the caller has, and
+ * never reads a tensor value back to the host. The moments and scratch buffers are allocated on a parameter's
+ * first update and freed by {@link #close()} (or by the garbage collector).
+ *
+ * <p>Not thread-safe: one optimizer serves one training loop; distinct optimizers over distinct parameters may
+ * step concurrently.
+ */
+public final class NAdamWCosineDecay implements AutoCloseable {
+
+    private final long trainingSteps;
+    private final ScheduleVariant variant;
+    private final List<ParamGroup> groups = new ArrayList<>();
+    private final List<List<ParamState>> states = new ArrayList<>();
+    /** Tensor identity to (group, position), to refuse a tensor given twice. */
+    private final Map<Long, String> positions = new HashMap<>();
+    private long stepCount;
+
+    /**
+     * An optimizer for one group of parameters with a custom configuration and the
+     * {@link ScheduleVariant#TASKSET} schedule.
+     *
+     * @throws IllegalArgumentException for no or bad parameters, a null config, or {@code trainingSteps <= 0}
+     */
+    public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps) {
+        this(params, config, trainingSteps, ScheduleVariant.TASKSET);
+    }
+
+    /**
+     * An optimizer for one group of parameters.
+     *
+     * @throws IllegalArgumentException for no or bad parameters, a null config or variant, or {@code trainingSteps <= 0}
+     */
+    public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps, ScheduleVariant variant) {
+        this(singleGroup(params, config, trainingSteps, variant), trainingSteps, variant);
+    }
+
+    /**
+     * An optimizer for several groups, each with its own configuration, sharing one training length and
+     * schedule variant.
+     *
+     * @throws IllegalArgumentException for no groups, a tensor in two groups, a null variant, or {@code trainingSteps <= 0}
+     */
+    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ScheduleVariant variant) {
+        CosineSchedule.requireTrainingSteps(trainingSteps);
+        if (variant == null) {
+            throw new IllegalArgumentException("variant must not be null");
+        }
+        if (groups == null || groups.isEmpty()) {
+            throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
+                    + (groups == null ? "null" : "none"));
+        }
+        this.trainingSteps = trainingSteps;
+        this.variant = variant;
+        requireNewTensors(groups);
+        for (ParamGroup group : groups) {
+            register(group);
+        }
+    }
+
+    private static List<ParamGroup> singleGroup(TensorVector params, NAdamWConfig config, long trainingSteps,
+                                                ScheduleVariant variant) {
+        CosineSchedule.requireTrainingSteps(trainingSteps);
+        if (variant == null) {
+            throw new IllegalArgumentException("variant must not be null");
+        }
+        return List.of(ParamGroup.of(params, config));
+    }
+
+    /**
+     * Adds a group; its parameters start at step 0.
+     *
+     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes
+     */
+    public void addParamGroup(ParamGroup group) {
+        if (group == null) {
+            throw new IllegalArgumentException("group must not be null");
+        }
+        requireNewTensors(List.of(group));
+        register(group);
+    }
+
+    private void requireNewTensors(List<ParamGroup> newGroups) {
+        Map<Long, String> seen = new HashMap<>(positions);
+        for (int g = 0; g < newGroups.size(); g++) {
+            ParamGroup group = newGroups.get(g);
+            if (group == null) {
+                throw new IllegalArgumentException("group " + g + " is null");
+            }
+            for (int i = 0; i < group.params().size(); i++) {
+                String where = "params[" + i + "] of group " + (groups.size() + g);
+                String first = seen.putIfAbsent(TensorChecks.identity(group.params().get(i)), where);
+                if (first != null) {
+                    throw new IllegalArgumentException(where + " is the same tensor as " + first
+                            + "; a tensor can be in only one group");
+                }
+            }
+        }
+    }
+
+    private void register(ParamGroup group) {
+        List<ParamState> groupStates = new ArrayList<>(group.params().size());
+        for (int i = 0; i < group.params().size(); i++) {
+            Tensor param = group.params().get(i);
+            positions.put(TensorChecks.identity(param), "params[" + i + "] of group " + groups.size());
+            groupStates.add(new ParamState(param));
+        }
+        groups.add(group);
+        states.add(groupStates);
+    }
+
+    /** The parameter groups, in the order given. */
+    public List<ParamGroup> paramGroups() {
+        return Collections.unmodifiableList(groups);
+    }
+
+    /** The training length the schedule is laid out over. */
+    public long trainingSteps() {
+        return trainingSteps;
+    }
+
+    /** The schedule's warm-up variant. */
+    public ScheduleVariant scheduleVariant() {
+        return variant;
+    }
+
+    /** The number of completed {@code step()} calls. */
+    public long stepCount() {
+        return stepCount;
+    }
+
+    /**
+     * The number of updates applied to {@code param}: lower than {@link #stepCount()} if it was added later or
+     * had no gradient at some steps.
+     *
+     * @throws IllegalArgumentException if this optimizer does not hold {@code param}
+     */
+    public long stepCount(Tensor param) {
+        return stateOf(param).step;
+    }
+
+    /** The learning rate the next {@code step()} applies to the first group. */
+    public double learningRate() {
+        return learningRate(0);
+    }
+
+    /**
+     * The learning rate the next {@code step()} applies to the parameters of group {@code groupIndex} that have
+     * been updated the most (all of them, when each had a gradient at every step).
+     *
+     * @throws IllegalArgumentException if there is no such group
+     */
+    public double learningRate(int groupIndex) {
+        if (groupIndex < 0 || groupIndex >= groups.size()) {
+            throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + groupIndex);
+        }
+        long next = 0;
+        for (ParamState state : states.get(groupIndex)) {
+            next = Math.max(next, state.step);
+        }
+        return CosineSchedule.learningRate(groups.get(groupIndex).config(), next, trainingSteps, variant);
+    }
+
+    /** Clears every parameter's gradient by setting it to none (undefined), as torch does by default. */
+    public void zeroGrad() {
+        zeroGrad(true);
+    }
+
+    /**
+     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it and
+     * fills it with zeros.
+     */
+    public void zeroGrad(boolean setToNone) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            for (ParamGroup group : groups) {
+                for (Tensor param : group.params()) {
+                    Tensor grad = param.mutable_grad();
+                    if (!grad.defined()) {
+                        continue;
+                    }
+                    if (setToNone) {
+                        grad.reset();
+                    } else {
+                        grad.detach_();
+                        grad.zero_();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Applies one update to every parameter that has a gradient.
+     *
+     * @throws IllegalArgumentException if a gradient is sparse; no parameter is changed then
+     */
+    public void step() {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            List<Tensor> grads = gradientsOrRefuse();
+            int next = 0;
+            for (int g = 0; g < groups.size(); g++) {
+                NAdamWConfig config = groups.get(g).config();
+                for (ParamState state : states.get(g)) {
+                    Tensor grad = grads.get(next++);
+                    if (grad == null) {
+                        continue;
+                    }
+                    if (!state.initialized()) {
+                        state.initialize(config.l2WeightDecay() != 0);
+                    }
+                    double lr = CosineSchedule.learningRate(config, state.step, trainingSteps, variant);
+                    state.step++;
+                    PlainUpdate.apply(state, grad, config, lr);
+                }
+            }
+        }
+        stepCount++;
+    }
+
+    /**
+     * Re-evaluates the model with {@code closure} (with gradients enabled), then applies one update. The closure
+     * typically zeroes the gradients, computes the loss, calls {@code backward()} and returns the loss.
+     *
+     * @return the closure's loss, owned by the caller
+     * @throws IllegalArgumentException if {@code closure} is null or a gradient is sparse
+     */
+    public Tensor step(Supplier<Tensor> closure) {
+        if (closure == null) {
+            throw new IllegalArgumentException("closure must not be null");
+        }
+        Tensor loss;
+        try (AutoGradMode gradEnabled = new AutoGradMode(true)) {
+            loss = closure.get();
+        }
+        step();
+        return loss;
+    }
+
+    /** One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones. */
+    private List<Tensor> gradientsOrRefuse() {
+        List<Tensor> grads = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            List<Tensor> params = groups.get(g).params();
+            for (int i = 0; i < params.size(); i++) {
+                Tensor grad = params.get(i).grad();
+                if (!grad.defined()) {
+                    grads.add(null);
+                    continue;
+                }
+                TensorChecks.requireDenseGradient(grad, "params[" + i + "] of group " + g);
+                grads.add(grad);
+            }
+        }
+        return grads;
+    }
+
+    private ParamState stateOf(Tensor param) {
+        if (param == null || param.isNull() || !param.defined()) {
+            throw new IllegalArgumentException("param must be a defined tensor");
+        }
+        long identity = TensorChecks.identity(param);
+        for (List<ParamState> groupStates : states) {
+            for (ParamState state : groupStates) {
+                if (TensorChecks.identity(state.param) == identity) {
+                    return state;
+                }
+            }
+        }
+        throw new IllegalArgumentException("this optimizer does not hold the given tensor");
+    }
+
+    /**
+     * Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched.
+     * A closed optimizer must not step again.
+     */
+    @Override
+    public void close() {
+        for (List<ParamState> groupStates : states) {
+            groupStates.forEach(ParamState::release);
+        }
+    }
+}

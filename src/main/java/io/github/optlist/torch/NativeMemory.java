@@ -1,0 +1,29 @@
+package io.github.optlist.torch;
+
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerScope;
+
+/** Ownership of native objects that must outlive whatever {@link PointerScope} the caller has open. */
+final class NativeMemory {
+
+    private NativeMemory() {
+    }
+
+    /**
+     * Keeps {@code pointer} alive when the innermost open scope closes; the caller then owns it and releases it
+     * with {@link #release}. A scope's {@code detach} would free it at once, hence the extra reference.
+     */
+    static <P extends Pointer> P outliveScope(P pointer) {
+        if (PointerScope.getInnerScope() != null) {
+            pointer.retainReference();
+        }
+        return pointer;
+    }
+
+    /** Frees a pointer kept by {@link #outliveScope}; null is ignored. */
+    static void release(Pointer pointer) {
+        if (pointer != null && !pointer.isNull()) {
+            pointer.deallocate();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.NAdamWConfig;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+import static org.bytedeco.pytorch.global.torch.sqrt_out;
+
+/**
+ * The update of one parameter, one in-place op at a time: the readable reference for the faster paths and
+ * the fallback when they do not apply. Must run inside a no-grad region and a {@code PointerScope} that frees
+ * the {@link Scalar}s it creates.
+ */
+final class PlainUpdate {
+
+    private PlainUpdate() {
+    }
+
+    /**
+     * The step size {@code lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)} of update {@code t} (1-based),
+     * or {@code lr} without bias correction.
+     */
+    static double stepSize(NAdamWConfig config, double learningRate, long t) {
+        if (!config.useBiasCorrection()) {
+            return learningRate;
+        }
+        return learningRate * Math.sqrt(1 - Math.pow(config.beta2(), t)) / (1 - Math.pow(config.beta1(), t));
+    }
+
+    /**
+     * Applies one NAdamW update to {@code state.param} with gradient {@code grad} and learning rate {@code lr};
+     * {@code state.step} must already count this update.
+     */
+    static void apply(ParamState state, Tensor grad, NAdamWConfig config, double learningRate) {
+        Tensor param = state.param;
+        double beta1 = config.beta1();
+        double beta2 = config.beta2();
+        double stepSize = stepSize(config, learningRate, state.step);
+
+        Tensor g = grad;
+        if (config.l2WeightDecay() != 0) {
+            // The published sign: the list was ranked with g = grad - l2 * p.
+            g = state.l2Gradient.copy_(grad).add_(param, new Scalar(-config.l2WeightDecay()));
+        }
+        state.expAvg.mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
+        state.expAvgSq.mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
+        Tensor denominator = sqrt_out(state.denominator, state.expAvgSq).add_(new Scalar(config.epsilon()));
+
+        // p - lr_t * (u / d + wd * p) == p * (1 - lr_t * wd) - lr_t * u / d
+        if (config.adamwWeightDecay() != 0) {
+            param.mul_(new Scalar(1 - stepSize * config.adamwWeightDecay()));
+        }
+        if (config.useNesterov()) {
+            // u = beta1 * m + (1 - beta1) * g, applied as two terms so no buffer holds u.
+            param.addcdiv_(state.expAvg, denominator, new Scalar(-stepSize * beta1));
+            param.addcdiv_(g, denominator, new Scalar(-stepSize * (1 - beta1)));
+        } else {
+            param.addcdiv_(state.expAvg, denominator, new Scalar(-stepSize));
+        }
+    }
+}
