@@ -1,0 +1,52 @@
+package io.github.optlist.torch;
+
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.Random;
+
+/** Tensors from and to Java arrays, for the tests. */
+final class TestTensors {
+
+    private TestTensors() {
+    }
+
+    /** A float64 leaf tensor that requires grad. */
+    static Tensor param(double[] values, long... shape) {
+        return Tensor.create(values, shape).set_requires_grad(true);
+    }
+
+    /** The values of a float32 or float64 tensor, on any device, as doubles. */
+    static double[] values(Tensor tensor) {
+        Tensor host = tensor.detach().cpu().contiguous();
+        int n = (int) host.numel();
+        double[] out = new double[n];
+        if (host.scalar_type().value == ScalarType.Double.value) {
+            new DoublePointer(host.data_ptr()).capacity(n).get(out);
+        } else if (host.scalar_type().value == ScalarType.Float.value) {
+            float[] f = new float[n];
+            new FloatPointer(host.data_ptr()).capacity(n).get(f);
+            for (int i = 0; i < n; i++) {
+                out[i] = f[i];
+            }
+        } else {
+            throw new IllegalArgumentException("unsupported dtype " + host.scalar_type());
+        }
+        return out;
+    }
+
+    /** Sets the gradient of {@code param} to {@code grad} (same shape and dtype). */
+    static void setGrad(Tensor param, double[] grad) {
+        param.mutable_grad().put(Tensor.create(grad, param.shape()).to(param.device(), param.scalar_type()));
+    }
+
+    static double[] gaussian(Random random, int n, double scale) {
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = random.nextGaussian() * scale;
+        }
+        return out;
+    }
+}
