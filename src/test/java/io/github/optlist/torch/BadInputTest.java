@@ -1,0 +1,149 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
+import io.github.optlist.ScheduleVariant;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+import java.util.Arrays;
+import java.util.List;
+
+import static org.bytedeco.pytorch.global.torch.randn;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every bad input is refused at once with a message naming it, before any tensor changes. */
+class BadInputTest {
+
+    final NAdamWConfig entry = OptList.config(0);
+
+    static void assertRefused(Executable call, String... messageParts) {
+        var e = assertThrows(IllegalArgumentException.class, call);
+        for (String part : messageParts) {
+            assertTrue(e.getMessage().contains(part), () -> "'" + e.getMessage() + "' should mention '" + part + "'");
+        }
+    }
+
+    Tensor param() {
+        return randn(3).set_requires_grad(true);
+    }
+
+    @Test
+    void listIndexBelowZero() {
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(param()), -1, 100), "idx", "-1", "[0, 1000)");
+    }
+
+    @Test
+    void listIndexPastTheEnd() {
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(param()), 1000, 100), "1000", "[0, 1000)");
+    }
+
+    @Test
+    void trainingStepsZeroOrNegative() {
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(param()), 0, 0), "trainingSteps", "0");
+        assertRefused(() -> new NAdamWCosineDecay(new TensorVector(param()), entry, -5), "trainingSteps", "-5");
+    }
+
+    @Test
+    void nullParameters() {
+        assertRefused(() -> TorchOptList.optimizerForIdx(null, 0, 100), "params", "null");
+    }
+
+    @Test
+    void noParameters() {
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(), 0, 100), "at least one parameter");
+        assertRefused(() -> new NAdamWCosineDecay(List.of(), 100, ScheduleVariant.TASKSET), "at least one parameter group");
+    }
+
+    @Test
+    void nullTensorInTheList() {
+        assertRefused(() -> ParamGroup.of(Arrays.asList(param(), null), entry), "params[1]", "null");
+    }
+
+    @Test
+    void nullConfigOrVariant() {
+        assertRefused(() -> new NAdamWCosineDecay(new TensorVector(param()), null, 100), "config");
+        assertRefused(() -> new NAdamWCosineDecay(new TensorVector(param()), entry, 100, null), "variant");
+    }
+
+    @Test
+    void integerTensor() {
+        Tensor ints = Tensor.create(new long[]{1, 2, 3}, 3);
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(param(), ints), 0, 100),
+                "params[1]", "Long", "floating-point");
+    }
+
+    @Test
+    void nonLeafTensor() {
+        Tensor computed = param().mul(new Scalar(2.0));
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(computed), 0, 100), "params[0]", "leaf");
+    }
+
+    @Test
+    void sameTensorTwiceInOneGroup() {
+        Tensor p = param();
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(p, param(), p), 0, 100),
+                "params[2]", "params[0]", "same tensor");
+    }
+
+    @Test
+    void sameTensorInTwoGroups() {
+        Tensor p = param();
+        assertRefused(() -> new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), entry),
+                ParamGroup.of(List.of(param(), p), entry)), 100, ScheduleVariant.TASKSET),
+                "params[1] of group 1", "params[0] of group 0");
+    }
+
+    @Test
+    void addingAGroupWithATensorAlreadyOptimized() {
+        Tensor p = param();
+        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
+            assertRefused(() -> opt.addParamGroup(ParamGroup.of(List.of(p), entry)), "same tensor");
+            assertEquals(1, opt.paramGroups().size());
+        }
+    }
+
+    @Test
+    void customConfigOutOfRange() {
+        assertRefused(() -> new NAdamWConfig("bad", -1, 0.9, 0.999, 1e-8, false, 0, 0, 0, 0, 0, true),
+                "learningRate", "-1.0");
+    }
+
+    @Test
+    void sparseGradientIsRefusedBeforeAnyParameterChanges() {
+        Tensor dense = param();
+        Tensor sparse = param();
+        double[] denseBefore = TestTensors.values(dense);
+        double[] sparseBefore = TestTensors.values(sparse);
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(dense, sparse), 0, 100)) {
+            TestTensors.setGrad(dense, new double[]{1, 1, 1});
+            sparse.mutable_grad().put(Tensor.create(new float[]{0, 2, 0}, 3).to_sparse());
+            assertRefused(opt::step, "params[1]", "sparse");
+            assertArrayEquals(denseBefore, TestTensors.values(dense));
+            assertArrayEquals(sparseBefore, TestTensors.values(sparse));
+            assertEquals(0, opt.stepCount(dense));
+            assertEquals(0, opt.stepCount());
+        }
+    }
+
+    @Test
+    void stepCountOfATensorNotHeld() {
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(param()), 0, 100)) {
+            assertRefused(() -> opt.stepCount(param()), "does not hold");
+            assertRefused(() -> opt.learningRate(1), "groupIndex", "1");
+        }
+    }
+
+    @Test
+    void nullClosure() {
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(param()), 0, 100)) {
+            assertRefused(() -> opt.step(null), "closure");
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.OptList;
+import io.github.optlist.ReferenceNAdamW;
+import io.github.optlist.ScheduleVariant;
+import io.github.optlist.NAdamWConfig;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.bytedeco.pytorch.global.torch.cuda_is_available;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Runs on a machine with CUDA and the CUDA build of the presets ({@code -Pcuda}); skipped with the reason elsewhere. */
+class CudaTest {
+
+    @BeforeEach
+    void requireCuda() {
+        assumeTrue(cuda_is_available(), "CUDA is not available here: build with -Pcuda on a machine with a GPU");
+    }
+
+    @Test
+    void float64UpdateOnCudaMatchesScalarReference() {
+        Random random = new Random(3);
+        for (NAdamWConfig config : new NAdamWConfig[]{OptList.config(0), OptList.config(1)}) {
+            double[] p0 = TestTensors.gaussian(random, 33, 1.0);
+            Tensor p = Tensor.create(p0, 33).to(new Device("cuda:0"), ScalarType.Double).set_requires_grad(true);
+            ReferenceNAdamW ref = new ReferenceNAdamW(config, 10, ScheduleVariant.TASKSET, p0);
+            try (var opt = new NAdamWCosineDecay(new TensorVector(p), config, 10)) {
+                for (int i = 0; i < 12; i++) {
+                    double[] g = TestTensors.gaussian(random, 33, 1.0);
+                    TestTensors.setGrad(p, g);
+                    opt.step();
+                    ref.step(g);
+                }
+            }
+            assertEquals(true, p.is_cuda());
+            NAdamWReferenceTest.assertClose(ref.params(), TestTensors.values(p), config.name() + " on CUDA");
+        }
+    }
+}
