@@ -9,11 +9,14 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -60,6 +63,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /** Tensor identity to (group, position), to refuse a tensor given twice. */
     private final Map<Long, String> positions = new HashMap<>();
     private long stepCount;
+    private boolean skipNonFiniteSteps;
+    private long skippedSteps;
+    private LongConsumer skippedStepListener = step -> { };
 
     /**
      * An optimizer for one group of parameters with a custom configuration and the
@@ -242,6 +248,11 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     public void step() {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             List<Tensor> grads = gradientsOrRefuse();
+            if (skipNonFiniteSteps && !NonFinite.allFinite(grads)) {
+                skippedSteps++;
+                skippedStepListener.accept(stepCount);
+                return;
+            }
             int next = 0;
             for (int g = 0; g < groups.size(); g++) {
                 NAdamWConfig config = groups.get(g).config();
@@ -279,6 +290,74 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         }
         step();
         return loss;
+    }
+
+    /**
+     * Opt-in: check every gradient for NaN and infinity before a step and skip the whole step when one is found,
+     * leaving parameters, moments and step counts unchanged. Off by default, when non-finite values flow into the
+     * parameters exactly as the update formula says. The check costs one host synchronization per step and
+     * device (a stall of the GPU's queue on CUDA) plus one pass over the gradients.
+     */
+    public void setSkipNonFiniteSteps(boolean skip) {
+        this.skipNonFiniteSteps = skip;
+    }
+
+    /** Whether steps with non-finite gradients are skipped; see {@link #setSkipNonFiniteSteps}. */
+    public boolean skipsNonFiniteSteps() {
+        return skipNonFiniteSteps;
+    }
+
+    /** The number of steps skipped for non-finite gradients. */
+    public long skippedSteps() {
+        return skippedSteps;
+    }
+
+    /**
+     * Called with {@link #stepCount()} each time a step is skipped for non-finite gradients.
+     *
+     * @throws IllegalArgumentException if {@code listener} is null
+     */
+    public void setSkippedStepListener(LongConsumer listener) {
+        if (listener == null) {
+            throw new IllegalArgumentException("listener must not be null");
+        }
+        this.skippedStepListener = listener;
+    }
+
+    /**
+     * Writes the optimizer's state to one file, atomically: the file is written aside, then renamed over
+     * {@code path}, so a crash while saving leaves any previous file intact. What is saved: per-parameter step
+     * counts and both moments (through LibTorch's archive), every group's configuration, the training length,
+     * the schedule variant and a format version. The parameters themselves belong to the model: save it with
+     * {@code model.save(OutputArchive)}.
+     *
+     * @throws IOException if the file cannot be written
+     */
+    public void save(Path path) throws IOException {
+        Checkpoints.save(this, states, path, () -> { });
+    }
+
+    /** As {@link #save(Path)}, running {@code beforeRename} between writing and renaming (tests simulate crashes). */
+    void save(Path path, Runnable beforeRename) throws IOException {
+        Checkpoints.save(this, states, path, beforeRename);
+    }
+
+    /**
+     * Restores the state saved by {@link #save(Path)} into this optimizer, which must be built over the same
+     * parameters in the same groups and order, with the same configurations, training length and schedule
+     * variant. Moments saved on one device load onto the parameters' device, whatever it is. Everything is
+     * checked before anything changes: after a refused load the optimizer is exactly as it was.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
+     * @throws CheckpointException               if the file is truncated, foreign, from a newer format version, or
+     *                                           does not match this optimizer (another model, dtype or config)
+     */
+    public void load(Path path) throws IOException {
+        Checkpoints.load(this, states, path);
+    }
+
+    void restoreStepCount(long count) {
+        this.stepCount = count;
     }
 
     /** One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones. */

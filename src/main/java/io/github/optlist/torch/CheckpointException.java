@@ -1,0 +1,20 @@
+package io.github.optlist.torch;
+
+import java.io.IOException;
+
+/**
+ * A checkpoint file that cannot be loaded into this optimizer: truncated, foreign, from another model or
+ * configuration, or from a newer format. The optimizer is unchanged when this is thrown.
+ */
+public final class CheckpointException extends IOException {
+
+    /** A refusal with a message saying what is wrong and with which file. */
+    public CheckpointException(String message) {
+        super(message);
+    }
+
+    /** A refusal caused by a lower-level failure, e.g. LibTorch failing to parse the archive. */
+    public CheckpointException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,238 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
+import io.github.optlist.ScheduleVariant;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.InputArchive;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.OutputArchive;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CheckpointTest {
+
+    static final long T = 12;
+    static final int TOTAL_STEPS = 16; // runs past the end of the schedule
+
+    @TempDir
+    Path dir;
+
+    /** Float32 parameters of two shapes, the same initial values for every run. */
+    static Tensor[] params() {
+        Random random = new Random(11);
+        return new Tensor[]{
+                Tensor.create(floats(random, 12), 3, 4).set_requires_grad(true),
+                Tensor.create(floats(random, 5), 5).set_requires_grad(true)};
+    }
+
+    static float[] floats(Random random, int n) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) random.nextGaussian();
+        }
+        return out;
+    }
+
+    /** Step {@code k}'s gradients: a function of k only, so every run sees the same ones. */
+    static void setGradients(Tensor[] params, int k) {
+        Random random = new Random(1000 + k);
+        for (Tensor p : params) {
+            TestTensors.setGrad(p, TestTensors.gaussian(random, (int) p.numel(), 1.0));
+        }
+    }
+
+    static void run(NAdamWCosineDecay opt, Tensor[] params, int from, int to) {
+        for (int k = from; k < to; k++) {
+            opt.zeroGrad();
+            setGradients(params, k);
+            opt.step();
+        }
+    }
+
+    static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config) {
+        return new NAdamWCosineDecay(new TensorVector(params), config, T, ScheduleVariant.TASKSET);
+    }
+
+    static Stream<NAdamWConfig> resumableKinds() {
+        NAdamWConfig nesterov = OptList.configs().stream().filter(c -> c.useNesterov() && c.l2WeightDecay() > 0)
+                .findFirst().orElseThrow();
+        NAdamWConfig plain = OptList.configs().stream().filter(c -> !c.useNesterov() && c.adamwWeightDecay() > 0)
+                .findFirst().orElseThrow();
+        NAdamWConfig warmup = new NAdamWConfig("custom-warmup", 0.02, 0.9, 0.99, 1e-6, true, 0.01, 0.0, 0.5, 0.1,
+                0.5, true);
+        return Stream.of(nesterov, plain, warmup, warmup.withName("custom-warmup-plain"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("resumableKinds")
+    void resumedRunEqualsUninterruptedRunBitForBit(NAdamWConfig config) throws IOException {
+        Tensor[] reference = params();
+        try (var opt = optimizer(reference, config)) {
+            run(opt, reference, 0, TOTAL_STEPS);
+        }
+        for (int interruptAt : new int[]{3, 11}) {
+            Tensor[] first = params();
+            Path file = dir.resolve("opt-" + interruptAt + ".ckpt");
+            try (var opt = optimizer(first, config)) {
+                run(opt, first, 0, interruptAt);
+                opt.save(file);
+            }
+            Tensor[] resumed = {first[0].detach().clone().set_requires_grad(true),
+                    first[1].detach().clone().set_requires_grad(true)};
+            try (var opt = optimizer(resumed, config)) {
+                opt.load(file);
+                assertEquals(interruptAt, opt.stepCount());
+                run(opt, resumed, interruptAt, TOTAL_STEPS);
+            }
+            for (int i = 0; i < reference.length; i++) {
+                assertArrayEquals(TestTensors.values(reference[i]), TestTensors.values(resumed[i]),
+                        "param " + i + " resumed at step " + interruptAt);
+            }
+        }
+    }
+
+    @Test
+    void crashWhileSavingLeavesThePreviousFileIntact() throws IOException {
+        Tensor[] params = params();
+        Path file = dir.resolve("opt.ckpt");
+        try (var opt = optimizer(params, OptList.config(0))) {
+            run(opt, params, 0, 2);
+            opt.save(file);
+            byte[] before = Files.readAllBytes(file);
+            run(opt, params, 2, 4);
+            assertThrows(IOException.class, () -> opt.save(file, () -> {
+                throw new IllegalStateException("simulated crash");
+            }));
+            assertArrayEquals(before, Files.readAllBytes(file));
+            try (Stream<Path> files = Files.list(dir)) {
+                assertEquals(List.of(file), files.toList(), "no temporary file left behind");
+            }
+        }
+        try (var fresh = optimizer(params(), OptList.config(0))) {
+            fresh.load(file);
+            assertEquals(2, fresh.stepCount());
+        }
+    }
+
+    /** A refused load must leave the optimizer stepping exactly as a twin that never tried. */
+    void assertRefusedAndUnchanged(Path file, Class<? extends IOException> type, String... messageParts)
+            throws IOException {
+        NAdamWConfig config = OptList.config(1);
+        Tensor[] params = params();
+        Tensor[] twin = params();
+        try (var opt = optimizer(params, config); var twinOpt = optimizer(twin, config)) {
+            run(opt, params, 0, 3);
+            run(twinOpt, twin, 0, 3);
+            IOException e = assertThrows(type, () -> opt.load(file));
+            for (String part : messageParts) {
+                assertTrue(e.getMessage().contains(part), () -> "'" + e.getMessage() + "' should mention " + part);
+            }
+            assertEquals(3, opt.stepCount());
+            run(opt, params, 3, 6);
+            run(twinOpt, twin, 3, 6);
+        }
+        for (int i = 0; i < params.length; i++) {
+            assertArrayEquals(TestTensors.values(twin[i]), TestTensors.values(params[i]));
+        }
+    }
+
+    Path savedCheckpoint(Tensor[] params, NAdamWConfig config, long trainingSteps) throws IOException {
+        Path file = dir.resolve("saved-" + System.nanoTime() + ".ckpt");
+        try (var opt = new NAdamWCosineDecay(new TensorVector(params), config, trainingSteps)) {
+            run(opt, params, 0, 2);
+            opt.save(file);
+        }
+        return file;
+    }
+
+    @Test
+    void missingFileIsRefused() throws IOException {
+        assertRefusedAndUnchanged(dir.resolve("absent.ckpt"), NoSuchFileException.class, "absent.ckpt");
+    }
+
+    @Test
+    void truncatedFileIsRefused() throws IOException {
+        Path file = savedCheckpoint(params(), OptList.config(1), T);
+        byte[] bytes = Files.readAllBytes(file);
+        Files.write(file, Arrays.copyOf(bytes, bytes.length / 2));
+        assertRefusedAndUnchanged(file, CheckpointException.class, "truncated or foreign");
+    }
+
+    @Test
+    void foreignFileIsRefused() throws IOException {
+        Path text = Files.writeString(dir.resolve("notes.txt"), "not a checkpoint");
+        assertRefusedAndUnchanged(text, CheckpointException.class, "not a readable LibTorch archive");
+    }
+
+    @Test
+    void modelArchiveIsRefusedAsNotAnOptimizerCheckpoint() throws IOException {
+        Path file = dir.resolve("model.pt");
+        OutputArchive archive = new OutputArchive();
+        new LinearImpl(3, 4).save(archive);
+        archive.save_to(file.toString());
+        assertRefusedAndUnchanged(file, CheckpointException.class, "no metadata");
+    }
+
+    @Test
+    void checkpointOfAnotherModelIsRefused() throws IOException {
+        Tensor[] other = {Tensor.create(new float[]{1, 2, 3, 4}, 4).set_requires_grad(true),
+                Tensor.create(new float[]{1, 2, 3, 4, 5}, 5).set_requires_grad(true)};
+        assertRefusedAndUnchanged(savedCheckpoint(other, OptList.config(1), T), CheckpointException.class,
+                "shape", "another model");
+        Tensor[] fewer = {Tensor.create(new float[]{1, 2, 3, 4}, 4).set_requires_grad(true)};
+        assertRefusedAndUnchanged(savedCheckpoint(fewer, OptList.config(1), T), CheckpointException.class,
+                "holds 1 parameters");
+    }
+
+    @Test
+    void checkpointOfAnotherDtypeIsRefused() throws IOException {
+        Random random = new Random(11);
+        Tensor[] doubles = {TestTensors.param(TestTensors.gaussian(random, 12, 1), 3, 4),
+                TestTensors.param(TestTensors.gaussian(random, 5, 1), 5)};
+        assertRefusedAndUnchanged(savedCheckpoint(doubles, OptList.config(1), T), CheckpointException.class,
+                "dtype Double");
+    }
+
+    @Test
+    void checkpointOfAnotherConfigOrLengthIsRefused() throws IOException {
+        assertRefusedAndUnchanged(savedCheckpoint(params(), OptList.config(2), T), CheckpointException.class,
+                "nadamw_grid_seed799");
+        assertRefusedAndUnchanged(savedCheckpoint(params(), OptList.config(1), 99), CheckpointException.class,
+                "trainingSteps 99");
+    }
+
+    @Test
+    void newerFormatVersionIsRefused() throws IOException {
+        Path saved = savedCheckpoint(params(), OptList.config(1), T);
+        InputArchive in = new InputArchive();
+        in.load_from(saved.toString());
+        IValue metadata = new IValue();
+        in.read("metadata", metadata);
+        String json = metadata.toStringRef().getString();
+        assertTrue(json.contains("\"version\":1"), json);
+        OutputArchive out = new OutputArchive();
+        out.write("metadata", new IValue(json.replace("\"version\":1", "\"version\":2")));
+        Path newer = dir.resolve("newer.ckpt");
+        out.save_to(newer.toString());
+        assertRefusedAndUnchanged(newer, CheckpointException.class, "version 2", "newer");
+    }
+}
