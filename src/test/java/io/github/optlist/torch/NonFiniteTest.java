@@ -1,0 +1,98 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
+import io.github.optlist.ReferenceNAdamW;
+import io.github.optlist.ScheduleVariant;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NonFiniteTest {
+
+    final NAdamWConfig entry = OptList.config(0);
+
+    @ParameterizedTest
+    @ValueSource(doubles = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY})
+    void nonFiniteGradientFlowsIntoParametersAsInTheReference(double bad) {
+        Random random = new Random(5);
+        double[] p0 = TestTensors.gaussian(random, 6, 1.0);
+        Tensor p = TestTensors.param(p0, 6);
+        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ScheduleVariant.TASKSET, p0);
+        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10)) {
+            for (int k = 0; k < 4; k++) {
+                double[] g = TestTensors.gaussian(random, 6, 1.0);
+                if (k == 1) {
+                    g[2] = bad;
+                }
+                TestTensors.setGrad(p, g);
+                opt.step();
+                ref.step(g);
+            }
+            assertEquals(4, opt.stepCount());
+        }
+        double[] expected = ref.params();
+        double[] actual = TestTensors.values(p);
+        assertTrue(Double.isNaN(expected[2]), "the reference itself turns the element into NaN");
+        for (int i = 0; i < expected.length; i++) {
+            if (Double.isNaN(expected[i])) {
+                assertTrue(Double.isNaN(actual[i]), "element " + i + " should be NaN, is " + actual[i]);
+            } else {
+                assertEquals(expected[i], actual[i], 1e-12 * Math.max(1, Math.abs(expected[i])), "element " + i);
+            }
+        }
+    }
+
+    @Test
+    void optInSkipsTheWholeStepAndReportsIt() {
+        Random random = new Random(9);
+        double[] a0 = TestTensors.gaussian(random, 4, 1.0);
+        double[] b0 = TestTensors.gaussian(random, 3, 1.0);
+        Tensor a = TestTensors.param(a0, 4);
+        Tensor b = TestTensors.param(b0, 3);
+        Tensor twinA = TestTensors.param(a0, 4);
+        Tensor twinB = TestTensors.param(b0, 3);
+        List<Long> reported = new ArrayList<>();
+        try (var opt = new NAdamWCosineDecay(new TensorVector(a, b), entry, 10);
+             var twin = new NAdamWCosineDecay(new TensorVector(twinA, twinB), entry, 10)) {
+            opt.setSkipNonFiniteSteps(true);
+            opt.setSkippedStepListener(reported::add);
+            for (int k = 0; k < 5; k++) {
+                double[] ga = TestTensors.gaussian(random, 4, 1.0);
+                double[] gb = TestTensors.gaussian(random, 3, 1.0);
+                if (k == 2) {
+                    double[] poisoned = gb.clone();
+                    poisoned[1] = Double.NaN;
+                    TestTensors.setGrad(a, ga);
+                    TestTensors.setGrad(b, poisoned);
+                    double[] aBefore = TestTensors.values(a);
+                    opt.step();
+                    assertArrayEquals(aBefore, TestTensors.values(a), "no parameter changes on a skipped step");
+                }
+                TestTensors.setGrad(a, ga);
+                TestTensors.setGrad(b, gb);
+                opt.step();
+                TestTensors.setGrad(twinA, ga);
+                TestTensors.setGrad(twinB, gb);
+                twin.step();
+            }
+            assertEquals(1, opt.skippedSteps());
+            assertEquals(List.of(2L), reported);
+            assertEquals(5, opt.stepCount());
+            assertEquals(5, opt.stepCount(b));
+        }
+        // the skipped step left the moments untouched too: the run equals one that never saw it
+        assertArrayEquals(TestTensors.values(twinA), TestTensors.values(a));
+        assertArrayEquals(TestTensors.values(twinB), TestTensors.values(b));
+    }
+}
