@@ -128,11 +128,11 @@ final class Checkpoints {
             throw new CheckpointException(path + " has format version " + metadata.version()
                     + ", newer than this library's " + VERSION + "; upgrade opt-list to load it");
         }
-        require(metadata.trainingSteps() == optimizer.trainingSteps(), path, "was saved with trainingSteps "
+        require(metadata.trainingSteps() == optimizer.trainingSteps(), path, "the checkpoint was saved with trainingSteps "
                 + metadata.trainingSteps() + ", this optimizer has " + optimizer.trainingSteps());
-        require(metadata.scheduleVariant() == optimizer.scheduleVariant(), path, "was saved with schedule variant "
+        require(metadata.scheduleVariant() == optimizer.scheduleVariant(), path, "the checkpoint was saved with schedule variant "
                 + metadata.scheduleVariant() + ", this optimizer has " + optimizer.scheduleVariant());
-        require(metadata.groups() != null && metadata.groups().size() == states.size(), path, "holds "
+        require(metadata.groups() != null && metadata.groups().size() == states.size(), path, "the checkpoint holds "
                 + (metadata.groups() == null ? 0 : metadata.groups().size()) + " parameter groups, this optimizer "
                 + states.size() + " (another model?)");
         List<List<ParamMetadata>> params = new ArrayList<>();
@@ -140,9 +140,9 @@ final class Checkpoints {
         for (int g = 0; g < states.size(); g++) {
             GroupMetadata group = metadata.groups().get(g);
             NAdamWConfig config = optimizer.paramGroups().get(g).config();
-            require(config.equals(group.config()), path, "group " + g + " was saved with " + group.config()
+            require(config.equals(group.config()), path, "group " + g + " of the checkpoint has config " + group.config()
                     + ", this optimizer has " + config);
-            require(group.params().size() == states.get(g).size(), path, "group " + g + " holds "
+            require(group.params().size() == states.get(g).size(), path, "group " + g + " of the checkpoint holds "
                     + group.params().size() + " parameters, this optimizer " + states.get(g).size()
                     + " (another model?)");
             List<Tensor[]> groupMoments = new ArrayList<>();
@@ -156,7 +156,7 @@ final class Checkpoints {
                 require(saved.dtype().equals(param.scalar_type().toString()), path, where + " has dtype "
                         + saved.dtype() + " in the checkpoint, " + param.scalar_type() + " here");
                 require(saved.step() >= 0 && saved.hasState() == (saved.step() > 0), path, where
-                        + " has an inconsistent step count " + saved.step());
+                        + " has an inconsistent step count in the checkpoint: " + saved.step());
                 groupMoments.add(saved.hasState() ? readMoments(archive, path, g, i, param) : null);
             }
             params.add(group.params());
@@ -172,10 +172,10 @@ final class Checkpoints {
         for (int n = 0; n < 2; n++) {
             Tensor moment = new Tensor();
             require(archive.try_read(key(g, i, names[n]), moment) && moment.defined(), path,
-                    "lacks the tensor " + key(g, i, names[n]));
+                    "the checkpoint lacks the tensor " + key(g, i, names[n]));
             require(Arrays.equals(moment.shape(), param.shape())
                             && moment.scalar_type().value == param.scalar_type().value, path,
-                    key(g, i, names[n]) + " does not match its parameter's shape and dtype");
+                    "the checkpoint's " + key(g, i, names[n]) + " does not match its parameter's shape and dtype");
             pair[n] = moment;
         }
         return pair;
@@ -205,7 +205,7 @@ final class Checkpoints {
 
     private static void require(boolean condition, Path path, String problem) throws CheckpointException {
         if (!condition) {
-            throw new CheckpointException("cannot load " + path + ": it " + problem);
+            throw new CheckpointException("cannot load " + path + ": " + problem);
         }
     }
 

@@ -65,6 +65,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private long stepCount;
     private boolean skipNonFiniteSteps;
     private long skippedSteps;
+    private boolean closed;
     private LongConsumer skippedStepListener = step -> { };
 
     /**
@@ -244,8 +245,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * Applies one update to every parameter that has a gradient.
      *
      * @throws IllegalArgumentException if a gradient is sparse; no parameter is changed then
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public void step() {
+        requireOpen();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             List<Tensor> grads = gradientsOrRefuse();
             if (skipNonFiniteSteps && !NonFinite.allFinite(grads)) {
@@ -334,6 +337,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * @throws IOException if the file cannot be written
      */
     public void save(Path path) throws IOException {
+        requireOpen();
         Checkpoints.save(this, states, path, () -> { });
     }
 
@@ -353,6 +357,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      *                                           does not match this optimizer (another model, dtype or config)
      */
     public void load(Path path) throws IOException {
+        requireOpen();
         Checkpoints.load(this, states, path);
     }
 
@@ -395,10 +400,17 @@ public final class NAdamWCosineDecay implements AutoCloseable {
 
     /**
      * Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched.
-     * A closed optimizer must not step again.
+     * A closed optimizer refuses {@code step}, {@code save} and {@code load} with an {@link IllegalStateException}.
      */
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("this optimizer is closed: its state was freed");
+        }
+    }
+
     @Override
     public void close() {
+        closed = true;
         for (List<ParamState> groupStates : states) {
             groupStates.forEach(ParamState::release);
         }

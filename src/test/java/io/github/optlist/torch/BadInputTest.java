@@ -146,4 +146,14 @@ class BadInputTest {
             assertRefused(() -> opt.step(null), "closure");
         }
     }
+
+    @Test
+    void steppingAClosedOptimizer() {
+        Tensor p = param();
+        var opt = TorchOptList.optimizerForIdx(new TensorVector(p), 0, 100);
+        opt.close();
+        TestTensors.setGrad(p, new double[]{1, 2, 3});
+        var e = assertThrows(IllegalStateException.class, opt::step);
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+    }
 }
