@@ -1,0 +1,254 @@
+package io.github.optlist.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.github.optlist.CosineSchedule;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
+import io.github.optlist.ScheduleVariant;
+import io.github.optlist.Version;
+import io.github.optlist.search.DivergenceRule;
+import io.github.optlist.search.Search;
+import io.github.optlist.search.SearchReport;
+import io.github.optlist.search.SearchResult;
+import io.github.optlist.search.SearchSettings;
+import io.github.optlist.search.Shard;
+import io.github.optlist.search.tasks.BuiltInTasks;
+import io.github.optlist.search.tasks.SearchTask;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * The {@code opt-list} command line: browse the list, show an entry's schedule, search a built-in task, and
+ * rebuild a report from (sharded) results. Run it with {@code bin/opt-list}.
+ */
+@Command(name = "opt-list", mixinStandardHelpOptions = true, versionProvider = OptListCli.VersionProvider.class,
+        description = "The Learned Optimizer List (Metz et al. 2020): 1000 NAdamW configurations to try in order.",
+        subcommands = {OptListCli.ListCommand.class, OptListCli.ShowCommand.class, OptListCli.TasksCommand.class,
+                OptListCli.SearchCommand.class, OptListCli.ReportCommand.class})
+public final class OptListCli implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Runs the command line and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line and returns its exit status: 0 done, 1 failed, 2 bad arguments. */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new OptListCli());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            commandLine.getErr().println("opt-list: " + e.getMessage());
+            return e instanceof IllegalArgumentException ? 2 : 1;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[]{"opt-list " + Version.get()};
+        }
+    }
+
+    @Command(name = "list", description = "Lists the entries in the order to try them.")
+    static final class ListCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--limit", description = "How many entries, from index 0 (default: ${DEFAULT-VALUE}).",
+                defaultValue = "20")
+        int limit;
+
+        @Option(names = "--json", description = "One JSON object per line instead of a table.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (limit < 1) {
+                throw new IllegalArgumentException("--limit must be >= 1, got " + limit);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            int n = Math.min(limit, OptList.size());
+            if (json) {
+                ObjectMapper mapper = new ObjectMapper();
+                for (int i = 0; i < n; i++) {
+                    out.println(mapper.writeValueAsString(OptList.config(i)));
+                }
+                return 0;
+            }
+            out.printf("%5s  %-22s %11s %8s %10s %10s %5s %10s %10s %10s %10s %8s%n", "idx", "name", "lr", "beta1",
+                    "beta2", "epsilon", "nest", "adamw_wd", "l2_wd", "warmup", "min_mult", "constant");
+            for (int i = 0; i < n; i++) {
+                NAdamWConfig c = OptList.config(i);
+                out.printf("%5d  %-22s %11.4e %8.5f %10.7f %10.3e %5s %10.3e %10.3e %10.3e %10.3e %8.5f%n", i,
+                        c.name(), c.learningRate(), c.beta1(), c.beta2(), c.epsilon(), c.useNesterov() ? "yes" : "no",
+                        c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(), c.minLearningRateMult(),
+                        c.constantFraction());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "show", description = "Shows one entry and its learning-rate schedule over a training length.")
+    static final class ShowCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(paramLabel = "IDX", description = "The list index.")
+        int idx;
+
+        @Option(names = "--steps", description = "Training length (default: ${DEFAULT-VALUE}).", defaultValue = "1000")
+        long steps;
+
+        @Option(names = "--variant", description = "Schedule variant: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+                defaultValue = "TASKSET")
+        ScheduleVariant variant;
+
+        @Option(names = "--points", description = "Steps shown, evenly spaced (default: ${DEFAULT-VALUE}).",
+                defaultValue = "11")
+        int points;
+
+        @Override
+        public Integer call() {
+            NAdamWConfig c = OptList.config(idx);
+            CosineSchedule.requireTrainingSteps(steps);
+            if (points < 2) {
+                throw new IllegalArgumentException("--points must be >= 2, got " + points);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("index %d: %s%n", idx, c.name());
+            out.printf("  learning_rate          %s%n  beta1                  %s%n  beta2                  %s%n"
+                            + "  epsilon                %s%n  use_nesterov           %s%n  adamw_weight_decay     %s%n"
+                            + "  l2_weight_decay        %s%n  warmup_fraction        %s%n  min_learning_rate_mult %s%n"
+                            + "  constant_fraction      %s%n", c.learningRate(), c.beta1(), c.beta2(), c.epsilon(),
+                    c.useNesterov(), c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(),
+                    c.minLearningRateMult(), c.constantFraction());
+            out.printf("schedule over %d steps (%s):%n%10s  %14s%n", steps, variant, "step", "learning rate");
+            for (int i = 0; i < points; i++) {
+                long step = Math.round((double) i * steps / (points - 1));
+                out.printf("%10d  %14.6e%n", step, CosineSchedule.learningRate(c, step, steps, variant));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "tasks", description = "Lists the built-in search tasks.")
+    static final class TasksCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            for (SearchTask task : BuiltInTasks.all()) {
+                spec.commandLine().getOut().printf("%-10s %s%n", task.name(), task.description());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "search", description = "Tries list entries in order on a built-in task and reports the best.")
+    static final class SearchCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--task", required = true, description = "A built-in task (see 'tasks').")
+        String task;
+
+        @Option(names = "--trials", required = true, description = "How many list indices, from --start.")
+        int trials;
+
+        @Option(names = "--steps", required = true, description = "Training steps of every trial.")
+        long steps;
+
+        @Option(names = "--out", required = true, description = "Folder for results.csv, results.jsonl, search.png.")
+        Path out;
+
+        @Option(names = "--start", defaultValue = "0", description = "First list index (default: ${DEFAULT-VALUE}).")
+        int start;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Seed of every trial (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--workers", defaultValue = "1", description = "Trials run at once (default: ${DEFAULT-VALUE}).")
+        int workers;
+
+        @Option(names = "--threads-per-worker", defaultValue = "0",
+                description = "LibTorch threads of each worker; 0 divides the cores (default: ${DEFAULT-VALUE}).")
+        int threadsPerWorker;
+
+        @Option(names = "--shard", defaultValue = "0/1",
+                description = "Run shard I of N: the indices idx with idx % N == I (default: ${DEFAULT-VALUE}).")
+        String shard;
+
+        @Option(names = "--variant", defaultValue = "TASKSET",
+                description = "Schedule variant: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        ScheduleVariant variant;
+
+        @Option(names = "--diverge-factor", defaultValue = "10",
+                description = "Stop a trial whose loss exceeds this multiple of its first loss (default: ${DEFAULT-VALUE}).")
+        double divergeFactor;
+
+        @Option(names = "--diverge-grace", defaultValue = "0",
+                description = "Steps exempt from the factor test (default: ${DEFAULT-VALUE}).")
+        long divergeGrace;
+
+        @Override
+        public Integer call() throws Exception {
+            SearchTask searchTask = BuiltInTasks.byName(task);
+            SearchSettings settings = new SearchSettings(task, steps, seed, start, trials, Shard.parse(shard),
+                    searchTask.direction(), new DivergenceRule(divergeFactor, divergeGrace), variant, workers,
+                    threadsPerWorker);
+            PrintWriter console = spec.commandLine().getOut();
+            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)%n",
+                    task, settings.indices().size(), start, steps, seed, settings.shard(), workers);
+            console.flush();
+            SearchResult result;
+            try (Progress progress = Progress.forConsole(console, settings.indices().size())) {
+                result = Search.run(settings, searchTask, out, progress);
+            }
+            printSummary(console, result);
+            return 0;
+        }
+    }
+
+    @Command(name = "report", description = "Rebuilds results.csv, results.jsonl and search.png from a folder,"
+            + " merging shard files (results.shard-I-of-N.jsonl).")
+    static final class ReportCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Parameters(paramLabel = "DIR", description = "The folder of results files.")
+        Path folder;
+
+        @Override
+        public Integer call() throws Exception {
+            printSummary(spec.commandLine().getOut(), SearchReport.rebuild(folder));
+            return 0;
+        }
+    }
+
+    static void printSummary(PrintWriter out, SearchResult result) {
+        out.println();
+        out.print(SearchReport.table(result));
+        result.best().ifPresentOrElse(
+                best -> out.printf("best: index %d (%s), objective %.6g%n", best.index(), best.name(), best.objective()),
+                () -> out.println("best: none; every trial failed or diverged"));
+        out.println("files:");
+        result.files().forEach(f -> out.println("  " + f.toAbsolutePath()));
+        out.flush();
+    }
+}

@@ -1,0 +1,204 @@
+package io.github.optlist.search;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A search's results on disk, written as trials finish so a killed search resumes where it stopped.
+ *
+ * <p>{@code results.jsonl} (for shard I of N: {@code results.shard-I-of-N.jsonl}) is JSON Lines: a
+ * {@link ResultsHeader}, then one {@link TrialResult} per line in the order trials finished, loss curves included.
+ * {@code results.csv} beside it is the same table sorted by index, without curves, rewritten after every trial.
+ * A line cut short by a kill is dropped when the file is opened again.
+ */
+public final class ResultsFile {
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+            .disable(SerializationFeature.INDENT_OUTPUT)
+            .build();
+    private static final CsvMapper CSV = new CsvMapper();
+    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(CsvRow.class).withHeader();
+
+    /** One row of {@code results.csv}. */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"index", "name", "status", "objective", "finalLoss",
+            "seconds", "reason"})
+    record CsvRow(int index, String name, TrialStatus status, double objective, double finalLoss, double seconds,
+                  String reason) {
+        static CsvRow of(TrialResult r) {
+            return new CsvRow(r.index(), r.name(), r.status(), r.objective(), r.finalLoss(),
+                    Math.round(r.seconds() * 1000) / 1000.0, r.reason());
+        }
+    }
+
+    private final Path jsonl;
+    private final Path csv;
+    private final ResultsHeader header;
+    private final Map<Integer, TrialResult> results;
+
+    private ResultsFile(Path jsonl, ResultsHeader header, Map<Integer, TrialResult> results) {
+        this.jsonl = jsonl;
+        this.csv = siblingCsv(jsonl);
+        this.header = header;
+        this.results = results;
+    }
+
+    /** The stem of the results files of {@code shard}: {@code results} or {@code results.shard-I-of-N}. */
+    public static String stem(Shard shard) {
+        return shard.isAll() ? "results" : "results.shard-" + shard.index() + "-of-" + shard.count();
+    }
+
+    /**
+     * Opens the results of {@code header}'s shard in {@code folder}, creating the file if absent.
+     *
+     * @throws IllegalArgumentException if the folder holds results written with other settings
+     */
+    static ResultsFile openOrCreate(Path folder, ResultsHeader header) throws IOException {
+        Files.createDirectories(folder);
+        Path jsonl = folder.resolve(stem(Shard.parse(header.shard())) + ".jsonl");
+        if (!Files.exists(jsonl)) {
+            Files.writeString(jsonl, JSON.writeValueAsString(header) + "\n", StandardCharsets.UTF_8);
+            return new ResultsFile(jsonl, header, new LinkedHashMap<>());
+        }
+        dropCutLine(jsonl);
+        ResultsFile existing = read(jsonl);
+        String differences = existing.header.differences(header);
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException(jsonl + " holds results of another search (" + differences
+                    + "); resume with the same settings or write to another folder");
+        }
+        return new ResultsFile(jsonl, existing.header, existing.results);
+    }
+
+    /**
+     * Reads a results file.
+     *
+     * @throws IllegalArgumentException if it is not one
+     */
+    public static ResultsFile read(Path jsonl) throws IOException {
+        List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
+        if (lines.isEmpty()) {
+            throw new IllegalArgumentException(jsonl + " is empty, not a results file");
+        }
+        ResultsHeader header;
+        try {
+            header = JSON.readValue(lines.get(0), ResultsHeader.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(jsonl + " does not start with a results header: " + e.getMessage(), e);
+        }
+        if (!ResultsHeader.FORMAT.equals(header.format())) {
+            throw new IllegalArgumentException(jsonl + " has format " + header.format() + ", expected "
+                    + ResultsHeader.FORMAT);
+        }
+        Map<Integer, TrialResult> results = new LinkedHashMap<>();
+        for (int i = 1; i < lines.size(); i++) {
+            if (!lines.get(i).isBlank()) {
+                TrialResult result = JSON.readValue(lines.get(i), TrialResult.class);
+                results.putIfAbsent(result.index(), result);
+            }
+        }
+        return new ResultsFile(jsonl, header, results);
+    }
+
+    /** The header. */
+    public ResultsHeader header() {
+        return header;
+    }
+
+    /** The results, sorted by list index. */
+    public synchronized List<TrialResult> results() {
+        return results.values().stream().sorted(Comparator.comparingInt(TrialResult::index)).toList();
+    }
+
+    /** Whether index {@code idx} has a result. */
+    synchronized boolean isFinished(int idx) {
+        return results.containsKey(idx);
+    }
+
+    /** Appends one result and rewrites the CSV table. */
+    synchronized void append(TrialResult result) throws IOException {
+        Files.writeString(jsonl, JSON.writeValueAsString(result) + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.APPEND);
+        results.putIfAbsent(result.index(), result);
+        writeCsv(csv, results());
+    }
+
+    /** Writes {@code results.csv}-style table of {@code results}, written aside then renamed. */
+    static void writeCsv(Path file, List<TrialResult> results) throws IOException {
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+            CSV.writer(CSV_SCHEMA).writeValues(writer).writeAll(results.stream().map(CsvRow::of).toList()).close();
+        }
+        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Writes a complete results file: the header, then the results. */
+    static void writeJsonl(Path file, ResultsHeader header, List<TrialResult> results) throws IOException {
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+            writer.write(JSON.writeValueAsString(header) + "\n");
+            for (TrialResult result : results) {
+                writer.write(JSON.writeValueAsString(result) + "\n");
+            }
+        }
+        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static Path siblingCsv(Path jsonl) {
+        String name = jsonl.getFileName().toString();
+        return jsonl.resolveSibling(name.substring(0, name.length() - ".jsonl".length()) + ".csv");
+    }
+
+    /** Cuts a last line left without its newline by a kill in the middle of a write. */
+    private static void dropCutLine(Path jsonl) throws IOException {
+        byte[] bytes = Files.readAllBytes(jsonl);
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] != '\n') {
+            end--;
+        }
+        if (end < bytes.length) {
+            try (FileChannel channel = FileChannel.open(jsonl, StandardOpenOption.WRITE)) {
+                channel.truncate(end);
+            }
+        }
+    }
+
+    /** All results files in a folder: the shard files if any, else {@code results.jsonl}. */
+    static List<Path> filesIn(Path folder) throws IOException {
+        List<Path> shards = new ArrayList<>();
+        try (var stream = Files.list(folder)) {
+            stream.filter(p -> p.getFileName().toString().matches("results\\.shard-\\d+-of-\\d+\\.jsonl"))
+                    .sorted().forEach(shards::add);
+        }
+        if (!shards.isEmpty()) {
+            return shards;
+        }
+        Path single = folder.resolve("results.jsonl");
+        if (!Files.exists(single)) {
+            throw new IllegalArgumentException(folder + " holds no results.jsonl and no results.shard-I-of-N.jsonl");
+        }
+        return List.of(single);
+    }
+}

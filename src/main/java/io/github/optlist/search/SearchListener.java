@@ -1,0 +1,21 @@
+package io.github.optlist.search;
+
+/** Told what a search is doing, e.g. to show progress. Called from worker threads: implementations must be thread-safe. */
+public interface SearchListener {
+
+    /** A listener that ignores everything. */
+    SearchListener NONE = new SearchListener() {
+    };
+
+    /** The search starts {@code pending} trials; {@code finished} were done by an earlier run and are kept. */
+    default void searchStarted(int pending, int finished) {
+    }
+
+    /** A trial reported its training loss. */
+    default void trialProgress(int index, long step, long trainingSteps, double loss) {
+    }
+
+    /** A trial ended and its result was written. */
+    default void trialFinished(TrialResult result) {
+    }
+}

@@ -1,0 +1,83 @@
+package io.github.optlist.search;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Rebuilds a search's table, result lines and plot from a folder of results files, merging shards. */
+public final class SearchReport {
+
+    private SearchReport() {
+    }
+
+    /**
+     * Reads {@code results.jsonl}, or merges every {@code results.shard-I-of-N.jsonl}, in {@code folder}, and
+     * writes {@code results.csv}, {@code results.jsonl} and {@code search.png} there.
+     *
+     * @throws IllegalArgumentException if there are no results, if shard files come from different searches or
+     *                                  shard counts, or if two files hold the same index
+     */
+    public static SearchResult rebuild(Path folder) throws IOException {
+        List<Path> files = ResultsFile.filesIn(folder);
+        ResultsHeader header = null;
+        Map<Integer, TrialResult> merged = new LinkedHashMap<>();
+        int shardCount = -1;
+        for (Path file : files) {
+            ResultsFile results = ResultsFile.read(file);
+            Shard shard = Shard.parse(results.header().shard());
+            if (header == null) {
+                header = results.header();
+                shardCount = shard.count();
+            } else {
+                String differences = header.differences(results.header());
+                if (!differences.isEmpty()) {
+                    throw new IllegalArgumentException(file + " comes from another search than " + files.get(0)
+                            + " (" + differences + ")");
+                }
+                if (shard.count() != shardCount) {
+                    throw new IllegalArgumentException(file + " is a shard of " + shard.count() + ", "
+                            + files.get(0) + " of " + shardCount);
+                }
+            }
+            for (TrialResult result : results.results()) {
+                if (merged.putIfAbsent(result.index(), result) != null) {
+                    throw new IllegalArgumentException("index " + result.index() + " appears twice; " + file
+                            + " overlaps another shard");
+                }
+            }
+        }
+        List<TrialResult> trials = new ArrayList<>(merged.values());
+        trials.sort(Comparator.comparingInt(TrialResult::index));
+        return write(folder, header.withShard(Shard.ALL), trials);
+    }
+
+    /** Writes the table, the result lines and the plot of complete results into {@code folder}. */
+    static SearchResult write(Path folder, ResultsHeader header, List<TrialResult> trials) throws IOException {
+        Path jsonl = folder.resolve("results.jsonl");
+        Path csv = folder.resolve("results.csv");
+        Path png = folder.resolve("search.png");
+        ResultsFile.writeJsonl(jsonl, header, trials);
+        ResultsFile.writeCsv(csv, trials);
+        SearchResult result = new SearchResult(header, trials, List.of(csv, jsonl, png));
+        SearchPlot.write(result, png);
+        return result;
+    }
+
+    /** A plain-text table of the trials sorted by index, the best marked with {@code *}. */
+    public static String table(SearchResult result) {
+        StringBuilder out = new StringBuilder();
+        int bestIndex = result.best().map(TrialResult::index).orElse(-1);
+        out.append(String.format("%5s  %-22s %-8s %14s %14s %8s  %s%n", "idx", "name", "status", "objective",
+                "final loss", "seconds", "note"));
+        for (TrialResult t : result.trials()) {
+            out.append(String.format("%5d  %-22s %-8s %14.6g %14.6g %8.2f  %s%n", t.index(), t.name(), t.status(),
+                    t.objective(), t.finalLoss(), t.seconds(),
+                    t.index() == bestIndex ? "* best" : t.reason()));
+        }
+        return out.toString();
+    }
+}

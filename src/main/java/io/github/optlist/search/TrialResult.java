@@ -1,0 +1,42 @@
+package io.github.optlist.search;
+
+import java.util.List;
+
+/**
+ * The outcome of one trial: one list index trained once.
+ *
+ * @param index     the list index
+ * @param name      the list entry's name
+ * @param status    how the trial ended
+ * @param objective the trial's objective; NaN unless {@code status} is {@link TrialStatus#OK}
+ * @param reason    why the trial failed or diverged; empty when OK
+ * @param seconds   wall-clock time of the trial
+ * @param curve     the reported training losses, thinned to at most {@value #MAX_CURVE_POINTS} points
+ */
+public record TrialResult(int index, String name, TrialStatus status, double objective, String reason,
+                          double seconds, List<LossPoint> curve) {
+
+    /** The most points of a loss curve kept in results. */
+    public static final int MAX_CURVE_POINTS = 200;
+
+    /** Refuses nulls, and an OK result without a finite objective. */
+    public TrialResult {
+        if (name == null || status == null || reason == null || curve == null) {
+            throw new IllegalArgumentException("name, status, reason and curve must not be null");
+        }
+        if (status == TrialStatus.OK && !Double.isFinite(objective)) {
+            throw new IllegalArgumentException("an OK trial needs a finite objective, got " + objective);
+        }
+        curve = List.copyOf(curve);
+    }
+
+    /** Whether the trial ended with a usable objective. */
+    public boolean ok() {
+        return status == TrialStatus.OK;
+    }
+
+    /** The last reported training loss, or NaN without any. */
+    public double finalLoss() {
+        return curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss();
+    }
+}

@@ -1,0 +1,11 @@
+package io.github.optlist.search;
+
+/** How a trial ended. */
+public enum TrialStatus {
+    /** Trained to the end with a finite objective. */
+    OK,
+    /** Threw, or returned a NaN or infinite objective; the reason says which. */
+    FAILED,
+    /** Stopped early by the {@link DivergenceRule}. */
+    DIVERGED
+}

@@ -1,0 +1,58 @@
+package io.github.optlist.search.tasks;
+
+import io.github.optlist.search.TrialContext;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.Random;
+
+import static org.bytedeco.pytorch.global.torch.cross_entropy_loss;
+
+/**
+ * Classification of three interleaved noisy spirals in the plane with an MLP 2-64-64-3, minibatches of 128 from
+ * 3000 training points. Objective: cross-entropy on 1500 held-out points.
+ */
+final class SpiralsTask implements SearchTask {
+
+    static final int CLASSES = 3;
+
+    @Override
+    public String name() {
+        return "spirals";
+    }
+
+    @Override
+    public String description() {
+        return "3-class noisy spirals, MLP 2-64-64-3, batch 128 of 3000 points;"
+                + " objective: validation cross-entropy on 1500 points";
+    }
+
+    /** {@code n} points and their labels: x in the first tensor, the class in the second. */
+    static Tensor[] spirals(Random random, int n) {
+        float[] points = new float[2 * n];
+        long[] labels = new long[n];
+        for (int i = 0; i < n; i++) {
+            int label = i % CLASSES;
+            double t = random.nextDouble();
+            double angle = 3.5 * Math.PI * t + 2 * Math.PI * label / CLASSES + random.nextGaussian() * 0.15;
+            points[2 * i] = (float) (t * Math.cos(angle) + random.nextGaussian() * 0.02);
+            points[2 * i + 1] = (float) (t * Math.sin(angle) + random.nextGaussian() * 0.02);
+            labels[i] = label;
+        }
+        return new Tensor[]{Tensor.create(points, n, 2), Tensor.create(labels, n)};
+    }
+
+    @Override
+    public double run(TrialContext context) {
+        Random init = new Random(context.seed());
+        Random batches = new Random(context.seed() + 1);
+        Tensor[] train = spirals(new Random(context.seed() + 2), 3000);
+        Tensor[] validation = spirals(new Random(context.seed() + 3), 1500);
+        Mlp model = new Mlp(2, 64, 64, CLASSES);
+        Training.initialize(model, init);
+        Training.train(context, model, step -> {
+            Tensor rows = Training.sampleIndices(batches, 128, 3000);
+            return cross_entropy_loss(model.forward(train[0].index_select(0, rows)), train[1].index_select(0, rows));
+        });
+        return Training.evaluate(() -> cross_entropy_loss(model.forward(validation[0]), validation[1]));
+    }
+}
