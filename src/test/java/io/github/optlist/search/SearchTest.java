@@ -1,0 +1,178 @@
+package io.github.optlist.search;
+
+import io.github.optlist.search.tasks.BuiltInTasks;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SearchTest {
+
+    @TempDir
+    Path dir;
+
+    final Set<Integer> ran = ConcurrentHashMap.newKeySet();
+
+    /** Fits a vector to a target with the trial's optimizer; the objective is the final distance. */
+    final Trial quadratic = context -> {
+        ran.add(context.index());
+        Tensor target = Tensor.create(new float[]{1, -2, 3, 0.5f}, 4);
+        Tensor p = Tensor.create(new float[]{0, 0, 0, 0}, 4).set_requires_grad(true);
+        try (var opt = context.optimizer(new TensorVector(p))) {
+            for (long step = 0; step < context.trainingSteps(); step++) {
+                try (PointerScope scope = new PointerScope()) {
+                    opt.zeroGrad();
+                    Tensor loss = p.sub(target).pow(new Scalar(2.0)).sum();
+                    loss.backward();
+                    opt.step();
+                    context.reportLoss(step, loss.item_double());
+                }
+            }
+        }
+        return p.detach().sub(target).pow(new Scalar(2.0)).sum().item_double();
+    };
+
+    static SearchSettings settings(int trials) {
+        return SearchSettings.of("quadratic", 30, trials).withDivergence(DivergenceRule.NON_FINITE_ONLY);
+    }
+
+    @Test
+    void runsTheBudgetInListOrderAndFindsTheBest() throws IOException {
+        SearchResult result = Search.run(settings(6), quadratic, dir, SearchListener.NONE);
+        assertEquals(List.of(0, 1, 2, 3, 4, 5), result.trials().stream().map(TrialResult::index).toList());
+        assertTrue(result.trials().stream().allMatch(TrialResult::ok));
+        double lowest = result.trials().stream().mapToDouble(TrialResult::objective).min().orElseThrow();
+        assertEquals(lowest, result.best().orElseThrow().objective());
+        List<Double> bestSoFar = result.bestSoFar();
+        for (int i = 1; i < bestSoFar.size(); i++) {
+            assertTrue(bestSoFar.get(i) <= bestSoFar.get(i - 1));
+        }
+        assertEquals(30, result.trials().get(0).curve().size());
+        for (String file : new String[]{"results.csv", "results.jsonl", "search.png"}) {
+            assertTrue(Files.size(dir.resolve(file)) > 0, file);
+        }
+    }
+
+    @Test
+    void resumedSearchNeverRerunsAFinishedTrial() throws IOException {
+        Search.run(settings(3), quadratic, dir, SearchListener.NONE);
+        assertEquals(Set.of(0, 1, 2), ran);
+        // a kill in the middle of writing leaves a cut line behind
+        Files.writeString(dir.resolve("results.jsonl"), "{\"index\":7,\"na", StandardCharsets.UTF_8,
+                StandardOpenOption.APPEND);
+        ran.clear();
+        SearchResult resumed = Search.run(settings(5), quadratic, dir, SearchListener.NONE);
+        assertEquals(Set.of(3, 4), ran);
+        assertEquals(List.of(0, 1, 2, 3, 4), resumed.trials().stream().map(TrialResult::index).toList());
+    }
+
+    @Test
+    void resumingWithOtherSettingsIsRefused() throws IOException {
+        Search.run(settings(2), quadratic, dir, SearchListener.NONE);
+        SearchSettings longer = SearchSettings.of("quadratic", 40, 2).withDivergence(DivergenceRule.NON_FINITE_ONLY);
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Search.run(longer, quadratic, dir, SearchListener.NONE));
+        assertTrue(e.getMessage().contains("trainingSteps 30 vs 40"), e.getMessage());
+        var other = assertThrows(IllegalArgumentException.class,
+                () -> Search.run(settings(2).withSeed(5), quadratic, dir, SearchListener.NONE));
+        assertTrue(other.getMessage().contains("seed 0 vs 5"), other.getMessage());
+    }
+
+    @Test
+    void failedAndDivergedTrialsAreRecordedAndTheSearchGoesOn() throws IOException {
+        Trial mixed = context -> switch (context.index()) {
+            case 1 -> throw new IllegalStateException("out of data");
+            case 2 -> Double.NaN;
+            case 3 -> {
+                context.reportLoss(0, 1.0);
+                context.reportLoss(1, 50.0); // far above its start
+                yield 0.0;
+            }
+            case 4 -> {
+                context.reportLoss(0, Double.POSITIVE_INFINITY);
+                yield 0.0;
+            }
+            default -> quadratic.run(context);
+        };
+        SearchResult result = Search.run(SearchSettings.of("mixed", 30, 6), mixed, dir, SearchListener.NONE);
+        List<TrialResult> t = result.trials();
+        assertEquals(TrialStatus.OK, t.get(0).status());
+        assertEquals(TrialStatus.FAILED, t.get(1).status());
+        assertTrue(t.get(1).reason().contains("IllegalStateException: out of data"), t.get(1).reason());
+        assertEquals(TrialStatus.FAILED, t.get(2).status());
+        assertTrue(t.get(2).reason().contains("objective is NaN"));
+        assertEquals(TrialStatus.DIVERGED, t.get(3).status());
+        assertTrue(t.get(3).reason().contains("exceeded 10.0 x its start"), t.get(3).reason());
+        assertEquals(TrialStatus.DIVERGED, t.get(4).status());
+        assertEquals(TrialStatus.OK, t.get(5).status());
+        assertTrue(Double.isNaN(t.get(1).objective()));
+        // the failures survive a round trip through the results file
+        assertEquals(t, SearchReport.rebuild(dir).trials());
+    }
+
+    @Test
+    void shardsMergedEqualOneUnshardedRun() throws IOException {
+        SearchResult whole = Search.run(settings(7), quadratic, dir.resolve("whole"), SearchListener.NONE);
+        Path sharded = dir.resolve("sharded");
+        for (int i = 0; i < 3; i++) {
+            SearchResult shard = Search.run(settings(7).withShard(new Shard(i, 3)), quadratic, sharded,
+                    SearchListener.NONE);
+            int index = i;
+            assertTrue(shard.trials().stream().allMatch(r -> r.index() % 3 == index));
+        }
+        SearchResult merged = SearchReport.rebuild(sharded);
+        assertEquals(objectives(whole), objectives(merged));
+        assertEquals(whole.best().orElseThrow().index(), merged.best().orElseThrow().index());
+        assertTrue(Files.exists(sharded.resolve("search.png")));
+    }
+
+    @Test
+    void mergingShardsOfDifferentSearchesIsRefused() throws IOException {
+        Search.run(settings(4).withShard(new Shard(0, 2)), quadratic, dir, SearchListener.NONE);
+        Search.run(settings(4).withShard(new Shard(1, 2)).withSeed(9), quadratic, dir, SearchListener.NONE);
+        var e = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(dir));
+        assertTrue(e.getMessage().contains("another search"), e.getMessage());
+    }
+
+    @Test
+    void parallelWorkersGiveTheSameResultsAsOne() throws IOException {
+        var task = BuiltInTasks.byName("seed-mlp");
+        SearchSettings one = SearchSettings.of("seed-mlp", 25, 4).withWorkers(1, 1);
+        SearchSettings two = one.withWorkers(2, 1);
+        SearchResult alone = Search.run(one, task, dir.resolve("one"), SearchListener.NONE);
+        SearchResult together = Search.run(two, task, dir.resolve("two"), SearchListener.NONE);
+        assertEquals(objectives(alone), objectives(together));
+    }
+
+    @Test
+    void badSettingsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 0, 3));
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 10, 0));
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 10, 3).withStart(999));
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of(" ", 10, 3));
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 10, 3).withWorkers(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> Shard.parse("3/3"));
+        assertThrows(IllegalArgumentException.class, () -> Shard.parse("two of three"));
+        assertThrows(IllegalArgumentException.class, () -> new DivergenceRule(0.5, 0));
+    }
+
+    static List<String> objectives(SearchResult result) {
+        return result.trials().stream().map(r -> r.index() + ":" + r.status() + ":"
+                + Double.doubleToRawLongBits(r.objective())).toList();
+    }
+}
