@@ -30,7 +30,7 @@ final class SearchPlot {
     private static XYChart bestSoFarChart(SearchResult result) {
         XYChart chart = new XYChartBuilder().width(640).height(440)
                 .title(result.header().task() + ": best objective after n trials")
-                .xAxisTitle("trials (list order)").yAxisTitle("objective (" + result.header().direction()
+                .xAxisTitle("number of trials (list order)").yAxisTitle("objective (" + result.header().direction()
                         .name().toLowerCase() + ")").build();
         chart.getStyler().setLegendVisible(true);
         List<Double> x = new ArrayList<>();
@@ -50,6 +50,7 @@ final class SearchPlot {
             }
         }
         if (!x.isEmpty()) {
+            chart.getStyler().setYAxisLogarithmic(okY.stream().allMatch(v -> v > 0));
             chart.addSeries("best so far", x, best).setMarker(SeriesMarkers.NONE);
             XYSeries each = chart.addSeries("each trial", okX, okY);
             each.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
