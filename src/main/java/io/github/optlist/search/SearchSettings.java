@@ -53,50 +53,100 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
 
     /** Settings with the defaults: seed 0, from index 0, unsharded, minimizing, default divergence, TASKSET, one worker. */
     public static SearchSettings of(String task, long trainingSteps, int trials) {
-        return new SearchSettings(task, trainingSteps, 0, 0, trials, Shard.ALL, Direction.MINIMIZE,
-                DivergenceRule.DEFAULT, ScheduleVariant.TASKSET, 1, 0);
+        return builder(task, trainingSteps, trials).build();
     }
 
-    /** These settings with another seed. */
-    public SearchSettings withSeed(long newSeed) {
-        return new SearchSettings(task, trainingSteps, newSeed, start, trials, shard, direction, divergence, variant,
-                workers, threadsPerWorker);
+    /** A builder starting from the defaults of {@link #of}. */
+    public static Builder builder(String task, long trainingSteps, int trials) {
+        return new Builder(task, trainingSteps, trials);
     }
 
-    /** These settings with another first index. */
-    public SearchSettings withStart(int newStart) {
-        return new SearchSettings(task, trainingSteps, seed, newStart, trials, shard, direction, divergence, variant,
-                workers, threadsPerWorker);
+    /** A builder starting from these settings. */
+    public Builder toBuilder() {
+        Builder b = new Builder(task, trainingSteps, trials);
+        b.seed = seed;
+        b.start = start;
+        b.shard = shard;
+        b.direction = direction;
+        b.divergence = divergence;
+        b.variant = variant;
+        b.workers = workers;
+        b.threadsPerWorker = threadsPerWorker;
+        return b;
     }
 
-    /** These settings for one shard. */
-    public SearchSettings withShard(Shard newShard) {
-        return new SearchSettings(task, trainingSteps, seed, start, trials, newShard, direction, divergence, variant,
-                workers, threadsPerWorker);
-    }
+    /** Collects settings; {@link #build()} validates them. */
+    public static final class Builder {
+        private final String task;
+        private final long trainingSteps;
+        private final int trials;
+        private long seed;
+        private int start;
+        private Shard shard = Shard.ALL;
+        private Direction direction = Direction.MINIMIZE;
+        private DivergenceRule divergence = DivergenceRule.DEFAULT;
+        private ScheduleVariant variant = ScheduleVariant.TASKSET;
+        private int workers = 1;
+        private int threadsPerWorker;
 
-    /** These settings with another objective direction. */
-    public SearchSettings withDirection(Direction newDirection) {
-        return new SearchSettings(task, trainingSteps, seed, start, trials, shard, newDirection, divergence, variant,
-                workers, threadsPerWorker);
-    }
+        private Builder(String task, long trainingSteps, int trials) {
+            this.task = task;
+            this.trainingSteps = trainingSteps;
+            this.trials = trials;
+        }
 
-    /** These settings with another divergence rule. */
-    public SearchSettings withDivergence(DivergenceRule newDivergence) {
-        return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, newDivergence, variant,
-                workers, threadsPerWorker);
-    }
+        /** The seed every trial gets. */
+        public Builder seed(long value) {
+            seed = value;
+            return this;
+        }
 
-    /** These settings with another schedule variant. */
-    public SearchSettings withVariant(ScheduleVariant newVariant) {
-        return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, divergence, newVariant,
-                workers, threadsPerWorker);
-    }
+        /** The first list index. */
+        public Builder start(int value) {
+            start = value;
+            return this;
+        }
 
-    /** These settings with {@code newWorkers} workers of {@code newThreadsPerWorker} intra-op threads (0: divide). */
-    public SearchSettings withWorkers(int newWorkers, int newThreadsPerWorker) {
-        return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant,
-                newWorkers, newThreadsPerWorker);
+        /** The shard this process runs. */
+        public Builder shard(Shard value) {
+            shard = value;
+            return this;
+        }
+
+        /** Whether lower or higher objectives are better. */
+        public Builder direction(Direction value) {
+            direction = value;
+            return this;
+        }
+
+        /** When trials are stopped early. */
+        public Builder divergence(DivergenceRule value) {
+            divergence = value;
+            return this;
+        }
+
+        /** The schedule variant of every optimizer. */
+        public Builder variant(ScheduleVariant value) {
+            variant = value;
+            return this;
+        }
+
+        /** Trials run at once, with {@code threadsEach} intra-op threads each (0: divide the cores). */
+        public Builder workers(int count, int threadsEach) {
+            workers = count;
+            threadsPerWorker = threadsEach;
+            return this;
+        }
+
+        /**
+         * The settings.
+         *
+         * @throws IllegalArgumentException as the record's constructor
+         */
+        public SearchSettings build() {
+            return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant,
+                    workers, threadsPerWorker);
+        }
     }
 
     /** The list indices this process runs, in list order. */

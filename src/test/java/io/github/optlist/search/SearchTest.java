@@ -48,7 +48,7 @@ class SearchTest {
     };
 
     static SearchSettings settings(int trials) {
-        return SearchSettings.of("quadratic", 30, trials).withDivergence(DivergenceRule.NON_FINITE_ONLY);
+        return SearchSettings.builder("quadratic", 30, trials).divergence(DivergenceRule.NON_FINITE_ONLY).build();
     }
 
     @Test
@@ -84,12 +84,13 @@ class SearchTest {
     @Test
     void resumingWithOtherSettingsIsRefused() throws IOException {
         Search.run(settings(2), quadratic, dir, SearchListener.NONE);
-        SearchSettings longer = SearchSettings.of("quadratic", 40, 2).withDivergence(DivergenceRule.NON_FINITE_ONLY);
+        SearchSettings longer = SearchSettings.builder("quadratic", 40, 2).divergence(DivergenceRule.NON_FINITE_ONLY)
+                .build();
         var e = assertThrows(IllegalArgumentException.class,
                 () -> Search.run(longer, quadratic, dir, SearchListener.NONE));
         assertTrue(e.getMessage().contains("trainingSteps 30 vs 40"), e.getMessage());
         var other = assertThrows(IllegalArgumentException.class,
-                () -> Search.run(settings(2).withSeed(5), quadratic, dir, SearchListener.NONE));
+                () -> Search.run(settings(2).toBuilder().seed(5).build(), quadratic, dir, SearchListener.NONE));
         assertTrue(other.getMessage().contains("seed 0 vs 5"), other.getMessage());
     }
 
@@ -130,7 +131,7 @@ class SearchTest {
         SearchResult whole = Search.run(settings(7), quadratic, dir.resolve("whole"), SearchListener.NONE);
         Path sharded = dir.resolve("sharded");
         for (int i = 0; i < 3; i++) {
-            SearchResult shard = Search.run(settings(7).withShard(new Shard(i, 3)), quadratic, sharded,
+            SearchResult shard = Search.run(settings(7).toBuilder().shard(new Shard(i, 3)).build(), quadratic, sharded,
                     SearchListener.NONE);
             int index = i;
             assertTrue(shard.trials().stream().allMatch(r -> r.index() % 3 == index));
@@ -143,8 +144,8 @@ class SearchTest {
 
     @Test
     void mergingShardsOfDifferentSearchesIsRefused() throws IOException {
-        Search.run(settings(4).withShard(new Shard(0, 2)), quadratic, dir, SearchListener.NONE);
-        Search.run(settings(4).withShard(new Shard(1, 2)).withSeed(9), quadratic, dir, SearchListener.NONE);
+        Search.run(settings(4).toBuilder().shard(new Shard(0, 2)).build(), quadratic, dir, SearchListener.NONE);
+        Search.run(settings(4).toBuilder().shard(new Shard(1, 2)).seed(9).build(), quadratic, dir, SearchListener.NONE);
         var e = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(dir));
         assertTrue(e.getMessage().contains("another search"), e.getMessage());
     }
@@ -152,8 +153,8 @@ class SearchTest {
     @Test
     void parallelWorkersGiveTheSameResultsAsOne() throws IOException {
         var task = BuiltInTasks.byName("seed-mlp");
-        SearchSettings one = SearchSettings.of("seed-mlp", 25, 4).withWorkers(1, 1);
-        SearchSettings two = one.withWorkers(2, 1);
+        SearchSettings one = SearchSettings.builder("seed-mlp", 25, 4).workers(1, 1).build();
+        SearchSettings two = one.toBuilder().workers(2, 1).build();
         SearchResult alone = Search.run(one, task, dir.resolve("one"), SearchListener.NONE);
         SearchResult together = Search.run(two, task, dir.resolve("two"), SearchListener.NONE);
         assertEquals(objectives(alone), objectives(together));
@@ -163,9 +164,9 @@ class SearchTest {
     void badSettingsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 0, 3));
         assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 10, 0));
-        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 10, 3).withStart(999));
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.builder("t", 10, 3).start(999).build());
         assertThrows(IllegalArgumentException.class, () -> SearchSettings.of(" ", 10, 3));
-        assertThrows(IllegalArgumentException.class, () -> SearchSettings.of("t", 10, 3).withWorkers(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> SearchSettings.builder("t", 10, 3).workers(0, 0).build());
         assertThrows(IllegalArgumentException.class, () -> Shard.parse("3/3"));
         assertThrows(IllegalArgumentException.class, () -> Shard.parse("two of three"));
         assertThrows(IllegalArgumentException.class, () -> new DivergenceRule(0.5, 0));

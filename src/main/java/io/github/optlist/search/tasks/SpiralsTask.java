@@ -5,7 +5,6 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.util.Random;
 
-import static org.bytedeco.pytorch.global.torch.cross_entropy_loss;
 
 /**
  * Classification of three interleaved noisy spirals (1.5 turns, radius 3) with an MLP 2-64-64-3, minibatches of 128 from
@@ -43,16 +42,9 @@ final class SpiralsTask implements SearchTask {
 
     @Override
     public double run(TrialContext context) {
-        Random init = new Random(context.seed());
-        Random batches = new Random(context.seed() + 1);
         Tensor[] train = spirals(new Random(context.seed() + 2), 3000);
         Tensor[] validation = spirals(new Random(context.seed() + 3), 1500);
         Mlp model = new Mlp(2, 64, 64, CLASSES);
-        Training.initialize(model, init);
-        Training.train(context, model, step -> {
-            Tensor rows = Training.sampleIndices(batches, 128, 3000);
-            return cross_entropy_loss(model.forward(train[0].index_select(0, rows)), train[1].index_select(0, rows));
-        });
-        return Training.evaluate(() -> cross_entropy_loss(model.forward(validation[0]), validation[1]));
+        return Training.trainClassifier(context, model, model::forward, train, validation, 128);
     }
 }

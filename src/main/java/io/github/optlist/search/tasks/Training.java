@@ -6,7 +6,10 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
+import static org.bytedeco.pytorch.global.torch.cross_entropy_loss;
+
 import java.util.Random;
+import java.util.function.Function;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
@@ -53,6 +56,23 @@ final class Training {
                 }
             }
         }
+    }
+
+    /**
+     * Trains a classifier on minibatches of {@code batchSize} rows drawn from {@code train} (inputs, labels) and
+     * returns its cross-entropy on {@code validation}.
+     */
+    static double trainClassifier(TrialContext context, org.bytedeco.pytorch.Module module,
+                                  Function<Tensor, Tensor> forward, Tensor[] train, Tensor[] validation,
+                                  int batchSize) {
+        initialize(module, new Random(context.seed()));
+        Random batches = new Random(context.seed() + 1);
+        int rows = (int) train[1].numel();
+        train(context, module, step -> {
+            Tensor picked = sampleIndices(batches, batchSize, rows);
+            return cross_entropy_loss(forward.apply(train[0].index_select(0, picked)), train[1].index_select(0, picked));
+        });
+        return evaluate(() -> cross_entropy_loss(forward.apply(validation[0]), validation[1]));
     }
 
     /** The value of a scalar-valued evaluation, computed without gradients. */

@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.util.Random;
 
-import static org.bytedeco.pytorch.global.torch.cross_entropy_loss;
 import static org.bytedeco.pytorch.global.torch.relu;
 
 /**
@@ -76,16 +75,9 @@ final class WaveConvTask implements SearchTask {
 
     @Override
     public double run(TrialContext context) {
-        Random init = new Random(context.seed());
-        Random batches = new Random(context.seed() + 1);
         Tensor[] train = waves(new Random(context.seed() + 2), 1500);
         Tensor[] validation = waves(new Random(context.seed() + 3), 600);
         WaveNet model = new WaveNet();
-        Training.initialize(model, init);
-        Training.train(context, model, step -> {
-            Tensor rows = Training.sampleIndices(batches, 64, 1500);
-            return cross_entropy_loss(model.forward(train[0].index_select(0, rows)), train[1].index_select(0, rows));
-        });
-        return Training.evaluate(() -> cross_entropy_loss(model.forward(validation[0]), validation[1]));
+        return Training.trainClassifier(context, model, model::forward, train, validation, 64);
     }
 }
