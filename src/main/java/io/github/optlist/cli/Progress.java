@@ -74,7 +74,7 @@ abstract class Progress implements SearchListener, AutoCloseable {
             long now = System.nanoTime();
             if (now - lastUpdate > 100_000_000L || step + 1 == trainingSteps) {
                 lastUpdate = now;
-                bar.setExtraMessage(String.format("idx %d step %d/%d loss %.4g", index, step + 1, trainingSteps, loss));
+                bar.setExtraMessage(String.format(" idx %d step %d/%d loss %.4g", index, step + 1, trainingSteps, loss));
             }
         }
 
