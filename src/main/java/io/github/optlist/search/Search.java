@@ -11,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.bytedeco.pytorch.global.torch.set_num_threads;
 
@@ -59,17 +60,27 @@ public final class Search {
             return thread;
         });
         try {
+            // Set when something other than a trial failure (an Error, a full disk) stops the search: the trials
+            // not yet started are then left for a resume instead of being run.
+            AtomicBoolean stopping = new AtomicBoolean();
             List<Future<?>> running = new ArrayList<>();
             for (int index : pending) {
                 running.add(workers.submit(() -> {
-                    set_num_threads(settings.intraOpThreads());
-                    TrialResult result = runOne(settings, trial, index, listener);
-                    try {
-                        file.append(result);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+                    if (stopping.get()) {
+                        return;
                     }
-                    listener.trialFinished(result);
+                    try {
+                        set_num_threads(settings.intraOpThreads());
+                        TrialResult result = runOne(settings, trial, index, listener);
+                        file.append(result);
+                        listener.trialFinished(result);
+                    } catch (IOException e) {
+                        stopping.set(true);
+                        throw new UncheckedIOException(e);
+                    } catch (RuntimeException | Error e) {
+                        stopping.set(true);
+                        throw e;
+                    }
                 }));
             }
             for (Future<?> future : running) {

@@ -81,6 +81,27 @@ class SearchTest {
         assertEquals(List.of(0, 1, 2, 3, 4), resumed.trials().stream().map(TrialResult::index).toList());
     }
 
+    /** Stands for what ends a process mid-search: not a trial failure, so it stops the whole search. */
+    static final class ProcessKilled extends Error {
+    }
+
+    @Test
+    void searchStoppedMidwayResumesWithTheUnfinishedTrials() throws IOException {
+        Trial dyingAtTwo = context -> {
+            if (context.index() == 2) {
+                throw new ProcessKilled();
+            }
+            return quadratic.run(context);
+        };
+        assertThrows(IllegalStateException.class, () -> Search.run(settings(4), dyingAtTwo, dir, SearchListener.NONE));
+        assertEquals(Set.of(0, 1), ran);
+        ran.clear();
+        SearchResult resumed = Search.run(settings(4), quadratic, dir, SearchListener.NONE);
+        assertEquals(Set.of(2, 3), ran);
+        assertEquals(4, resumed.trials().size());
+        assertTrue(resumed.trials().stream().allMatch(TrialResult::ok));
+    }
+
     @Test
     void resumingWithOtherSettingsIsRefused() throws IOException {
         Search.run(settings(2), quadratic, dir, SearchListener.NONE);
