@@ -149,7 +149,7 @@ final class Checkpoints {
             for (int i = 0; i < group.params().size(); i++) {
                 ParamMetadata saved = group.params().get(i);
                 Tensor param = states.get(g).get(i).param;
-                String where = "params[" + i + "] of group " + g;
+                String where = states.get(g).get(i).position;
                 require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
                         + Arrays.toString(saved.shape()) + " in the checkpoint, " + Arrays.toString(param.shape())
                         + " here (another model?)");

@@ -60,8 +60,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private final ScheduleVariant variant;
     private final List<ParamGroup> groups = new ArrayList<>();
     private final List<List<ParamState>> states = new ArrayList<>();
-    /** Tensor identity to (group, position), to refuse a tensor given twice. */
-    private final Map<Long, String> positions = new HashMap<>();
+    /** Every parameter's state by tensor identity, to find it and to refuse a tensor given twice. */
+    private final Map<Long, ParamState> stateByTensor = new HashMap<>();
     private long stepCount;
     private boolean skipNonFiniteSteps;
     private long skippedSteps;
@@ -94,10 +94,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * @throws IllegalArgumentException for no groups, a tensor in two groups, a null variant, or {@code trainingSteps <= 0}
      */
     public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ScheduleVariant variant) {
-        CosineSchedule.requireTrainingSteps(trainingSteps);
-        if (variant == null) {
-            throw new IllegalArgumentException("variant must not be null");
-        }
+        requireSchedule(trainingSteps, variant);
         if (groups == null || groups.isEmpty()) {
             throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
                     + (groups == null ? "null" : "none"));
@@ -110,13 +107,18 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         }
     }
 
+    /** Checks the schedule settings first, so that bad ones are refused before any tensor is looked at. */
     private static List<ParamGroup> singleGroup(TensorVector params, NAdamWConfig config, long trainingSteps,
                                                 ScheduleVariant variant) {
+        requireSchedule(trainingSteps, variant);
+        return List.of(ParamGroup.of(params, config));
+    }
+
+    private static void requireSchedule(long trainingSteps, ScheduleVariant variant) {
         CosineSchedule.requireTrainingSteps(trainingSteps);
         if (variant == null) {
             throw new IllegalArgumentException("variant must not be null");
         }
-        return List.of(ParamGroup.of(params, config));
     }
 
     /**
@@ -133,14 +135,15 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     private void requireNewTensors(List<ParamGroup> newGroups) {
-        Map<Long, String> seen = new HashMap<>(positions);
+        Map<Long, String> seen = new HashMap<>();
+        stateByTensor.forEach((identity, state) -> seen.put(identity, state.position));
         for (int g = 0; g < newGroups.size(); g++) {
             ParamGroup group = newGroups.get(g);
             if (group == null) {
                 throw new IllegalArgumentException("group " + g + " is null");
             }
             for (int i = 0; i < group.params().size(); i++) {
-                String where = "params[" + i + "] of group " + (groups.size() + g);
+                String where = position(groups.size() + g, i);
                 String first = seen.putIfAbsent(TensorChecks.identity(group.params().get(i)), where);
                 if (first != null) {
                     throw new IllegalArgumentException(where + " is the same tensor as " + first
@@ -153,9 +156,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private void register(ParamGroup group) {
         List<ParamState> groupStates = new ArrayList<>(group.params().size());
         for (int i = 0; i < group.params().size(); i++) {
-            Tensor param = group.params().get(i);
-            positions.put(TensorChecks.identity(param), "params[" + i + "] of group " + groups.size());
-            groupStates.add(new ParamState(param));
+            ParamState state = new ParamState(group.params().get(i), position(groups.size(), i));
+            stateByTensor.put(TensorChecks.identity(state.param), state);
+            groupStates.add(state);
         }
         groups.add(group);
         states.add(groupStates);
@@ -368,16 +371,15 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /** One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones. */
     private List<Tensor> gradientsOrRefuse() {
         List<Tensor> grads = new ArrayList<>();
-        for (int g = 0; g < groups.size(); g++) {
-            List<Tensor> params = groups.get(g).params();
-            for (int i = 0; i < params.size(); i++) {
-                Tensor grad = params.get(i).grad();
-                if (!grad.defined()) {
+        for (List<ParamState> groupStates : states) {
+            for (ParamState state : groupStates) {
+                Tensor grad = state.param.grad();
+                if (grad.defined()) {
+                    TensorChecks.requireDenseGradient(grad, state.position);
+                    grads.add(grad);
+                } else {
                     grads.add(null);
-                    continue;
                 }
-                TensorChecks.requireDenseGradient(grad, "params[" + i + "] of group " + g);
-                grads.add(grad);
             }
         }
         return grads;
@@ -387,15 +389,15 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         if (param == null || param.isNull() || !param.defined()) {
             throw new IllegalArgumentException("param must be a defined tensor");
         }
-        long identity = TensorChecks.identity(param);
-        for (List<ParamState> groupStates : states) {
-            for (ParamState state : groupStates) {
-                if (TensorChecks.identity(state.param) == identity) {
-                    return state;
-                }
-            }
+        ParamState state = stateByTensor.get(TensorChecks.identity(param));
+        if (state == null) {
+            throw new IllegalArgumentException("this optimizer does not hold the given tensor");
         }
-        throw new IllegalArgumentException("this optimizer does not hold the given tensor");
+        return state;
+    }
+
+    private static String position(int group, int index) {
+        return "params[" + index + "] of group " + group;
     }
 
     /**

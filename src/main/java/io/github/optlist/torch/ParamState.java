@@ -12,6 +12,8 @@ import static org.bytedeco.pytorch.global.torch.zeros_like;
 final class ParamState {
 
     final Tensor param;
+    /** Where the parameter stands, e.g. {@code params[2] of group 0}, for messages. */
+    final String position;
     /** Number of updates applied to this parameter; the next update is step {@code step} (0-based). */
     long step;
     Tensor expAvg;
@@ -21,8 +23,9 @@ final class ParamState {
     /** {@code grad - l2 * p}, only for configurations with an L2 term. */
     Tensor l2Gradient;
 
-    ParamState(Tensor param) {
+    ParamState(Tensor param, String position) {
         this.param = param;
+        this.position = position;
     }
 
     boolean initialized() {
