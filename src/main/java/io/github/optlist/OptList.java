@@ -34,6 +34,20 @@ public final class OptList {
         return Holder.CONFIGS.get(idx);
     }
 
+    /**
+     * The index of the entry called {@code name}, e.g. 0 for {@code nadamw_grid_seed251}.
+     *
+     * @throws IllegalArgumentException if no entry has that name
+     */
+    public static int indexOf(String name) {
+        for (int i = 0; i < size(); i++) {
+            if (Holder.CONFIGS.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("no list entry is called '" + name + "'");
+    }
+
     /** All configurations, in list order, as an unmodifiable list. */
     public static List<NAdamWConfig> configs() {
         return Holder.CONFIGS;

@@ -82,6 +82,15 @@ class OptListTest {
         assertFalse(OptList.config(0).useNesterov());
     }
 
+    @Test
+    void everyEntryIsFoundByItsName() {
+        for (int i = 0; i < OptList.size(); i++) {
+            assertEquals(i, OptList.indexOf(OptList.config(i).name()));
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> OptList.indexOf("adam"));
+        assertTrue(e.getMessage().contains("adam"));
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {-1, 1000, Integer.MIN_VALUE, Integer.MAX_VALUE})
     void indexOutsideTheListIsRefusedWithTheRange(int idx) {

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SoakTest {
 
-    static final long WARMUP_STEPS = 500;
+    static final long WARMUP_STEPS = 1_000;
     static final long ALLOWED_GROWTH_KIB = 6 * 1024;
 
     @Test
