@@ -400,16 +400,16 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         return "params[" + index + "] of group " + group;
     }
 
-    /**
-     * Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched.
-     * A closed optimizer refuses {@code step}, {@code save} and {@code load} with an {@link IllegalStateException}.
-     */
     private void requireOpen() {
         if (closed) {
             throw new IllegalStateException("this optimizer is closed: its state was freed");
         }
     }
 
+    /**
+     * Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched.
+     * A closed optimizer refuses {@code step}, {@code save} and {@code load} with an {@link IllegalStateException}.
+     */
     @Override
     public void close() {
         closed = true;
