@@ -184,7 +184,6 @@ final class Checkpoints {
     /** Runs only after every check passed, so a refused checkpoint leaves the optimizer as it was. */
     private static void apply(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Restored restored) {
         for (int g = 0; g < states.size(); g++) {
-            boolean needsL2 = optimizer.paramGroups().get(g).config().l2WeightDecay() != 0;
             for (int i = 0; i < states.get(g).size(); i++) {
                 ParamState state = states.get(g).get(i);
                 Tensor[] moments = restored.moments().get(g).get(i);
@@ -192,7 +191,7 @@ final class Checkpoints {
                     state.release();
                 } else {
                     if (!state.initialized()) {
-                        state.initialize(needsL2);
+                        state.initialize();
                     }
                     state.expAvg.copy_(moments[0]);
                     state.expAvgSq.copy_(moments[1]);

@@ -13,7 +13,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
@@ -67,6 +69,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private long skippedSteps;
     private boolean closed;
     private LongConsumer skippedStepListener = step -> { };
+    private UpdatePath updatePath = UpdatePath.FUSED;
+    /** One per group: the multi-tensor and fused paths' tensor lists, kept while the buckets stay the same. */
+    private final List<Bucket.Cache> bucketCaches = new ArrayList<>();
+    private final Map<UpdatePath, Long> tensorUpdatesByPath = new EnumMap<>(UpdatePath.class);
 
     /**
      * An optimizer for one group of parameters with a custom configuration and the
@@ -162,6 +168,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         }
         groups.add(group);
         states.add(groupStates);
+        bucketCaches.add(new Bucket.Cache());
     }
 
     /** The parameter groups, in the order given. */
@@ -247,7 +254,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /**
      * Applies one update to every parameter that has a gradient.
      *
-     * @throws IllegalArgumentException if a gradient is sparse; no parameter is changed then
+     * @throws IllegalArgumentException if a gradient is sparse or on another device than its parameter; no
+     *                                  parameter is changed then
      * @throws IllegalStateException    if the optimizer is closed
      */
     public void step() {
@@ -261,22 +269,109 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             }
             int next = 0;
             for (int g = 0; g < groups.size(); g++) {
-                NAdamWConfig config = groups.get(g).config();
-                for (ParamState state : states.get(g)) {
-                    Tensor grad = grads.get(next++);
-                    if (grad == null) {
-                        continue;
-                    }
-                    if (!state.initialized()) {
-                        state.initialize(config.l2WeightDecay() != 0);
-                    }
-                    double lr = CosineSchedule.learningRate(config, state.step, trainingSteps, variant);
-                    state.step++;
-                    PlainUpdate.apply(state, grad, config, lr);
-                }
+                List<ParamState> groupStates = states.get(g);
+                stepGroup(g, grads.subList(next, next + groupStates.size()));
+                next += groupStates.size();
             }
         }
         stepCount++;
+    }
+
+    /** Updates group {@code g}'s parameters, bucket by bucket; {@code grads} has one entry per parameter. */
+    private void stepGroup(int g, List<Tensor> grads) {
+        NAdamWConfig config = groups.get(g).config();
+        Map<BucketKey, Batch> batches = new LinkedHashMap<>();
+        List<ParamState> groupStates = states.get(g);
+        for (int i = 0; i < groupStates.size(); i++) {
+            ParamState state = groupStates.get(i);
+            Tensor grad = grads.get(i);
+            if (grad == null) {
+                continue;
+            }
+            if (!state.initialized()) {
+                state.initialize();
+            }
+            boolean fusable = updatePath == UpdatePath.FUSED && state.fusedKernelApplies
+                    && grad.scalar_type().value == state.dtype
+                    && state.param.is_contiguous() && grad.is_contiguous();
+            batches.computeIfAbsent(new BucketKey(state.deviceAndDtype, state.step, fusable), key -> new Batch())
+                    .add(state, grad);
+        }
+        List<List<ParamState>> sets = new ArrayList<>(batches.size());
+        batches.values().forEach(batch -> sets.add(batch.states));
+        List<Bucket> buckets = bucketCaches.get(g).bucketsFor(sets);
+
+        int b = 0;
+        for (Map.Entry<BucketKey, Batch> entry : batches.entrySet()) {
+            BucketKey key = entry.getKey();
+            Batch batch = entry.getValue();
+            double lr = CosineSchedule.learningRate(config, key.step(), trainingSteps, variant);
+            double stepSize = SingleTensorUpdate.stepSize(config, lr, key.step() + 1);
+            UpdatePath path = pathFor(key, config, stepSize);
+            switch (path) {
+                case FUSED -> FusedUpdate.apply(buckets.get(b), AtenOps.tensorList(batch.grads), config, stepSize);
+                case MULTI_TENSOR ->
+                        MultiTensorUpdate.apply(buckets.get(b), AtenOps.tensorList(batch.grads), config, stepSize);
+                case SINGLE_TENSOR -> {
+                    for (int i = 0; i < batch.states.size(); i++) {
+                        SingleTensorUpdate.apply(batch.states.get(i), batch.grads.get(i), config, stepSize);
+                    }
+                }
+            }
+            for (ParamState state : batch.states) {
+                state.step++;
+            }
+            tensorUpdatesByPath.merge(path, (long) batch.states.size(), Long::sum);
+            b++;
+        }
+    }
+
+    private UpdatePath pathFor(BucketKey key, NAdamWConfig config, double stepSize) {
+        if (updatePath == UpdatePath.SINGLE_TENSOR || !AtenOps.available()) {
+            return UpdatePath.SINGLE_TENSOR;
+        }
+        if (key.fusable() && FusedUpdate.canRun(config, stepSize)) {
+            return UpdatePath.FUSED;
+        }
+        return UpdatePath.MULTI_TENSOR;
+    }
+
+    /** What the parameters of one bucket share: the kernels take one dtype and device, the step one step size. */
+    private record BucketKey(String deviceAndDtype, long step, boolean fusable) {
+    }
+
+    /** The parameters of one bucket at this step and their gradients, in group order. */
+    private static final class Batch {
+        final List<ParamState> states = new ArrayList<>();
+        final List<Tensor> grads = new ArrayList<>();
+
+        void add(ParamState state, Tensor grad) {
+            states.add(state);
+            grads.add(grad);
+        }
+    }
+
+    /**
+     * Chooses the fastest way {@code step()} may apply the update; {@link UpdatePath#FUSED} by default. Where the
+     * chosen path cannot run (see {@link UpdatePath}), the next slower one is taken, tensor by tensor.
+     *
+     * @throws IllegalArgumentException if {@code path} is null
+     */
+    public void setUpdatePath(UpdatePath path) {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
+        this.updatePath = path;
+    }
+
+    /** The fastest update path {@code step()} may use; see {@link #setUpdatePath}. */
+    public UpdatePath updatePath() {
+        return updatePath;
+    }
+
+    /** How many tensor updates each path has applied, for tests that must know which path ran. */
+    long tensorUpdates(UpdatePath path) {
+        return tensorUpdatesByPath.getOrDefault(path, 0L);
     }
 
     /**
@@ -362,13 +457,17 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     public void load(Path path) throws IOException {
         requireOpen();
         Checkpoints.load(this, states, path);
+        bucketCaches.forEach(Bucket.Cache::clear);
     }
 
     void restoreStepCount(long count) {
         this.stepCount = count;
     }
 
-    /** One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones. */
+    /**
+     * One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones and
+     * ones on another device than their parameter.
+     */
     private List<Tensor> gradientsOrRefuse() {
         List<Tensor> grads = new ArrayList<>();
         for (List<ParamState> groupStates : states) {
@@ -376,6 +475,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 Tensor grad = state.param.grad();
                 if (grad.defined()) {
                     TensorChecks.requireDenseGradient(grad, state.position);
+                    TensorChecks.requireSameDevice(grad, state.param, state.position);
                     grads.add(grad);
                 } else {
                     grads.add(null);
@@ -413,6 +513,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        bucketCaches.forEach(Bucket.Cache::clear);
         for (List<ParamState> groupStates : states) {
             groupStates.forEach(ParamState::release);
         }

@@ -1,15 +1,21 @@
 package io.github.optlist.torch;
 
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.Set;
 
 import static org.bytedeco.pytorch.global.torch.zeros_like;
 
 /**
- * The optimizer's state for one parameter: its step count, both moments, and the scratch buffers the update
- * writes into so that a step allocates nothing. Created on the parameter's first update, on the device and in
- * the dtype the parameter has then.
+ * The optimizer's state for one parameter: its step count, both moments, and the scratch buffers the update paths
+ * write into so that a step allocates nothing. The moments are created on the parameter's first update, on the
+ * device, in the dtype and with the strides the parameter has then; a scratch buffer only when a path first needs it.
  */
 final class ParamState {
+
+    private static final Set<Integer> FUSED_DTYPES = Set.of((int) ScalarType.Double.value,
+            (int) ScalarType.Float.value, (int) ScalarType.Half.value, (int) ScalarType.BFloat16.value);
 
     final Tensor param;
     /** Where the parameter stands, e.g. {@code params[2] of group 0}, for messages. */
@@ -18,10 +24,16 @@ final class ParamState {
     long step;
     Tensor expAvg;
     Tensor expAvgSq;
-    /** {@code sqrt(v) + epsilon}, rewritten every step. */
-    Tensor denominator;
-    /** {@code grad - l2 * p}, only for configurations with an L2 term. */
-    Tensor l2Gradient;
+    /** The parameter's device and dtype when the moments were created, e.g. {@code cpu/6}: what a bucket shares. */
+    String deviceAndDtype;
+    /** The parameter's {@code ScalarType} value when the moments were created. */
+    int dtype;
+    /** Whether the fused kernels exist for the parameter's device and dtype. */
+    boolean fusedKernelApplies;
+    /** {@code sqrt(v) + epsilon} on the single- and multi-tensor paths, the Nesterov numerator on the fused one. */
+    private Tensor scratch;
+    /** {@code grad - l2 * p} on the single- and multi-tensor paths, for configurations with an L2 term. */
+    private Tensor l2Gradient;
 
     ParamState(Tensor param, String position) {
         this.param = param;
@@ -32,22 +44,41 @@ final class ParamState {
         return expAvg != null;
     }
 
-    /** Allocates the moments and scratch buffers; called inside a no-grad region. */
-    void initialize(boolean needsL2Gradient) {
-        expAvg = NativeMemory.outliveScope(zeros_like(param));
-        expAvgSq = NativeMemory.outliveScope(zeros_like(param));
-        denominator = NativeMemory.outliveScope(zeros_like(param));
-        if (needsL2Gradient) {
-            l2Gradient = NativeMemory.outliveScope(zeros_like(param));
+    /** Allocates the moments; called inside a no-grad region. */
+    void initialize() {
+        expAvg = newBuffer();
+        expAvgSq = newBuffer();
+        dtype = param.scalar_type().value;
+        deviceAndDtype = param.device().str().getString() + "/" + dtype;
+        fusedKernelApplies = (param.is_cpu() || param.is_cuda()) && FUSED_DTYPES.contains(dtype);
+    }
+
+    /** The parameter-sized scratch buffer, allocated on first use. */
+    Tensor scratch() {
+        if (scratch == null) {
+            scratch = newBuffer();
         }
+        return scratch;
+    }
+
+    /** The buffer for {@code grad - l2 * p}, allocated on first use. */
+    Tensor l2Gradient() {
+        if (l2Gradient == null) {
+            l2Gradient = newBuffer();
+        }
+        return l2Gradient;
+    }
+
+    private Tensor newBuffer() {
+        return NativeMemory.outliveScope(zeros_like(param));
     }
 
     /** Frees the state tensors; the parameter itself belongs to its group. */
     void release() {
         NativeMemory.release(expAvg);
         NativeMemory.release(expAvgSq);
-        NativeMemory.release(denominator);
+        NativeMemory.release(scratch);
         NativeMemory.release(l2Gradient);
-        expAvg = expAvgSq = denominator = l2Gradient = null;
+        expAvg = expAvgSq = scratch = l2Gradient = null;
     }
 }

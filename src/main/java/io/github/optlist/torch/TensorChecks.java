@@ -64,4 +64,12 @@ final class TensorChecks {
                     + "); NAdamW needs dense gradients, as torch.optim.AdamW does");
         }
     }
+
+    /** Refuses a gradient on another device than its parameter, which every path would fail on part-way. */
+    static void requireSameDevice(Tensor grad, Tensor param, String where) {
+        if (!grad.device().equals(param.device())) {
+            throw new IllegalArgumentException(where + " is on " + param.device().str().getString()
+                    + " but its gradient is on " + grad.device().str().getString());
+        }
+    }
 }

@@ -18,9 +18,10 @@ import java.util.function.Predicate;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The tensor optimizer in float64 against the scalar reference written from the published formulas. */
+/** The tensor optimizer in float64, on each update path, against the scalar reference written from the published formulas. */
 class NAdamWReferenceTest {
 
     static final double TOLERANCE = 1e-12;
@@ -48,7 +49,9 @@ class NAdamWReferenceTest {
         List<Arguments> arguments = new ArrayList<>();
         for (NAdamWConfig config : configs) {
             for (ScheduleVariant variant : ScheduleVariant.values()) {
-                arguments.add(Arguments.of(config, variant));
+                for (UpdatePath path : UpdatePath.values()) {
+                    arguments.add(Arguments.of(config, variant, path));
+                }
             }
         }
         return arguments.stream();
@@ -58,9 +61,9 @@ class NAdamWReferenceTest {
         configs.add(OptList.configs().stream().filter(kind).findFirst().orElseThrow());
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("cases")
-    void float64UpdateMatchesScalarReference(NAdamWConfig config, ScheduleVariant variant) {
+    void float64UpdateMatchesScalarReference(NAdamWConfig config, ScheduleVariant variant, UpdatePath path) {
         Random random = new Random(config.name().hashCode() * 31L + variant.ordinal());
         double[] a0 = TestTensors.gaussian(random, 12, 1.0);
         double[] b0 = TestTensors.gaussian(random, 7, 1.0);
@@ -70,6 +73,7 @@ class NAdamWReferenceTest {
         Tensor b = TestTensors.param(b0, 7);
         try (NAdamWCosineDecay optimizer = new NAdamWCosineDecay(new TensorVector(a, b), config, TRAINING_STEPS,
                 variant)) {
+            optimizer.setUpdatePath(path);
             for (int step = 0; step < STEPS_RUN; step++) {
                 double[] gradA = TestTensors.gaussian(random, 12, 0.5);
                 double[] gradB = TestTensors.gaussian(random, 7, 2.0);
@@ -84,6 +88,7 @@ class NAdamWReferenceTest {
                 assertClose(refA.params(), TestTensors.values(a), "a after step " + step);
                 assertClose(refB.params(), TestTensors.values(b), "b after step " + step);
             }
+            assertEquals(2L * STEPS_RUN, optimizer.tensorUpdates(path), "updates on the " + path + " path");
         }
     }
 

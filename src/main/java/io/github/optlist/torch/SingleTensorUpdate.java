@@ -11,9 +11,9 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  * the fallback when they do not apply. Must run inside a no-grad region and a {@code PointerScope} that frees
  * the {@link Scalar}s it creates.
  */
-final class PlainUpdate {
+final class SingleTensorUpdate {
 
-    private PlainUpdate() {
+    private SingleTensorUpdate() {
     }
 
     /**
@@ -27,24 +27,20 @@ final class PlainUpdate {
         return learningRate * Math.sqrt(1 - Math.pow(config.beta2(), t)) / (1 - Math.pow(config.beta1(), t));
     }
 
-    /**
-     * Applies one NAdamW update to {@code state.param} with gradient {@code grad} and learning rate {@code lr};
-     * {@code state.step} must already count this update.
-     */
-    static void apply(ParamState state, Tensor grad, NAdamWConfig config, double learningRate) {
+    /** Applies one NAdamW update with step size {@code lr_t} to {@code state.param}, whose gradient is {@code grad}. */
+    static void apply(ParamState state, Tensor grad, NAdamWConfig config, double stepSize) {
         Tensor param = state.param;
         double beta1 = config.beta1();
         double beta2 = config.beta2();
-        double stepSize = stepSize(config, learningRate, state.step);
 
         Tensor g = grad;
         if (config.l2WeightDecay() != 0) {
             // The published sign: the list was ranked with g = grad - l2 * p.
-            g = state.l2Gradient.copy_(grad).add_(param, new Scalar(-config.l2WeightDecay()));
+            g = state.l2Gradient().copy_(grad).add_(param, new Scalar(-config.l2WeightDecay()));
         }
         state.expAvg.mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
         state.expAvgSq.mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
-        Tensor denominator = sqrt_out(state.denominator, state.expAvgSq).add_(new Scalar(config.epsilon()));
+        Tensor denominator = sqrt_out(state.scratch(), state.expAvgSq).add_(new Scalar(config.epsilon()));
 
         // p - lr_t * (u / d + wd * p) == p * (1 - lr_t * wd) - lr_t * u / d
         if (config.adamwWeightDecay() != 0) {

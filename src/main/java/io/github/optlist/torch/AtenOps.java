@@ -1,0 +1,90 @@
+package io.github.optlist.torch;
+
+import org.bytedeco.pytorch.Dispatcher;
+import org.bytedeco.pytorch.GenericList;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.IValueVector;
+import org.bytedeco.pytorch.OperatorHandle;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorType;
+import org.bytedeco.pytorch.Type;
+
+import java.util.List;
+
+/**
+ * The ATen operators the presets do not map ({@code _foreach_*}, {@code _fused_adam(w)_}), reached through the c10
+ * dispatcher with boxed calls. Their schemas are looked up once; a call builds one stack of {@link IValue}s. Every
+ * object created here belongs to the caller's {@code PointerScope} unless kept with {@link NativeMemory}.
+ */
+final class AtenOps {
+
+    private AtenOps() {
+    }
+
+    /** The operators, found on first use; held by a class that fails to load if LibTorch lacks one of them. */
+    static final class Ops {
+        static final OperatorHandle COPY_ = find("aten::_foreach_copy_", "");
+        static final OperatorHandle LERP_SCALAR_ = find("aten::_foreach_lerp_", "Scalar");
+        static final OperatorHandle MUL_SCALAR_ = find("aten::_foreach_mul_", "Scalar");
+        static final OperatorHandle ADD_SCALAR_ = find("aten::_foreach_add_", "Scalar");
+        static final OperatorHandle ADD_LIST_ = find("aten::_foreach_add_", "List");
+        static final OperatorHandle ADDCMUL_SCALAR_ = find("aten::_foreach_addcmul_", "Scalar");
+        static final OperatorHandle ADDCDIV_SCALAR_ = find("aten::_foreach_addcdiv_", "Scalar");
+        static final OperatorHandle SQRT_ = find("aten::_foreach_sqrt_", "");
+        static final OperatorHandle FUSED_ADAM_ = find("aten::_fused_adam_", "");
+        static final OperatorHandle FUSED_ADAMW_ = find("aten::_fused_adamw_", "");
+
+        private Ops() {
+        }
+
+        private static OperatorHandle find(String name, String overload) {
+            return NativeMemory.outliveScope(Dispatcher.singleton().findSchemaOrThrow(name, overload));
+        }
+    }
+
+    private static volatile Boolean available;
+
+    /** Whether this LibTorch has every operator used here; the multi-tensor and fused paths need them. */
+    static boolean available() {
+        Boolean known = available;
+        if (known == null) {
+            try {
+                known = Ops.FUSED_ADAMW_ != null;
+            } catch (LinkageError | RuntimeException missing) {
+                known = false;
+            }
+            available = known;
+        }
+        return known;
+    }
+
+    /** Calls {@code op} with {@code args} in schema order; in-place operators leave nothing to read back. */
+    static void call(OperatorHandle op, IValue... args) {
+        op.callBoxed(new IValueVector(args));
+    }
+
+    /** A {@code Tensor[]} argument. */
+    static IValue tensorList(List<Tensor> tensors) {
+        GenericList list = new GenericList(new Type.TypePtr(TensorType.get()));
+        list.reserve(tensors.size());
+        for (Tensor tensor : tensors) {
+            list.push_back(new IValue(tensor));
+        }
+        return new IValue(list);
+    }
+
+    /** A {@code float} or {@code Scalar} argument. */
+    static IValue number(double value) {
+        return new IValue(value);
+    }
+
+    /** A {@code bool} argument. */
+    static IValue bool(boolean value) {
+        return new IValue(value);
+    }
+
+    /** An absent optional argument. */
+    static IValue none() {
+        return new IValue();
+    }
+}

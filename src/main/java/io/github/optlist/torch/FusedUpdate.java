@@ -1,0 +1,97 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.NAdamWConfig;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.OperatorHandle;
+
+import java.util.List;
+
+import static io.github.optlist.torch.AtenOps.Ops.COPY_;
+import static io.github.optlist.torch.AtenOps.Ops.FUSED_ADAMW_;
+import static io.github.optlist.torch.AtenOps.Ops.FUSED_ADAM_;
+import static io.github.optlist.torch.AtenOps.Ops.LERP_SCALAR_;
+import static io.github.optlist.torch.AtenOps.Ops.MUL_SCALAR_;
+import static io.github.optlist.torch.AtenOps.bool;
+import static io.github.optlist.torch.AtenOps.call;
+import static io.github.optlist.torch.AtenOps.none;
+import static io.github.optlist.torch.AtenOps.number;
+
+/**
+ * The update of a whole {@link Bucket} with ATen's fused Adam kernels, which read {@code p, g, m, v} and write
+ * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}.
+ *
+ * <p>The kernels compute, with their own bias corrections {@code bc1, bc2} and arguments {@code lr, beta1, wd, eps}:
+ * <pre>
+ *   g = grad + wd * p                          (_fused_adam_ only)
+ *   p = p * (1 - lr * wd)                      (_fused_adamw_ only)
+ *   m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
+ *   p = p - lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
+ * </pre>
+ * The buckets' step tensors make {@code bc1 = bc2 = 1}, so {@code lr = lr_t} and {@code eps} is the list's epsilon.
+ * The list's variants map onto that as follows:
+ * <ul>
+ *   <li>decoupled decay only: {@code _fused_adamw_} with {@code wd = adamwWeightDecay};</li>
+ *   <li>an L2 term: {@code _fused_adam_} with {@code wd = -l2}, which gives the list's {@code g = grad - l2 * p}.
+ *       With decoupled decay as well, {@code p} is first scaled by {@code c = 1 - lr_t * adamwWeightDecay} and the
+ *       kernel gets {@code wd = -l2 / c}, so that its gradient still uses the unscaled parameter;</li>
+ *   <li>Nesterov: the numerator {@code u = beta1 * m' + (1 - beta1) * g}, with {@code m'} the new first moment,
+ *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one. The kernel runs on a copy of {@code m} with
+ *       {@code beta1^2}, leaving {@code u} in the copy; then {@code m' = lerp(m, u, 1 / (1 + beta1))}.</li>
+ * </ul>
+ */
+final class FusedUpdate {
+
+    private FusedUpdate() {
+    }
+
+    /** Whether the mapping above exists for this step: not when {@code c} is 0 (the decay wipes the parameter). */
+    static boolean canRun(NAdamWConfig config, double stepSize) {
+        if (config.l2WeightDecay() == 0 || config.adamwWeightDecay() == 0) {
+            return true;
+        }
+        double scale = 1 - stepSize * config.adamwWeightDecay();
+        return scale != 0 && Double.isFinite(config.l2WeightDecay() / scale);
+    }
+
+    /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
+    static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
+        double beta1 = config.beta1();
+        IValue params = bucket.params();
+        IValue numerators = bucket.expAvgs();
+        double kernelBeta1 = beta1;
+        if (config.useNesterov()) {
+            numerators = bucket.scratches();
+            call(COPY_, numerators, bucket.expAvgs(), bool(false));
+            kernelBeta1 = beta1 * beta1;
+        }
+        if (config.l2WeightDecay() == 0) {
+            fusedKernel(FUSED_ADAMW_, bucket, grads, numerators, config, stepSize, kernelBeta1,
+                    config.adamwWeightDecay());
+        } else {
+            double l2Factor = -config.l2WeightDecay();
+            if (config.adamwWeightDecay() != 0) {
+                double scale = 1 - stepSize * config.adamwWeightDecay();
+                call(MUL_SCALAR_, params, number(scale));
+                l2Factor /= scale;
+            }
+            fusedKernel(FUSED_ADAM_, bucket, grads, numerators, config, stepSize, kernelBeta1, l2Factor);
+        }
+        if (config.useNesterov()) {
+            call(LERP_SCALAR_, bucket.expAvgs(), numerators, number(1 / (1 + beta1)));
+        }
+    }
+
+    private static void fusedKernel(OperatorHandle kernel, Bucket bucket, IValue grads,
+                                    IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
+                                    double weightDecay) {
+        call(kernel,
+                bucket.params(), grads, expAvgs, bucket.expAvgSqs(),
+                AtenOps.tensorList(List.of()), // max_exp_avg_sqs: no AMSGrad
+                bucket.stepsWithoutBiasCorrection(),
+                number(stepSize), number(beta1), number(config.beta2()), number(weightDecay),
+                number(config.epsilon()),
+                bool(false), // amsgrad
+                bool(false), // maximize
+                none(), none()); // grad_scale, found_inf
+    }
+}
