@@ -35,8 +35,11 @@ import static io.github.optlist.torch.AtenOps.number;
  *       With decoupled decay as well, {@code p} is first scaled by {@code c = 1 - lr_t * adamwWeightDecay} and the
  *       kernel gets {@code wd = -l2 / c}, so that its gradient still uses the unscaled parameter;</li>
  *   <li>Nesterov: the numerator {@code u = beta1 * m' + (1 - beta1) * g}, with {@code m'} the new first moment,
- *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one. The kernel runs on a copy of {@code m} with
- *       {@code beta1^2}, leaving {@code u} in the copy; then {@code m' = lerp(m, u, 1 / (1 + beta1))}.</li>
+ *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one, so the kernel runs with {@code beta1^2} and leaves
+ *       {@code u} where it found {@code m}. Without an L2 term {@code g} is the gradient itself, and
+ *       {@code m' = lerp(u, g, -(1 - beta1) / beta1)} recovers the moment in place: one pass more than the kernel
+ *       (taken for {@code beta1 >= 0.5}, where it at most doubles rounding errors). Otherwise the kernel runs on a
+ *       copy of {@code m} and {@code m' = lerp(m, u, 1 / (1 + beta1))}: two passes more.</li>
  * </ul>
  */
 final class FusedUpdate {
@@ -53,17 +56,26 @@ final class FusedUpdate {
         return scale != 0 && Double.isFinite(config.l2WeightDecay() / scale);
     }
 
+    /**
+     * Below this {@code beta1}, recovering {@code m'} by extrapolation from {@code u} would multiply rounding errors by
+     * {@code 1 / beta1} (more than 2); the copy is taken instead.
+     */
+    static final double SMALLEST_BETA1_TO_EXTRAPOLATE = 0.5;
+
     /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
     static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
         IValue params = bucket.params();
-        IValue numerators = bucket.expAvgs();
-        double kernelBeta1 = beta1;
-        if (config.useNesterov()) {
+        IValue expAvgs = bucket.expAvgs();
+        boolean extrapolate = config.useNesterov() && config.l2WeightDecay() == 0
+                && beta1 >= SMALLEST_BETA1_TO_EXTRAPOLATE;
+        boolean copy = config.useNesterov() && !extrapolate;
+        IValue numerators = expAvgs;
+        if (copy) {
             numerators = bucket.scratches();
-            call(COPY_, numerators, bucket.expAvgs(), bool(false));
-            kernelBeta1 = beta1 * beta1;
+            call(COPY_, numerators, expAvgs, bool(false));
         }
+        double kernelBeta1 = config.useNesterov() ? beta1 * beta1 : beta1;
         if (config.l2WeightDecay() == 0) {
             fusedKernel(FUSED_ADAMW_, bucket, grads, numerators, config, stepSize, kernelBeta1,
                     config.adamwWeightDecay());
@@ -76,8 +88,11 @@ final class FusedUpdate {
             }
             fusedKernel(FUSED_ADAM_, bucket, grads, numerators, config, stepSize, kernelBeta1, l2Factor);
         }
-        if (config.useNesterov()) {
-            call(LERP_SCALAR_, bucket.expAvgs(), numerators, number(1 / (1 + beta1)));
+        if (copy) {
+            call(LERP_SCALAR_, expAvgs, numerators, number(1 / (1 + beta1)));
+        } else if (extrapolate) {
+            // expAvgs holds u = beta1 * m' + (1 - beta1) * g, so m' = lerp(u, g, -(1 - beta1) / beta1).
+            call(LERP_SCALAR_, expAvgs, grads, number(-(1 - beta1) / beta1));
         }
     }
 

@@ -475,7 +475,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 Tensor grad = state.param.grad();
                 if (grad.defined()) {
                     TensorChecks.requireDenseGradient(grad, state.position);
-                    TensorChecks.requireSameDevice(grad, state.param, state.position);
+                    int paramDevice = state.initialized() ? state.deviceCode : TensorChecks.deviceCode(state.param);
+                    TensorChecks.requireSameDevice(grad, paramDevice, state.param, state.position);
                     grads.add(grad);
                 } else {
                     grads.add(null);

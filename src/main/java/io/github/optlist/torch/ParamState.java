@@ -26,6 +26,8 @@ final class ParamState {
     Tensor expAvgSq;
     /** The parameter's device and dtype when the moments were created, e.g. {@code cpu/6}: what a bucket shares. */
     String deviceAndDtype;
+    /** The parameter's {@linkplain TensorChecks#deviceCode device code} when the moments were created. */
+    int deviceCode;
     /** The parameter's {@code ScalarType} value when the moments were created. */
     int dtype;
     /** Whether the fused kernels exist for the parameter's device and dtype. */
@@ -49,7 +51,8 @@ final class ParamState {
         expAvg = newBuffer();
         expAvgSq = newBuffer();
         dtype = param.scalar_type().value;
-        deviceAndDtype = param.device().str().getString() + "/" + dtype;
+        deviceCode = TensorChecks.deviceCode(param);
+        deviceAndDtype = deviceCode + "/" + dtype;
         fusedKernelApplies = (param.is_cpu() || param.is_cuda()) && FUSED_DTYPES.contains(dtype);
     }
 

@@ -46,6 +46,9 @@ class UpdatePathTest {
             configs.add(new NAdamWConfig("custom-no-bias-correction-" + nesterov, 0.01, 0.5, 0.9, 1e-2, nesterov,
                     0.01, 0.0, 0.1, 0.0, 0.5, false));
         }
+        // Nesterov without L2 below the smallest beta1 at which the fused path recovers m by extrapolation.
+        addFirst(configs, c -> c.useNesterov() && c.l2WeightDecay() == 0
+                && c.beta1() < FusedUpdate.SMALLEST_BETA1_TO_EXTRAPOLATE);
         return configs;
     }
 

@@ -1,0 +1,329 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
+import io.github.optlist.ScheduleVariant;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
+
+import static org.bytedeco.pytorch.global.torch.empty;
+import static org.bytedeco.pytorch.global.torch.get_num_threads;
+import static org.bytedeco.pytorch.global.torch.manual_seed;
+import static org.bytedeco.pytorch.global.torch.randn;
+import static org.bytedeco.pytorch.global.torch.zeros;
+import static org.bytedeco.pytorch.global.torch.zeros_like;
+
+/**
+ * Times one optimizer step on three model shapes, in one JVM and with the same float32 gradients: this project's
+ * {@code step()} on its three update paths, LibTorch's C++ {@code torch::optim::AdamW} (through the presets), ATen's
+ * fused AdamW kernel called as {@code torch.optim.AdamW(fused=True)} calls it, and the memory roofline of an
+ * Adam-type step (7 floats moved per element at the measured copy bandwidth).
+ *
+ * <p>The contestants run interleaved: every round times each of them once, so a slow patch of a shared machine hits
+ * them all alike. The table gives the median over rounds of each time and of each ratio taken within a round.
+ *
+ * <p>Run it with {@code mvn -q test-compile exec:exec@benchmark}, which sets {@code OMP_WAIT_POLICY=PASSIVE} (see the
+ * README). Options: {@code --rounds N} (default 41), {@code --out FILE} (default {@code docs/benchmark.md}).
+ */
+public final class StepBenchmark {
+
+    /** A model's parameter shapes. */
+    record Model(String name, List<long[]> shapes) {
+        long floats() {
+            return shapes.stream().mapToLong(shape -> Arrays.stream(shape).reduce(1, (a, b) -> a * b)).sum();
+        }
+
+        static Model layers(String name, int count, long in, long out) {
+            List<long[]> shapes = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                shapes.add(new long[]{out, in});
+                shapes.add(new long[]{out});
+            }
+            return new Model(name, shapes);
+        }
+    }
+
+    static final List<Model> MODELS = List.of(
+            new Model("MLP 2-256-256-2 (6 tensors)", List.of(new long[]{256, 2}, new long[]{256},
+                    new long[]{256, 256}, new long[]{256}, new long[]{2, 256}, new long[]{2})),
+            Model.layers("50 layers 128×128 (100 tensors)", 50, 128, 128),
+            Model.layers("8 layers 1024×1024 (16 tensors)", 8, 1024, 1024));
+
+    /** Something that applies one optimizer step to its own copy of the parameters. */
+    interface Contestant extends AutoCloseable {
+        String name();
+
+        void step();
+
+        @Override
+        void close();
+    }
+
+    private final List<Tensor> initialParams = new ArrayList<>();
+    private final List<Tensor> grads = new ArrayList<>();
+
+    private StepBenchmark(Model model) {
+        manual_seed(42);
+        for (long[] shape : model.shapes()) {
+            initialParams.add(NativeMemory.outliveScope(randn(shape).mul_(new Scalar(0.05))));
+            grads.add(NativeMemory.outliveScope(randn(shape).mul_(new Scalar(0.01))));
+        }
+    }
+
+    /** Fresh copies of the parameters, each with its gradient set. */
+    private List<Tensor> paramsWithGradients() {
+        List<Tensor> params = new ArrayList<>();
+        for (int i = 0; i < initialParams.size(); i++) {
+            Tensor param = NativeMemory.outliveScope(initialParams.get(i).clone().set_requires_grad(true));
+            param.mutable_grad().put(grads.get(i));
+            params.add(param);
+        }
+        return params;
+    }
+
+    private Contestant optList(String label, int index, UpdatePath path) {
+        NAdamWConfig config = OptList.config(index);
+        NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
+                1_000_000_000L, ScheduleVariant.TASKSET);
+        optimizer.setUpdatePath(path);
+        return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
+    }
+
+    private Contestant libtorchAdamW() {
+        TensorVector params = new TensorVector(paramsWithGradients().toArray(new Tensor[0]));
+        AdamWOptions options = new AdamWOptions(1e-3);
+        options.weight_decay().put(0.01);
+        AdamW adamW = new AdamW(params, options);
+        return contestant("LibTorch C++ AdamW", adamW::step, adamW::close);
+    }
+
+    /** The kernel as torch.optim.AdamW(fused=True) drives it: float32 step tensors incremented, then one call. */
+    private Contestant fusedAdamWKernel() {
+        List<Tensor> params = paramsWithGradients();
+        List<Tensor> expAvgs = new ArrayList<>();
+        List<Tensor> expAvgSqs = new ArrayList<>();
+        List<Tensor> steps = new ArrayList<>();
+        for (Tensor param : params) {
+            expAvgs.add(zeros_like(param));
+            expAvgSqs.add(zeros_like(param));
+            steps.add(zeros(new long[0], new TensorOptions(ScalarType.Float)));
+        }
+        IValue p = keep(AtenOps.tensorList(params));
+        IValue g = keep(AtenOps.tensorList(grads));
+        IValue m = keep(AtenOps.tensorList(expAvgs));
+        IValue v = keep(AtenOps.tensorList(expAvgSqs));
+        IValue s = keep(AtenOps.tensorList(steps));
+        return contestant("ATen fused AdamW kernel", () -> {
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                AtenOps.call(AtenOps.Ops.ADD_SCALAR_, s, AtenOps.number(1));
+                AtenOps.call(AtenOps.Ops.FUSED_ADAMW_, p, g, m, v, AtenOps.tensorList(List.of()), s,
+                        AtenOps.number(1e-3), AtenOps.number(0.9), AtenOps.number(0.999), AtenOps.number(0.01),
+                        AtenOps.number(1e-8), AtenOps.bool(false), AtenOps.bool(false), AtenOps.none(),
+                        AtenOps.none());
+            }
+        }, () -> { });
+    }
+
+    private static IValue keep(IValue value) {
+        return NativeMemory.outliveScope(value);
+    }
+
+    private static Contestant contestant(String name, Runnable step, Runnable close) {
+        return new Contestant() {
+            public String name() {
+                return name;
+            }
+
+            public void step() {
+                step.run();
+            }
+
+            public void close() {
+                close.run();
+            }
+        };
+    }
+
+    private static String pathName(UpdatePath path) {
+        return path.name().toLowerCase(Locale.ROOT).replace('_', '-') + " path";
+    }
+
+    /** The first list entry of a kind. */
+    private static int firstIndex(Predicate<NAdamWConfig> kind) {
+        for (int i = 0; i < OptList.size(); i++) {
+            if (kind.test(OptList.config(i))) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no list entry of that kind");
+    }
+
+    /** Median seconds per step of each contestant, and medians of the per-round ratios to two baselines. */
+    record Result(List<String> names, double[] medianSeconds, double[] ratioToAdamW, double[] ratioToFused) {
+    }
+
+    private static Result time(List<Contestant> contestants, int adamW, int fused, int stepsPerSample, int rounds,
+                               int warmupRounds) {
+        int n = contestants.size();
+        double[][] seconds = new double[n][rounds];
+        for (int round = -warmupRounds; round < rounds; round++) {
+            for (int c = 0; c < n; c++) {
+                double perStep = sample(contestants.get(c), stepsPerSample);
+                if (round >= 0) {
+                    seconds[c][round] = perStep;
+                }
+            }
+        }
+        double[] median = new double[n];
+        double[] toAdamW = new double[n];
+        double[] toFused = new double[n];
+        for (int c = 0; c < n; c++) {
+            median[c] = median(seconds[c]);
+            double[] a = new double[rounds];
+            double[] f = new double[rounds];
+            for (int r = 0; r < rounds; r++) {
+                a[r] = seconds[c][r] / seconds[adamW][r];
+                f[r] = seconds[c][r] / seconds[fused][r];
+            }
+            toAdamW[c] = median(a);
+            toFused[c] = median(f);
+        }
+        return new Result(contestants.stream().map(Contestant::name).toList(), median, toAdamW, toFused);
+    }
+
+    private static double sample(Contestant contestant, int steps) {
+        try (PointerScope scope = new PointerScope()) {
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                contestant.step();
+            }
+            return (System.nanoTime() - start) / 1e9 / steps;
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int mid = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    /** Bytes per second of {@code dst.copy_(src)} over 64 MiB, counting the read and the write. */
+    private static double copyBandwidth() {
+        try (PointerScope scope = new PointerScope()) {
+            long floats = 16L << 20;
+            Tensor src = randn(floats);
+            Tensor dst = empty(floats);
+            double[] seconds = new double[21];
+            for (int i = -5; i < seconds.length; i++) {
+                long start = System.nanoTime();
+                dst.copy_(src);
+                if (i >= 0) {
+                    seconds[i] = (System.nanoTime() - start) / 1e9;
+                }
+            }
+            return 2.0 * 4 * floats / median(seconds);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        int rounds = 41;
+        Path out = Path.of("docs/benchmark.md");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]
+                        + "; options: --rounds N, --out FILE");
+            }
+        }
+        int nonNesterov = firstIndex(c -> !c.useNesterov());
+        int nesterov = firstIndex(NAdamWConfig::useNesterov);
+        int nesterovWithBothDecays = firstIndex(c -> c.useNesterov() && c.l2WeightDecay() > 0
+                && c.adamwWeightDecay() > 0);
+
+        double bandwidth = copyBandwidth();
+        List<Result> results = new ArrayList<>();
+        for (Model model : MODELS) {
+            System.err.println("timing " + model.name() + " ...");
+            StepBenchmark bench = new StepBenchmark(model);
+            List<Contestant> contestants = List.of(
+                    bench.optList("opt-list", nonNesterov, UpdatePath.FUSED),
+                    bench.optList("opt-list Nesterov", nesterov, UpdatePath.FUSED),
+                    bench.optList("opt-list Nesterov + L2 + decay", nesterovWithBothDecays, UpdatePath.FUSED),
+                    bench.optList("opt-list", nonNesterov, UpdatePath.MULTI_TENSOR),
+                    bench.optList("opt-list Nesterov", nesterov, UpdatePath.MULTI_TENSOR),
+                    bench.optList("opt-list", nonNesterov, UpdatePath.SINGLE_TENSOR),
+                    bench.libtorchAdamW(),
+                    bench.fusedAdamWKernel());
+            int stepsPerSample = (int) Math.max(2, Math.min(200, 2_000_000 / model.floats()));
+            results.add(time(contestants, 6, 7, stepsPerSample, rounds, Math.max(3, rounds / 8)));
+            contestants.forEach(Contestant::close);
+        }
+        String table = table(results, bandwidth, rounds);
+        System.out.println(table);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, table);
+        System.err.println("written to " + out);
+    }
+
+    private static String table(List<Result> results, double bandwidth, int rounds) {
+        StringBuilder md = new StringBuilder();
+        md.append("Step time, median of ").append(rounds).append(" interleaved rounds (µs), and in brackets the median")
+                .append(" ratio to LibTorch's C++ AdamW / to the fused AdamW kernel within a round.\n\n");
+        md.append("| contestant |");
+        MODELS.forEach(model -> md.append(' ').append(model.name()).append(" |"));
+        md.append("\n|---|");
+        MODELS.forEach(model -> md.append("---|"));
+        md.append('\n');
+        List<String> names = results.get(0).names();
+        for (int c = 0; c < names.size(); c++) {
+            md.append("| ").append(names.get(c)).append(" |");
+            for (Result result : results) {
+                md.append(String.format(Locale.ROOT, " %.0f (%.2f× / %.2f×) |", result.medianSeconds()[c] * 1e6,
+                        result.ratioToAdamW()[c], result.ratioToFused()[c]));
+            }
+            md.append('\n');
+        }
+        md.append("| memory roofline: 7 floats per element at ")
+                .append(String.format(Locale.ROOT, "%.1f GB/s", bandwidth / 1e9)).append(" |");
+        for (Model model : MODELS) {
+            md.append(String.format(Locale.ROOT, " %.0f |", 7 * 4 * model.floats() / bandwidth * 1e6));
+        }
+        md.append("\n\n").append(machine()).append('\n');
+        return md.toString();
+    }
+
+    private static String machine() {
+        String cpu = "unknown CPU";
+        try {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(cpu);
+        } catch (IOException | RuntimeException unreadable) {
+            // not Linux: the CPU stays unnamed
+        }
+        return String.format(Locale.ROOT, "Measured %s on %s, %d logical cores, %d LibTorch threads, "
+                        + "OMP_WAIT_POLICY=%s, Java %s, %s %s; float32 parameters.",
+                LocalDate.now(), cpu, Runtime.getRuntime().availableProcessors(), get_num_threads(),
+                System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset"), System.getProperty("java.version"),
+                System.getProperty("os.name"), System.getProperty("os.arch"));
+    }
+}
