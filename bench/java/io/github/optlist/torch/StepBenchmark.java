@@ -15,6 +15,7 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -22,6 +23,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 import static org.bytedeco.pytorch.global.torch.empty;
@@ -40,8 +43,9 @@ import static org.bytedeco.pytorch.global.torch.zeros_like;
  * <p>The contestants run interleaved: every round times each of them once, so a slow patch of a shared machine hits
  * them all alike. The table gives the median over rounds of each time and of each ratio taken within a round.
  *
- * <p>Run it with {@code mvn -q test-compile exec:exec@benchmark}, which sets {@code OMP_WAIT_POLICY=PASSIVE} (see the
- * README). Options: {@code --rounds N} (default 41), {@code --out FILE} (default {@code docs/benchmark.md}).
+ * <p>Run it with {@code mvn -q test-compile exec:exec@benchmark}. It runs once per {@link Environment} of OpenMP
+ * settings, each in a child JVM, and writes the tables to {@code docs/benchmark.md}. Options: {@code --rounds N}
+ * (default 41), {@code --out FILE}.
  */
 public final class StepBenchmark {
 
@@ -244,22 +248,79 @@ public final class StepBenchmark {
         }
     }
 
-    public static void main(String[] args) throws IOException {
+    /** The thread settings the benchmark runs under, each in its own JVM: OpenMP reads them at start-up. */
+    enum Environment {
+        LIBTORCH_DEFAULTS("LibTorch's defaults: OpenMP threads spin while idle, one per core", Map.of()),
+        PASSIVE("OMP_WAIT_POLICY=PASSIVE, as bin/opt-list and the tests set it", Map.of("OMP_WAIT_POLICY", "PASSIVE")),
+        PASSIVE_ONE_THREAD("OMP_WAIT_POLICY=PASSIVE and OMP_NUM_THREADS=1",
+                Map.of("OMP_WAIT_POLICY", "PASSIVE", "OMP_NUM_THREADS", "1"));
+
+        final String description;
+        final Map<String, String> variables;
+
+        Environment(String description, Map<String, String> variables) {
+            this.description = description;
+            this.variables = variables;
+        }
+    }
+
+    /**
+     * Without {@code --environment}, runs the benchmark once per {@link Environment} in a child JVM and writes their
+     * tables to {@code --out}; with it, times the contestants in this JVM and prints one table.
+     */
+    public static void main(String[] args) throws IOException, InterruptedException {
         int rounds = 41;
         Path out = Path.of("docs/benchmark.md");
+        Environment environment = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
+                case "--environment" -> environment = Environment.valueOf(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; options: --rounds N, --out FILE");
+                        + "; options: --rounds N, --out FILE, --environment " + Arrays.toString(Environment.values()));
             }
         }
+        if (environment != null) {
+            System.out.print(runHere(environment, rounds));
+            return;
+        }
+        StringBuilder report = new StringBuilder("# Step benchmark\n\n").append(machine()).append("\n\n");
+        report.append("Command: `mvn -q test-compile exec:exec@benchmark`. Each table is the median of ").append(rounds)
+                .append(" interleaved rounds: µs per step, and in brackets the median ratio, within a round, to")
+                .append(" LibTorch's C++ AdamW / to ATen's fused AdamW kernel.\n");
+        for (Environment env : Environment.values()) {
+            System.err.println("== " + env.description);
+            report.append("\n## ").append(env.description).append("\n\n").append(runChild(env, rounds));
+        }
+        System.out.print(report);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, report);
+        System.err.println("written to " + out);
+    }
+
+    private static String runChild(Environment environment, int rounds) throws IOException, InterruptedException {
+        Path javaCommand = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder builder = new ProcessBuilder(javaCommand.toString(), "-Xms1g", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), StepBenchmark.class.getName(),
+                "--environment", environment.name(), "--rounds", Integer.toString(rounds));
+        builder.environment().remove("OMP_WAIT_POLICY");
+        builder.environment().remove("OMP_NUM_THREADS");
+        builder.environment().putAll(environment.variables);
+        builder.redirectError(ProcessBuilder.Redirect.INHERIT);
+        Process child = builder.start();
+        String table = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (child.waitFor() != 0) {
+            throw new IllegalStateException("the benchmark under " + environment + " failed");
+        }
+        return table;
+    }
+
+    private static String runHere(Environment environment, int rounds) {
         int nonNesterov = firstIndex(c -> !c.useNesterov());
         int nesterov = firstIndex(NAdamWConfig::useNesterov);
         int nesterovWithBothDecays = firstIndex(c -> c.useNesterov() && c.l2WeightDecay() > 0
                 && c.adamwWeightDecay() > 0);
-
         double bandwidth = copyBandwidth();
         List<Result> results = new ArrayList<>();
         for (Model model : MODELS) {
@@ -278,17 +339,32 @@ public final class StepBenchmark {
             results.add(time(contestants, 6, 7, stepsPerSample, rounds, Math.max(3, rounds / 8)));
             contestants.forEach(Contestant::close);
         }
-        String table = table(results, bandwidth, rounds);
-        System.out.println(table);
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.writeString(out, table);
-        System.err.println("written to " + out);
+        return table(results, bandwidth) + "\n" + targets(results) + "\n\n" + threads() + "\n";
     }
 
-    private static String table(List<Result> results, double bandwidth, int rounds) {
+    /** The targets for the first two rows, the default path on a non-Nesterov and a Nesterov entry. */
+    private static String targets(List<Result> results) {
+        List<String> missed = new ArrayList<>();
+        for (int row = 0; row < 2; row++) {
+            for (int m = 0; m < MODELS.size(); m++) {
+                Result result = results.get(m);
+                if (result.ratioToAdamW()[row] > 1.0) {
+                    missed.add(String.format(Locale.ROOT, "%s on %s: %.2f× AdamW", result.names().get(row),
+                            MODELS.get(m).name(), result.ratioToAdamW()[row]));
+                }
+            }
+            Result largest = results.get(MODELS.size() - 1);
+            if (largest.ratioToFused()[row] > 2.0) {
+                missed.add(String.format(Locale.ROOT, "%s on %s: %.2f× the fused kernel", largest.names().get(row),
+                        MODELS.get(MODELS.size() - 1).name(), largest.ratioToFused()[row]));
+            }
+        }
+        return "Targets (first two rows: at most 1.0× AdamW on every model, at most 2.0× the fused kernel on the "
+                + "largest): " + (missed.isEmpty() ? "met." : "missed: " + String.join("; ", missed) + ".");
+    }
+
+    private static String table(List<Result> results, double bandwidth) {
         StringBuilder md = new StringBuilder();
-        md.append("Step time, median of ").append(rounds).append(" interleaved rounds (µs), and in brackets the median")
-                .append(" ratio to LibTorch's C++ AdamW / to the fused AdamW kernel within a round.\n\n");
         md.append("| contestant |");
         MODELS.forEach(model -> md.append(' ').append(model.name()).append(" |"));
         md.append("\n|---|");
@@ -304,12 +380,16 @@ public final class StepBenchmark {
             md.append('\n');
         }
         md.append("| memory roofline: 7 floats per element at ")
-                .append(String.format(Locale.ROOT, "%.1f GB/s", bandwidth / 1e9)).append(" |");
+                .append(String.format(Locale.ROOT, "%.1f GB/s", bandwidth / 1e9)).append(" (copy) |");
         for (Model model : MODELS) {
             md.append(String.format(Locale.ROOT, " %.0f |", 7 * 4 * model.floats() / bandwidth * 1e6));
         }
-        md.append("\n\n").append(machine()).append('\n');
-        return md.toString();
+        return md.append('\n').toString();
+    }
+
+    private static String threads() {
+        return String.format(Locale.ROOT, "LibTorch intra-op threads: %d; OMP_WAIT_POLICY=%s.", get_num_threads(),
+                System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset"));
     }
 
     private static String machine() {
@@ -320,10 +400,10 @@ public final class StepBenchmark {
         } catch (IOException | RuntimeException unreadable) {
             // not Linux: the CPU stays unnamed
         }
-        return String.format(Locale.ROOT, "Measured %s on %s, %d logical cores, %d LibTorch threads, "
-                        + "OMP_WAIT_POLICY=%s, Java %s, %s %s; float32 parameters.",
-                LocalDate.now(), cpu, Runtime.getRuntime().availableProcessors(), get_num_threads(),
-                System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset"), System.getProperty("java.version"),
-                System.getProperty("os.name"), System.getProperty("os.arch"));
+        return String.format(Locale.ROOT, "Measured %s on %s, %d logical cores, Java %s, %s %s, bytedeco pytorch "
+                        + "presets %s; float32 parameters and gradients, the same in every contestant.",
+                LocalDate.now(), cpu, Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
+                System.getProperty("os.name"), System.getProperty("os.arch"),
+                Optional.ofNullable(Tensor.class.getPackage().getImplementationVersion()).orElse("(version unknown)"));
     }
 }
