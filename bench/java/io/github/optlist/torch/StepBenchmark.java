@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 
-import static org.bytedeco.pytorch.global.torch.empty;
+import static org.bytedeco.pytorch.global.torch.empty_like;
 import static org.bytedeco.pytorch.global.torch.get_num_threads;
 import static org.bytedeco.pytorch.global.torch.manual_seed;
 import static org.bytedeco.pytorch.global.torch.randn;
@@ -38,7 +38,7 @@ import static org.bytedeco.pytorch.global.torch.zeros_like;
  * Times one optimizer step on three model shapes, in one JVM and with the same float32 gradients: this project's
  * {@code step()} on its three update paths, LibTorch's C++ {@code torch::optim::AdamW} (through the presets), ATen's
  * fused AdamW kernel called as {@code torch.optim.AdamW(fused=True)} calls it, and the memory roofline of an
- * Adam-type step (7 floats moved per element at the measured copy bandwidth).
+ * Adam-type step (7 floats moved per element, timed as 7/3 of a copy of every parameter, which moves 3).
  *
  * <p>The contestants run interleaved: every round times each of them once, so a slow patch of a shared machine hits
  * them all alike. The table gives the median over rounds of each time and of each ratio taken within a round.
@@ -80,6 +80,15 @@ public final class StepBenchmark {
         @Override
         void close();
     }
+
+    /**
+     * The last contestant: a copy of the parameters, reported scaled to the 7 floats per element an Adam step moves
+     * (reads p, g, m, v; writes p, m, v). A copy moves 3: it reads the source, and the cache reads each line of the
+     * destination before writing it back (write-allocate). The step's writes go to lines it has read anyway.
+     */
+    private static final String ROOFLINE = "memory roofline: parameter copy time × 7 / 3";
+    private static final double FLOATS_MOVED_PER_ELEMENT = 7;
+    private static final double FLOATS_COPIED_PER_ELEMENT = 3;
 
     private final List<Tensor> initialParams = new ArrayList<>();
     private final List<Tensor> grads = new ArrayList<>();
@@ -142,6 +151,18 @@ public final class StepBenchmark {
                         AtenOps.number(1e-3), AtenOps.number(0.9), AtenOps.number(0.999), AtenOps.number(0.01),
                         AtenOps.number(1e-8), AtenOps.bool(false), AtenOps.bool(false), AtenOps.none(),
                         AtenOps.none());
+            }
+        }, () -> { });
+    }
+
+    /** Copies every parameter into a buffer of its own, for the memory roofline. */
+    private Contestant parameterCopy() {
+        List<Tensor> sources = paramsWithGradients();
+        List<Tensor> targets = new ArrayList<>();
+        sources.forEach(source -> targets.add(NativeMemory.outliveScope(empty_like(source))));
+        return contestant(ROOFLINE, () -> {
+            for (int i = 0; i < sources.size(); i++) {
+                targets.get(i).copy_(sources.get(i));
             }
         }, () -> { });
     }
@@ -230,24 +251,6 @@ public final class StepBenchmark {
         return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
-    /** Bytes per second of {@code dst.copy_(src)} over 64 MiB, counting the read and the write. */
-    private static double copyBandwidth() {
-        try (PointerScope scope = new PointerScope()) {
-            long floats = 16L << 20;
-            Tensor src = randn(floats);
-            Tensor dst = empty(floats);
-            double[] seconds = new double[21];
-            for (int i = -5; i < seconds.length; i++) {
-                long start = System.nanoTime();
-                dst.copy_(src);
-                if (i >= 0) {
-                    seconds[i] = (System.nanoTime() - start) / 1e9;
-                }
-            }
-            return 2.0 * 4 * floats / median(seconds);
-        }
-    }
-
     /** The thread settings the benchmark runs under, each in its own JVM: OpenMP reads them at start-up. */
     enum Environment {
         LIBTORCH_DEFAULTS("LibTorch's defaults: OpenMP threads spin while idle, one per core", Map.of()),
@@ -321,7 +324,6 @@ public final class StepBenchmark {
         int nesterov = firstIndex(NAdamWConfig::useNesterov);
         int nesterovWithBothDecays = firstIndex(c -> c.useNesterov() && c.l2WeightDecay() > 0
                 && c.adamwWeightDecay() > 0);
-        double bandwidth = copyBandwidth();
         List<Result> results = new ArrayList<>();
         for (Model model : MODELS) {
             System.err.println("timing " + model.name() + " ...");
@@ -334,12 +336,13 @@ public final class StepBenchmark {
                     bench.optList("opt-list Nesterov", nesterov, UpdatePath.MULTI_TENSOR),
                     bench.optList("opt-list", nonNesterov, UpdatePath.SINGLE_TENSOR),
                     bench.libtorchAdamW(),
-                    bench.fusedAdamWKernel());
+                    bench.fusedAdamWKernel(),
+                    bench.parameterCopy());
             int stepsPerSample = (int) Math.max(2, Math.min(200, 2_000_000 / model.floats()));
             results.add(time(contestants, 6, 7, stepsPerSample, rounds, Math.max(3, rounds / 8)));
             contestants.forEach(Contestant::close);
         }
-        return table(results, bandwidth) + "\n" + targets(results) + "\n\n" + threads() + "\n";
+        return table(results) + "\n" + targets(results) + "\n\n" + threads() + "\n";
     }
 
     /** The targets for the first two rows, the default path on a non-Nesterov and a Nesterov entry. */
@@ -363,7 +366,7 @@ public final class StepBenchmark {
                 + "largest): " + (missed.isEmpty() ? "met." : "missed: " + String.join("; ", missed) + ".");
     }
 
-    private static String table(List<Result> results, double bandwidth) {
+    private static String table(List<Result> results) {
         StringBuilder md = new StringBuilder();
         md.append("| contestant |");
         MODELS.forEach(model -> md.append(' ').append(model.name()).append(" |"));
@@ -372,19 +375,16 @@ public final class StepBenchmark {
         md.append('\n');
         List<String> names = results.get(0).names();
         for (int c = 0; c < names.size(); c++) {
+            double scale = names.get(c).equals(ROOFLINE) ? FLOATS_MOVED_PER_ELEMENT / FLOATS_COPIED_PER_ELEMENT : 1;
             md.append("| ").append(names.get(c)).append(" |");
             for (Result result : results) {
-                md.append(String.format(Locale.ROOT, " %.0f (%.2f× / %.2f×) |", result.medianSeconds()[c] * 1e6,
-                        result.ratioToAdamW()[c], result.ratioToFused()[c]));
+                md.append(String.format(Locale.ROOT, " %.0f (%.2f× / %.2f×) |",
+                        result.medianSeconds()[c] * scale * 1e6, result.ratioToAdamW()[c] * scale,
+                        result.ratioToFused()[c] * scale));
             }
             md.append('\n');
         }
-        md.append("| memory roofline: 7 floats per element at ")
-                .append(String.format(Locale.ROOT, "%.1f GB/s", bandwidth / 1e9)).append(" (copy) |");
-        for (Model model : MODELS) {
-            md.append(String.format(Locale.ROOT, " %.0f |", 7 * 4 * model.floats() / bandwidth * 1e6));
-        }
-        return md.append('\n').toString();
+        return md.toString();
     }
 
     private static String threads() {

@@ -3,6 +3,7 @@ package io.github.optlist.torch;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ScheduleVariant;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -129,6 +130,22 @@ class BadInputTest {
             assertArrayEquals(sparseBefore, TestTensors.values(sparse));
             assertEquals(0, opt.stepCount(dense));
             assertEquals(0, opt.stepCount());
+        }
+    }
+
+    @Test
+    void gradientOnAnotherDeviceIsRefusedBeforeAnyParameterChanges() {
+        Tensor first = param();
+        Tensor second = param();
+        double[] firstBefore = TestTensors.values(first);
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(first, second), 0, 100)) {
+            TestTensors.setGrad(first, new double[]{1, 1, 1});
+            // The meta device holds no data; it stands in for a GPU on machines without one.
+            second.mutable_grad().put(Tensor.create(new float[]{0, 2, 0}, 3).to(new Device("meta"),
+                    second.scalar_type()));
+            assertRefused(opt::step, "params[1]", "gradient is on meta");
+            assertArrayEquals(firstBefore, TestTensors.values(first));
+            assertEquals(0, opt.stepCount(first));
         }
     }
 

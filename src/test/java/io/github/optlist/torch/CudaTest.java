@@ -15,6 +15,8 @@ import java.util.Random;
 
 import static org.bytedeco.pytorch.global.torch.cuda_is_available;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Runs on a machine with CUDA and the CUDA build of the presets ({@code -Pcuda}); skipped with the reason elsewhere. */
@@ -42,6 +44,34 @@ class CudaTest {
             }
             assertEquals(true, p.is_cuda());
             NAdamWReferenceTest.assertClose(ref.params(), TestTensors.values(p), config.name() + " on CUDA");
+        }
+    }
+
+    @Test
+    void fusedAndMultiTensorPathsOnCudaAgreeWithSingleTensorPathOnCpu() {
+        Random random = new Random(17);
+        for (NAdamWConfig config : UpdatePathTest.configsOfEveryKind()) {
+            for (UpdatePath path : new UpdatePath[]{UpdatePath.FUSED, UpdatePath.MULTI_TENSOR}) {
+                var run = new UpdatePathTest.SideBySide(config, ScalarType.Double, path, random, new Device("cuda:0"));
+                for (int step = 0; step < 12; step++) {
+                    run.step(random, i -> true);
+                    run.assertAgree(UpdatePathTest.FLOAT64_TOLERANCE, config.name() + " " + path + " step " + step);
+                }
+                assertEquals(12L * UpdatePathTest.SHAPES.length, run.fast.tensorUpdates(path), path + " on CUDA");
+                run.close();
+            }
+        }
+    }
+
+    @Test
+    void gradientOnAnotherDeviceIsRefusedBeforeAnyChange() {
+        Tensor p = Tensor.create(new double[]{1, 2, 3}, 3).to(new Device("cuda:0"), ScalarType.Double)
+                .set_requires_grad(true);
+        try (var opt = new NAdamWCosineDecay(new TensorVector(p), OptList.config(0), 10)) {
+            p.mutable_grad().put(Tensor.create(new double[]{1, 1, 1}, 3));
+            var refused = assertThrows(IllegalArgumentException.class, opt::step);
+            assertTrue(refused.getMessage().contains("gradient is on cpu"), refused.getMessage());
+            assertEquals(0, opt.stepCount(p));
         }
     }
 }

@@ -4,6 +4,7 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
@@ -178,8 +179,11 @@ class UpdatePathTest {
         return largest;
     }
 
-    /** One optimizer on the single-tensor path and one on another path, over copies of the same parameters. */
-    private static final class SideBySide {
+    /**
+     * One optimizer on the single-tensor path on the CPU and one on another path, possibly on another device, over
+     * copies of the same parameters.
+     */
+    static final class SideBySide {
         final List<Tensor> reference = new ArrayList<>();
         final List<Tensor> tested = new ArrayList<>();
         final NAdamWCosineDecay single;
@@ -189,11 +193,15 @@ class UpdatePathTest {
         final double[] scales = new double[SHAPES.length];
 
         SideBySide(NAdamWConfig config, ScalarType dtype, UpdatePath path, Random random) {
+            this(config, dtype, path, random, new Device("cpu"));
+        }
+
+        SideBySide(NAdamWConfig config, ScalarType dtype, UpdatePath path, Random random, Device testedDevice) {
             this.dtype = dtype;
             for (long[] shape : SHAPES) {
                 double[] values = TestTensors.gaussian(random, numel(shape), 1.0);
                 reference.add(Tensor.create(values, shape).to(dtype).detach().set_requires_grad(true));
-                tested.add(Tensor.create(values, shape).to(dtype).detach().set_requires_grad(true));
+                tested.add(Tensor.create(values, shape).to(testedDevice, dtype).detach().set_requires_grad(true));
             }
             for (int i = 0; i < SHAPES.length; i++) {
                 scales[i] = largestMagnitude(TestTensors.values(reference.get(i)));
