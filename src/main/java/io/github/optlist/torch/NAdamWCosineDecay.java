@@ -49,6 +49,10 @@ import java.util.function.Supplier;
  * group added later starts its schedule at step 0. Training past {@code trainingSteps} keeps the final learning
  * rate.
  *
+ * <p>The update runs on one of three {@linkplain UpdatePath paths}, chosen per bucket of parameters that share a
+ * device, dtype and step count: ATen's fused Adam kernels by default, its multi-tensor {@code _foreach_*} ops where
+ * those cannot run, or one op at a time per tensor; see {@link #setUpdatePath}.
+ *
  * <p>{@code step()} frees every native temporary it creates before it returns, whatever scope the caller has, and
  * never reads a tensor value back to the host. The moments and scratch buffers are allocated on a parameter's
  * first update and freed by {@link #close()} (or by the garbage collector).
