@@ -9,7 +9,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 import static org.bytedeco.pytorch.global.torch.full;
@@ -28,61 +30,44 @@ final class Bucket {
     private static final double BIAS_CORRECTION_OFF_STEP = 1e30;
 
     final List<ParamState> states;
-    private final List<IValue> kept = new ArrayList<>();
-    private IValue params;
-    private IValue expAvgs;
-    private IValue expAvgSqs;
-    private IValue scratches;
-    private IValue l2Gradients;
-    private IValue stepsWithoutBiasCorrection;
+    /** The tensor lists built so far, by what they hold; each keeps its tensors alive until {@link #release()}. */
+    private final Map<String, IValue> lists = new HashMap<>();
 
     Bucket(List<ParamState> states) {
         this.states = List.copyOf(states);
     }
 
     IValue params() {
-        if (params == null) {
-            params = keep(list(state -> state.param));
-        }
-        return params;
+        return cached("params", state -> state.param);
     }
 
     IValue expAvgs() {
-        if (expAvgs == null) {
-            expAvgs = keep(list(state -> state.expAvg));
-        }
-        return expAvgs;
+        return cached("expAvgs", state -> state.expAvg);
     }
 
     IValue expAvgSqs() {
-        if (expAvgSqs == null) {
-            expAvgSqs = keep(list(state -> state.expAvgSq));
-        }
-        return expAvgSqs;
+        return cached("expAvgSqs", state -> state.expAvgSq);
     }
 
     IValue scratches() {
-        if (scratches == null) {
-            scratches = keep(list(ParamState::scratch));
-        }
-        return scratches;
+        return cached("scratches", ParamState::scratch);
     }
 
     IValue l2Gradients() {
-        if (l2Gradients == null) {
-            l2Gradients = keep(list(ParamState::l2Gradient));
-        }
-        return l2Gradients;
+        return cached("l2Gradients", ParamState::l2Gradient);
     }
 
     /** The fused kernels' {@code state_steps}: one float32 scalar on the bucket's device, once per tensor. */
     IValue stepsWithoutBiasCorrection() {
-        if (stepsWithoutBiasCorrection == null) {
+        return lists.computeIfAbsent("steps", name -> {
             Tensor step = full(new long[0], new Scalar(BIAS_CORRECTION_OFF_STEP),
                     new TensorOptions(ScalarType.Float).device(new DeviceOptional(states.get(0).param.device())));
-            stepsWithoutBiasCorrection = keep(AtenOps.tensorList(Collections.nCopies(states.size(), step)));
-        }
-        return stepsWithoutBiasCorrection;
+            return NativeMemory.outliveScope(AtenOps.tensorList(Collections.nCopies(states.size(), step)));
+        });
+    }
+
+    private IValue cached(String name, Function<ParamState, Tensor> tensorOf) {
+        return lists.computeIfAbsent(name, n -> NativeMemory.outliveScope(list(tensorOf)));
     }
 
     private IValue list(Function<ParamState, Tensor> tensorOf) {
@@ -93,16 +78,10 @@ final class Bucket {
         return AtenOps.tensorList(tensors);
     }
 
-    private IValue keep(IValue value) {
-        kept.add(NativeMemory.outliveScope(value));
-        return value;
-    }
-
     /** Drops the bucket's references to the tensors; the state tensors themselves stay with their parameters. */
     void release() {
-        kept.forEach(NativeMemory::release);
-        kept.clear();
-        params = expAvgs = expAvgSqs = scratches = l2Gradients = stepsWithoutBiasCorrection = null;
+        lists.values().forEach(NativeMemory::release);
+        lists.clear();
     }
 
     /**

@@ -298,7 +298,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             boolean fusable = updatePath == UpdatePath.FUSED && state.fusedKernelApplies
                     && grad.scalar_type().value == state.dtype
                     && state.param.is_contiguous() && grad.is_contiguous();
-            batches.computeIfAbsent(new BucketKey(state.deviceAndDtype, state.step, fusable), key -> new Batch())
+            batches.computeIfAbsent(new BucketKey(state.deviceCode, state.dtype, state.step, fusable), key -> new Batch())
                     .add(state, grad);
         }
         List<List<ParamState>> sets = new ArrayList<>(batches.size());
@@ -341,7 +341,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /** What the parameters of one bucket share: the kernels take one dtype and device, the step one step size. */
-    private record BucketKey(String deviceAndDtype, long step, boolean fusable) {
+    private record BucketKey(int deviceCode, int dtype, long step, boolean fusable) {
     }
 
     /** The parameters of one bucket at this step and their gradients, in group order. */

@@ -24,8 +24,6 @@ final class ParamState {
     long step;
     Tensor expAvg;
     Tensor expAvgSq;
-    /** The parameter's device and dtype when the moments were created, e.g. {@code cpu/6}: what a bucket shares. */
-    String deviceAndDtype;
     /** The parameter's {@linkplain TensorChecks#deviceCode device code} when the moments were created. */
     int deviceCode;
     /** The parameter's {@code ScalarType} value when the moments were created. */
@@ -52,7 +50,6 @@ final class ParamState {
         expAvgSq = newBuffer();
         dtype = param.scalar_type().value;
         deviceCode = TensorChecks.deviceCode(param);
-        deviceAndDtype = deviceCode + "/" + dtype;
         fusedKernelApplies = (param.is_cpu() || param.is_cuda()) && FUSED_DTYPES.contains(dtype);
     }
 
