@@ -147,10 +147,7 @@ public final class StepBenchmark {
         return contestant("ATen fused AdamW kernel", () -> {
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 AtenOps.call(AtenOps.Ops.ADD_SCALAR_, s, AtenOps.number(1));
-                AtenOps.call(AtenOps.Ops.FUSED_ADAMW_, p, g, m, v, AtenOps.tensorList(List.of()), s,
-                        AtenOps.number(1e-3), AtenOps.number(0.9), AtenOps.number(0.999), AtenOps.number(0.01),
-                        AtenOps.number(1e-8), AtenOps.bool(false), AtenOps.bool(false), AtenOps.none(),
-                        AtenOps.none());
+                AtenOps.fusedAdam(AtenOps.Ops.FUSED_ADAMW_, p, g, m, v, s, 1e-3, 0.9, 0.999, 0.01, 1e-8);
             }
         }, () -> { });
     }

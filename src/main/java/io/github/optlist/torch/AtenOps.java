@@ -63,6 +63,21 @@ final class AtenOps {
         op.callBoxed(new IValueVector(args));
     }
 
+    /**
+     * Calls {@code _fused_adam_} or {@code _fused_adamw_} ({@code kernel}) without AMSGrad, maximization or gradient
+     * scaling: the arguments of the Adam update itself, in the kernels' schema order.
+     */
+    static void fusedAdam(OperatorHandle kernel, IValue params, IValue grads, IValue expAvgs, IValue expAvgSqs,
+                          IValue stateSteps, double lr, double beta1, double beta2, double weightDecay, double eps) {
+        call(kernel, params, grads, expAvgs, expAvgSqs,
+                tensorList(List.of()), // max_exp_avg_sqs: no AMSGrad
+                stateSteps,
+                number(lr), number(beta1), number(beta2), number(weightDecay), number(eps),
+                bool(false), // amsgrad
+                bool(false), // maximize
+                none(), none()); // grad_scale, found_inf
+    }
+
     /** A {@code Tensor[]} argument. */
     static IValue tensorList(List<Tensor> tensors) {
         GenericList list = new GenericList(new Type.TypePtr(TensorType.get()));

@@ -4,8 +4,6 @@ import io.github.optlist.NAdamWConfig;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.OperatorHandle;
 
-import java.util.List;
-
 import static io.github.optlist.torch.AtenOps.Ops.COPY_;
 import static io.github.optlist.torch.AtenOps.Ops.FUSED_ADAMW_;
 import static io.github.optlist.torch.AtenOps.Ops.FUSED_ADAM_;
@@ -13,7 +11,6 @@ import static io.github.optlist.torch.AtenOps.Ops.LERP_SCALAR_;
 import static io.github.optlist.torch.AtenOps.Ops.MUL_SCALAR_;
 import static io.github.optlist.torch.AtenOps.bool;
 import static io.github.optlist.torch.AtenOps.call;
-import static io.github.optlist.torch.AtenOps.none;
 import static io.github.optlist.torch.AtenOps.number;
 
 /**
@@ -99,14 +96,7 @@ final class FusedUpdate {
     private static void fusedKernel(OperatorHandle kernel, Bucket bucket, IValue grads,
                                     IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
                                     double weightDecay) {
-        call(kernel,
-                bucket.params(), grads, expAvgs, bucket.expAvgSqs(),
-                AtenOps.tensorList(List.of()), // max_exp_avg_sqs: no AMSGrad
-                bucket.stepsWithoutBiasCorrection(),
-                number(stepSize), number(beta1), number(config.beta2()), number(weightDecay),
-                number(config.epsilon()),
-                bool(false), // amsgrad
-                bool(false), // maximize
-                none(), none()); // grad_scale, found_inf
+        AtenOps.fusedAdam(kernel, bucket.params(), grads, expAvgs, bucket.expAvgSqs(),
+                bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon());
     }
 }

@@ -298,8 +298,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             boolean fusable = updatePath == UpdatePath.FUSED && state.fusedKernelApplies
                     && grad.scalar_type().value == state.dtype
                     && state.param.is_contiguous() && grad.is_contiguous();
-            batches.computeIfAbsent(new BucketKey(state.deviceCode, state.dtype, state.step, fusable), key -> new Batch())
-                    .add(state, grad);
+            BucketKey key = new BucketKey(state.deviceCode, state.dtype, state.step, fusable);
+            batches.computeIfAbsent(key, k -> new Batch()).add(state, grad);
         }
         List<List<ParamState>> sets = new ArrayList<>(batches.size());
         batches.values().forEach(batch -> sets.add(batch.states));
