@@ -1,8 +1,8 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
@@ -115,7 +115,7 @@ public final class StepBenchmark {
     private Contestant optList(String label, int index, UpdatePath path) {
         NAdamWConfig config = OptList.config(index);
         NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
-                1_000_000_000L, ScheduleVariant.TASKSET);
+                1_000_000_000L, ListVariant.TASKSET);
         optimizer.setUpdatePath(path);
         return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
     }

@@ -6,7 +6,7 @@ package io.github.optlist;
  *
  * <p>With {@code s = min(step, T)}, {@code c = T * constantFraction}, {@code lr0 = learningRate},
  * {@code lrMin = minLearningRateMult * lr0} and the warm-up length {@code w} of the
- * {@linkplain ScheduleVariant variant}:
+ * {@linkplain ListVariant#warmupFraction variant}:
  * <pre>
  *   warmupFraction &gt; 0 and s &lt; w:  lr = s / w * lr0
  *   otherwise:                      lr = (lr0 - lrMin) * (cos(pi * (max(s, c) - c) / (T - c)) / 2 + 0.5) + lrMin
@@ -24,7 +24,7 @@ public final class CosineSchedule {
      *
      * @throws IllegalArgumentException if {@code step < 0}, {@code trainingSteps <= 0}, or an argument is null
      */
-    public static double learningRate(NAdamWConfig config, long step, long trainingSteps, ScheduleVariant variant) {
+    public static double learningRate(NAdamWConfig config, long step, long trainingSteps, ListVariant variant) {
         if (config == null || variant == null) {
             throw new IllegalArgumentException("config and variant must not be null");
         }
@@ -35,9 +35,9 @@ public final class CosineSchedule {
         double total = trainingSteps;
         double s = Math.min(step, trainingSteps);
         double constantSteps = total * config.constantFraction();
-        double warmupSteps = total * warmupFractionOf(config, variant);
+        double warmupSteps = total * variant.warmupFraction(config);
         double peak = config.learningRate();
-        if (config.warmupFraction() > 0 && s < warmupSteps) {
+        if (warmupSteps > 0 && s < warmupSteps) {
             return s / warmupSteps * peak;
         }
         if (constantSteps >= total) {
@@ -48,9 +48,9 @@ public final class CosineSchedule {
         return (peak - floor) * (Math.cos(Math.PI * progress) / 2 + 0.5) + floor;
     }
 
-    /** Same as {@link #learningRate(NAdamWConfig, long, long, ScheduleVariant)} with {@link ScheduleVariant#TASKSET}. */
+    /** Same as {@link #learningRate(NAdamWConfig, long, long, ListVariant)} with {@link ListVariant#TASKSET}. */
     public static double learningRate(NAdamWConfig config, long step, long trainingSteps) {
-        return learningRate(config, step, trainingSteps, ScheduleVariant.TASKSET);
+        return learningRate(config, step, trainingSteps, ListVariant.TASKSET);
     }
 
     /**
@@ -62,12 +62,5 @@ public final class CosineSchedule {
         if (trainingSteps <= 0) {
             throw new IllegalArgumentException("trainingSteps must be > 0, got " + trainingSteps);
         }
-    }
-
-    private static double warmupFractionOf(NAdamWConfig config, ScheduleVariant variant) {
-        return switch (variant) {
-            case TASKSET -> Math.min(config.warmupFraction(), config.constantFraction());
-            case TORCH_PORT -> Math.max(config.warmupFraction(), config.constantFraction());
-        };
     }
 }

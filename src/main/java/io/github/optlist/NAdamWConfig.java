@@ -68,6 +68,12 @@ public record NAdamWConfig(
                 l2WeightDecay, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
     }
 
+    /** A copy of this configuration with the Nesterov numerator on or off (its name is kept). */
+    public NAdamWConfig withNesterov(boolean nesterov) {
+        return new NAdamWConfig(name, learningRate, beta1, beta2, epsilon, nesterov, adamwWeightDecay,
+                l2WeightDecay, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
+    }
+
     /** A copy of this configuration without either weight decay, e.g. for biases and norm layers. */
     public NAdamWConfig withoutWeightDecay() {
         return new NAdamWConfig(name, learningRate, beta1, beta2, epsilon, useNesterov, 0.0,

@@ -25,13 +25,27 @@ public final class OptList {
     }
 
     /**
-     * The configuration at {@code idx}, 0 being the first to try.
+     * The published entry at {@code idx}, 0 being the first to try, bit for bit as published. What an optimizer
+     * runs for it depends on the {@link ListVariant}: see {@link #config(int, ListVariant)}.
      *
      * @throws IllegalArgumentException if {@code idx} is outside {@code [0, size())}
      */
     public static NAdamWConfig config(int idx) {
         requireIndex(idx);
         return Holder.CONFIGS.get(idx);
+    }
+
+    /**
+     * The configuration that list entry {@code idx} runs as under {@code variant}: {@code variant.apply(config(idx))}.
+     * Under {@link ListVariant#TASKSET} a Nesterov entry runs without Nesterov, as the list was ranked.
+     *
+     * @throws IllegalArgumentException if {@code idx} is outside {@code [0, size())} or {@code variant} is null
+     */
+    public static NAdamWConfig config(int idx, ListVariant variant) {
+        if (variant == null) {
+            throw new IllegalArgumentException("variant must not be null");
+        }
+        return variant.apply(config(idx));
     }
 
     /**

@@ -4,8 +4,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import static io.github.optlist.ScheduleVariant.TASKSET;
-import static io.github.optlist.ScheduleVariant.TORCH_PORT;
+import static io.github.optlist.ListVariant.TASKSET;
+import static io.github.optlist.ListVariant.TORCH_PORT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,8 +18,8 @@ class CosineScheduleTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ScheduleVariant.class)
-    void cosineDecayRunsFromPeakAtConstantEndToFloorAtT(ScheduleVariant v) {
+    @EnumSource(ListVariant.class)
+    void cosineDecayRunsFromPeakAtConstantEndToFloorAtT(ListVariant v) {
         NAdamWConfig c = schedule(1.0, 0.0, 0.1, 0.5);
         assertEquals(1.0, CosineSchedule.learningRate(c, 0, 100, v));
         assertEquals(1.0, CosineSchedule.learningRate(c, 50, 100, v));
@@ -29,8 +29,8 @@ class CosineScheduleTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ScheduleVariant.class)
-    void stepsPastTrainingStepsKeepTheFinalRate(ScheduleVariant v) {
+    @EnumSource(ListVariant.class)
+    void stepsPastTrainingStepsKeepTheFinalRate(ListVariant v) {
         NAdamWConfig c = schedule(0.3, 0.0, 0.01, 0.2);
         double last = CosineSchedule.learningRate(c, 40, 40, v);
         assertEquals(0.003, last, 1e-15);
@@ -39,8 +39,8 @@ class CosineScheduleTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ScheduleVariant.class)
-    void singleTrainingStepStartsAtThePeakWithoutWarmup(ScheduleVariant v) {
+    @EnumSource(ListVariant.class)
+    void singleTrainingStepStartsAtThePeakWithoutWarmup(ListVariant v) {
         NAdamWConfig c = schedule(2.0, 0.0, 0.0, 0.0);
         assertEquals(2.0, CosineSchedule.learningRate(c, 0, 1, v));
         assertEquals(0.0, CosineSchedule.learningRate(c, 1, 1, v), 1e-15);
@@ -55,8 +55,8 @@ class CosineScheduleTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ScheduleVariant.class)
-    void constantFractionOneNeverDecaysAndIsNeverNaN(ScheduleVariant v) {
+    @EnumSource(ListVariant.class)
+    void constantFractionOneNeverDecaysAndIsNeverNaN(ListVariant v) {
         NAdamWConfig c = schedule(0.7, 0.0, 0.5, 1.0);
         for (long step : new long[]{0, 1, 99, 100, 101, 10_000}) {
             assertEquals(0.7, CosineSchedule.learningRate(c, step, 100, v), "step " + step);
@@ -64,8 +64,8 @@ class CosineScheduleTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ScheduleVariant.class)
-    void constantFractionJustBelowOneDecaysOnlyAtTheVeryEnd(ScheduleVariant v) {
+    @EnumSource(ListVariant.class)
+    void constantFractionJustBelowOneDecaysOnlyAtTheVeryEnd(ListVariant v) {
         NAdamWConfig c = schedule(0.7, 0.0, 0.5, Math.nextDown(1.0));
         assertEquals(0.7, CosineSchedule.learningRate(c, 99, 100, v));
         double end = CosineSchedule.learningRate(c, 100, 100, v);

@@ -8,27 +8,46 @@ public final class ReferenceNAdamW {
 
     private final NAdamWConfig c;
     private final long trainingSteps;
-    private final ScheduleVariant variant;
+    private final ListVariant variant;
+    private final boolean nesterov;
     private final double[] p;
     private final double[] m;
     private final double[] v;
     private long k;
 
-    public ReferenceNAdamW(NAdamWConfig config, long trainingSteps, ScheduleVariant variant, double[] initial) {
+    /** The update of {@code config} as written, Nesterov included, with {@code variant}'s warm-up length. */
+    public ReferenceNAdamW(NAdamWConfig config, long trainingSteps, ListVariant variant, double[] initial) {
+        this(config, trainingSteps, variant, config.useNesterov(), initial);
+    }
+
+    /**
+     * A published list entry run as the published code that {@code variant} names (the README's table): TaskSet
+     * and the TF v1 binding never pass {@code use_nesterov}, whose default is False; the PyTorch and JAX bindings
+     * pass the entry's flag.
+     */
+    public static ReferenceNAdamW publishedBinding(NAdamWConfig entry, long trainingSteps, ListVariant variant,
+                                                   double[] initial) {
+        boolean nesterovPassed = variant == ListVariant.TORCH_PORT;
+        return new ReferenceNAdamW(entry, trainingSteps, variant, nesterovPassed && entry.useNesterov(), initial);
+    }
+
+    private ReferenceNAdamW(NAdamWConfig config, long trainingSteps, ListVariant variant, boolean nesterov,
+                            double[] initial) {
         this.c = config;
         this.trainingSteps = trainingSteps;
         this.variant = variant;
+        this.nesterov = nesterov;
         this.p = initial.clone();
         this.m = new double[initial.length];
         this.v = new double[initial.length];
     }
 
     /** The schedule, straight from the formula. */
-    public static double lr(NAdamWConfig c, long k, long trainingSteps, ScheduleVariant variant) {
+    public static double lr(NAdamWConfig c, long k, long trainingSteps, ListVariant variant) {
         double T = trainingSteps;
         double s = Math.min(k, trainingSteps);
         double cSteps = T * c.constantFraction();
-        double w = variant == ScheduleVariant.TASKSET
+        double w = variant == ListVariant.TASKSET
                 ? T * Math.min(c.warmupFraction(), c.constantFraction())
                 : T * Math.max(c.warmupFraction(), c.constantFraction());
         double lr0 = c.learningRate();
@@ -52,7 +71,7 @@ public final class ReferenceNAdamW {
             double g = grad[i] - c.l2WeightDecay() * p[i];
             m[i] = c.beta1() * m[i] + (1 - c.beta1()) * g;
             v[i] = c.beta2() * v[i] + (1 - c.beta2()) * g * g;
-            double u = c.useNesterov() ? c.beta1() * m[i] + (1 - c.beta1()) * g : m[i];
+            double u = nesterov ? c.beta1() * m[i] + (1 - c.beta1()) * g : m[i];
             p[i] = p[i] - lrT * (u / (Math.sqrt(v[i]) + c.epsilon()) + c.adamwWeightDecay() * p[i]);
         }
         k++;

@@ -3,9 +3,9 @@ package io.github.optlist.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.optlist.CosineSchedule;
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import io.github.optlist.Version;
 import io.github.optlist.search.DivergenceRule;
 import io.github.optlist.search.Search;
@@ -116,7 +116,7 @@ public final class OptListCli implements Runnable {
 
         @Option(names = "--variant", description = "Schedule variant: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
                 defaultValue = "TASKSET")
-        ScheduleVariant variant;
+        ListVariant variant;
 
         @Option(names = "--points", description = "Steps shown, evenly spaced (default: ${DEFAULT-VALUE}).",
                 defaultValue = "11")
@@ -196,7 +196,7 @@ public final class OptListCli implements Runnable {
 
         @Option(names = "--variant", defaultValue = "TASKSET",
                 description = "Schedule variant: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-        ScheduleVariant variant;
+        ListVariant variant;
 
         @Option(names = "--diverge-factor", defaultValue = "10",
                 description = "Stop a trial whose loss exceeds this multiple of its first loss (default: ${DEFAULT-VALUE}).")

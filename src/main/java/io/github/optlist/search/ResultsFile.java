@@ -108,6 +108,12 @@ public final class ResultsFile {
         } catch (IOException e) {
             throw new IllegalArgumentException(jsonl + " does not start with a results header: " + e.getMessage(), e);
         }
+        if ("opt-list-search/1".equals(header.format())) {
+            throw new IllegalArgumentException(jsonl + " has format opt-list-search/1: it was written before the list"
+                    + " variants were made exact (its TASKSET trials applied the entries' Nesterov flag, which the"
+                    + " ranked list never did), so it cannot be resumed, merged or reported with today's trials;"
+                    + " start a new folder");
+        }
         if (!ResultsHeader.FORMAT.equals(header.format())) {
             throw new IllegalArgumentException(jsonl + " has format " + header.format() + ", expected "
                     + ResultsHeader.FORMAT);

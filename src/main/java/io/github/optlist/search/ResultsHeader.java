@@ -1,6 +1,6 @@
 package io.github.optlist.search;
 
-import io.github.optlist.ScheduleVariant;
+import io.github.optlist.ListVariant;
 import io.github.optlist.Version;
 
 /**
@@ -14,16 +14,19 @@ import io.github.optlist.Version;
  * @param direction        whether lower or higher objectives are better
  * @param divergenceFactor the divergence rule's factor
  * @param divergenceGrace  the divergence rule's grace
- * @param variant          the schedule variant
+ * @param variant          the list variant every trial ran under
  * @param shard            which shard wrote the file, {@code I/N}
  * @param codeVersion      the opt-list version that wrote it
  */
 public record ResultsHeader(String format, String task, long trainingSteps, long seed, Direction direction,
-                            double divergenceFactor, long divergenceGrace, ScheduleVariant variant, String shard,
+                            double divergenceFactor, long divergenceGrace, ListVariant variant, String shard,
                             String codeVersion) {
 
-    /** The format name of results files. */
-    public static final String FORMAT = "opt-list-search/1";
+    /**
+     * The format name of results files. Format 2 since the list variants became exact: a format 1 folder's
+     * {@code TASKSET} trials applied the entries' Nesterov flag, so they are not comparable with today's.
+     */
+    public static final String FORMAT = "opt-list-search/2";
 
     /** The header of a search with these settings, run by this code version. */
     public static ResultsHeader of(SearchSettings s) {

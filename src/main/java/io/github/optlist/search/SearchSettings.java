@@ -1,7 +1,7 @@
 package io.github.optlist.search;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 
 import java.util.List;
 import java.util.stream.IntStream;
@@ -23,7 +23,7 @@ import java.util.stream.IntStream;
  * @param threadsPerWorker LibTorch intra-op threads of each worker; 0 divides the cores among the workers
  */
 public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
-                             Direction direction, DivergenceRule divergence, ScheduleVariant variant, int workers,
+                             Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
                              int threadsPerWorker) {
 
     /** Validates every field; messages name the value and what is allowed. */
@@ -85,7 +85,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         private Shard shard = Shard.ALL;
         private Direction direction = Direction.MINIMIZE;
         private DivergenceRule divergence = DivergenceRule.DEFAULT;
-        private ScheduleVariant variant = ScheduleVariant.TASKSET;
+        private ListVariant variant = ListVariant.TASKSET;
         private int workers = 1;
         private int threadsPerWorker;
 
@@ -126,7 +126,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         }
 
         /** The schedule variant of every optimizer. */
-        public Builder variant(ScheduleVariant value) {
+        public Builder variant(ListVariant value) {
             variant = value;
             return this;
         }

@@ -1,8 +1,8 @@
 package io.github.optlist.search;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.pytorch.TensorVector;
@@ -16,14 +16,14 @@ public final class TrialContext {
     private final int index;
     private final long trainingSteps;
     private final long seed;
-    private final ScheduleVariant variant;
+    private final ListVariant variant;
     private final DivergenceRule divergence;
     private final SearchListener listener;
     private final List<LossPoint> curve = new ArrayList<>();
     private double firstLoss = Double.NaN;
     private long reports;
 
-    TrialContext(int index, long trainingSteps, long seed, ScheduleVariant variant, DivergenceRule divergence,
+    TrialContext(int index, long trainingSteps, long seed, ListVariant variant, DivergenceRule divergence,
                  SearchListener listener) {
         this.index = index;
         this.trainingSteps = trainingSteps;
@@ -38,9 +38,14 @@ public final class TrialContext {
         return index;
     }
 
-    /** The configuration at that index. */
+    /** The configuration this trial runs: the entry at that index as the search's {@link ListVariant} runs it. */
     public NAdamWConfig config() {
-        return OptList.config(index);
+        return OptList.config(index, variant);
+    }
+
+    /** The search's list variant. */
+    public ListVariant variant() {
+        return variant;
     }
 
     /** The number of training steps, the same for every trial of a search. */

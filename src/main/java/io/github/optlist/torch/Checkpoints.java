@@ -2,10 +2,11 @@ package io.github.optlist.torch;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
@@ -34,7 +35,11 @@ import java.util.List;
 final class Checkpoints {
 
     static final String FORMAT = "opt-list/NAdamWCosineDecay";
-    static final int VERSION = 1;
+    /**
+     * 2 since the list variants became exact: a version 1 checkpoint was written when {@code TASKSET} still applied
+     * the entries' Nesterov flag, so its moments came from another update.
+     */
+    static final int VERSION = 2;
     private static final String METADATA_KEY = "metadata";
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -42,7 +47,7 @@ final class Checkpoints {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .build();
 
-    record Metadata(String format, int version, long trainingSteps, ScheduleVariant scheduleVariant, long stepCount,
+    record Metadata(String format, int version, long trainingSteps, ListVariant variant, long stepCount,
                     List<GroupMetadata> groups) {
     }
 
@@ -79,7 +84,7 @@ final class Checkpoints {
                 }
                 groups.add(new GroupMetadata(optimizer.paramGroups().get(g).config(), params));
             }
-            Metadata metadata = new Metadata(FORMAT, VERSION, optimizer.trainingSteps(), optimizer.scheduleVariant(),
+            Metadata metadata = new Metadata(FORMAT, VERSION, optimizer.trainingSteps(), optimizer.variant(),
                     optimizer.stepCount(), groups);
             archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
             archive.save_to(temporary.toString());
@@ -117,21 +122,30 @@ final class Checkpoints {
         }
         Metadata metadata;
         try {
-            metadata = MAPPER.readValue(text.toStringRef().getString(), Metadata.class);
+            JsonNode tree = MAPPER.readTree(text.toStringRef().getString());
+            String format = tree.path("format").asText();
+            int version = tree.path("version").asInt(-1);
+            if (!FORMAT.equals(format)) {
+                throw new CheckpointException(path + " holds format '" + format + "', expected '" + FORMAT + "'");
+            }
+            if (version > VERSION) {
+                throw new CheckpointException(path + " has format version " + version
+                        + ", newer than this library's " + VERSION + "; upgrade opt-list to load it");
+            }
+            if (version < VERSION) {
+                throw new CheckpointException(path + " has format version " + version + ", written before the list"
+                        + " variants were made exact (TASKSET then applied the entries' Nesterov flag, which the"
+                        + " ranked list never did), so its moments come from another update; restart training"
+                        + " from the model's weights with a fresh optimizer");
+            }
+            metadata = MAPPER.treeToValue(tree, Metadata.class);
         } catch (JsonProcessingException | IllegalArgumentException e) {
             throw new CheckpointException(path + " has unreadable metadata: " + e.getMessage(), e);
         }
-        if (!FORMAT.equals(metadata.format())) {
-            throw new CheckpointException(path + " holds format '" + metadata.format() + "', expected '" + FORMAT + "'");
-        }
-        if (metadata.version() > VERSION) {
-            throw new CheckpointException(path + " has format version " + metadata.version()
-                    + ", newer than this library's " + VERSION + "; upgrade opt-list to load it");
-        }
         require(metadata.trainingSteps() == optimizer.trainingSteps(), path, "the checkpoint was saved with trainingSteps "
                 + metadata.trainingSteps() + ", this optimizer has " + optimizer.trainingSteps());
-        require(metadata.scheduleVariant() == optimizer.scheduleVariant(), path, "the checkpoint was saved with schedule variant "
-                + metadata.scheduleVariant() + ", this optimizer has " + optimizer.scheduleVariant());
+        require(metadata.variant() == optimizer.variant(), path, "the checkpoint was saved with list variant "
+                + metadata.variant() + ", this optimizer has " + optimizer.variant());
         require(metadata.groups() != null && metadata.groups().size() == states.size(), path, "the checkpoint holds "
                 + (metadata.groups() == null ? 0 : metadata.groups().size()) + " parameter groups, this optimizer "
                 + states.size() + " (another model?)");

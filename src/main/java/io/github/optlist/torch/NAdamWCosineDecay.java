@@ -1,8 +1,8 @@
 package io.github.optlist.torch;
 
 import io.github.optlist.CosineSchedule;
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -63,7 +63,7 @@ import java.util.function.Supplier;
 public final class NAdamWCosineDecay implements AutoCloseable {
 
     private final long trainingSteps;
-    private final ScheduleVariant variant;
+    private final ListVariant variant;
     private final List<ParamGroup> groups = new ArrayList<>();
     private final List<List<ParamState>> states = new ArrayList<>();
     /** Every parameter's state by tensor identity, to find it and to refuse a tensor given twice. */
@@ -79,31 +79,35 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private final Map<UpdatePath, Long> tensorUpdatesByPath = new EnumMap<>(UpdatePath.class);
 
     /**
-     * An optimizer for one group of parameters with a custom configuration and the
-     * {@link ScheduleVariant#TASKSET} schedule.
+     * An optimizer for one group of parameters with a custom configuration and the {@link ListVariant#TASKSET}
+     * warm-up length. The configuration runs as it says, Nesterov included.
      *
      * @throws IllegalArgumentException for no or bad parameters, a null config, or {@code trainingSteps <= 0}
      */
     public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps) {
-        this(params, config, trainingSteps, ScheduleVariant.TASKSET);
+        this(params, config, trainingSteps, ListVariant.TASKSET);
     }
 
     /**
-     * An optimizer for one group of parameters.
+     * An optimizer for one group of parameters. {@code config} runs as it says, Nesterov included; {@code variant}
+     * only picks the schedule's warm-up length. To run a list entry as a published binding did, pass
+     * {@code variant.apply(entry)} (or use {@link TorchOptList#optimizerForIdx}), which also drops Nesterov
+     * under {@link ListVariant#TASKSET}.
      *
      * @throws IllegalArgumentException for no or bad parameters, a null config or variant, or {@code trainingSteps <= 0}
      */
-    public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps, ScheduleVariant variant) {
+    public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps, ListVariant variant) {
         this(singleGroup(params, config, trainingSteps, variant), trainingSteps, variant);
     }
 
     /**
-     * An optimizer for several groups, each with its own configuration, sharing one training length and
-     * schedule variant.
+     * An optimizer for several groups, each with its own configuration (run as it says, Nesterov included), sharing
+     * one training length and the warm-up length of {@code variant}; see
+     * {@link #NAdamWCosineDecay(TensorVector, NAdamWConfig, long, ListVariant)}.
      *
      * @throws IllegalArgumentException for no groups, a tensor in two groups, a null variant, or {@code trainingSteps <= 0}
      */
-    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ScheduleVariant variant) {
+    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant) {
         requireSchedule(trainingSteps, variant);
         if (groups == null || groups.isEmpty()) {
             throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
@@ -119,12 +123,12 @@ public final class NAdamWCosineDecay implements AutoCloseable {
 
     /** Checks the schedule settings first, so that bad ones are refused before any tensor is looked at. */
     private static List<ParamGroup> singleGroup(TensorVector params, NAdamWConfig config, long trainingSteps,
-                                                ScheduleVariant variant) {
+                                                ListVariant variant) {
         requireSchedule(trainingSteps, variant);
         return List.of(ParamGroup.of(params, config));
     }
 
-    private static void requireSchedule(long trainingSteps, ScheduleVariant variant) {
+    private static void requireSchedule(long trainingSteps, ListVariant variant) {
         CosineSchedule.requireTrainingSteps(trainingSteps);
         if (variant == null) {
             throw new IllegalArgumentException("variant must not be null");
@@ -175,7 +179,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         bucketCaches.add(new Bucket.Cache());
     }
 
-    /** The parameter groups, in the order given. */
+    /** The parameter groups, in the order given, each with the configuration that really runs. */
     public List<ParamGroup> paramGroups() {
         return Collections.unmodifiableList(groups);
     }
@@ -185,8 +189,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         return trainingSteps;
     }
 
-    /** The schedule's warm-up variant. */
-    public ScheduleVariant scheduleVariant() {
+    /** The list variant whose warm-up length the schedule uses. */
+    public ListVariant variant() {
         return variant;
     }
 

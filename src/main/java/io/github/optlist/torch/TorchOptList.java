@@ -1,7 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.pytorch.TensorVector;
 
 /**
@@ -14,8 +14,8 @@ public final class TorchOptList {
     }
 
     /**
-     * The optimizer of list entry {@code idx} over {@code params}, with the {@link ScheduleVariant#TASKSET}
-     * schedule the list was ranked with.
+     * The optimizer of list entry {@code idx} over {@code params}, run as the list was ranked
+     * ({@link ListVariant#TASKSET}: the shorter warm-up, and no Nesterov even for entries that name it).
      *
      * @param params        the tensors to update, e.g. {@code module.parameters()}
      * @param idx           the list index, 0 first
@@ -24,16 +24,23 @@ public final class TorchOptList {
      *                                  or the parameters are missing or unusable (see {@link ParamGroup})
      */
     public static NAdamWCosineDecay optimizerForIdx(TensorVector params, int idx, long trainingSteps) {
-        return optimizerForIdx(params, idx, trainingSteps, ScheduleVariant.TASKSET);
+        return optimizerForIdx(params, idx, trainingSteps, ListVariant.TASKSET);
     }
 
     /**
-     * As {@link #optimizerForIdx(TensorVector, int, long)}, with a choice of schedule variant;
-     * {@link ScheduleVariant#TORCH_PORT} reproduces the published PyTorch port step for step.
+     * As {@link #optimizerForIdx(TensorVector, int, long)}, run as the published code that {@code variant} names:
+     * the optimizer's configuration is {@link OptList#config(int, ListVariant) OptList.config(idx, variant)} and
+     * its schedule that variant's. {@link ListVariant#TORCH_PORT} reproduces the published PyTorch binding step
+     * for step.
+     *
+     * @throws IllegalArgumentException also if {@code variant} is null
      */
     public static NAdamWCosineDecay optimizerForIdx(TensorVector params, int idx, long trainingSteps,
-                                                    ScheduleVariant variant) {
+                                                    ListVariant variant) {
         OptList.requireIndex(idx);
-        return new NAdamWCosineDecay(params, OptList.config(idx), trainingSteps, variant);
+        if (variant == null) {
+            throw new IllegalArgumentException("variant must not be null");
+        }
+        return new NAdamWCosineDecay(params, OptList.config(idx, variant), trainingSteps, variant);
     }
 }

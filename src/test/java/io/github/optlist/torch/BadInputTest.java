@@ -1,8 +1,8 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -59,7 +59,7 @@ class BadInputTest {
     @Test
     void noParameters() {
         assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(), 0, 100), "at least one parameter");
-        assertRefused(() -> new NAdamWCosineDecay(List.of(), 100, ScheduleVariant.TASKSET), "at least one parameter group");
+        assertRefused(() -> new NAdamWCosineDecay(List.of(), 100, ListVariant.TASKSET), "at least one parameter group");
     }
 
     @Test
@@ -97,7 +97,7 @@ class BadInputTest {
     void sameTensorInTwoGroups() {
         Tensor p = param();
         assertRefused(() -> new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), entry),
-                ParamGroup.of(List.of(param(), p), entry)), 100, ScheduleVariant.TASKSET),
+                ParamGroup.of(List.of(param(), p), entry)), 100, ListVariant.TASKSET),
                 "params[1] of group 1", "params[0] of group 0");
     }
 

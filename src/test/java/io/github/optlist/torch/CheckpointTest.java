@@ -1,8 +1,8 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.LinearImpl;
@@ -69,7 +69,7 @@ class CheckpointTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config) {
-        return new NAdamWCosineDecay(new TensorVector(params), config, T, ScheduleVariant.TASKSET);
+        return new NAdamWCosineDecay(new TensorVector(params), config, T, ListVariant.TASKSET);
     }
 
     static Stream<NAdamWConfig> resumableKinds() {
@@ -222,17 +222,47 @@ class CheckpointTest {
 
     @Test
     void newerFormatVersionIsRefused() throws IOException {
-        Path saved = savedCheckpoint(params(), OptList.config(1), T);
+        Path newer = withVersion(savedCheckpoint(params(), OptList.config(1), T), 3, "newer.ckpt");
+        assertRefusedAndUnchanged(newer, CheckpointException.class, "version 3", "newer");
+    }
+
+    @Test
+    void checkpointFromBeforeTheExactVariantsIsRefusedSayingWhy() throws IOException {
+        Path older = withVersion(savedCheckpoint(params(), OptList.config(1), T), 1, "older.ckpt");
+        assertRefusedAndUnchanged(older, CheckpointException.class, "version 1", "Nesterov", "fresh optimizer");
+    }
+
+    @Test
+    void checkpointOfAnotherVariantIsRefused() throws IOException {
+        Tensor a = TestTensors.param(new double[]{1, 2, 3}, 3);
+        Path saved = dir.resolve("torch-port.ckpt");
+        try (NAdamWCosineDecay optimizer = TorchOptList.optimizerForIdx(new TensorVector(a), 1, T,
+                ListVariant.TORCH_PORT)) {
+            TestTensors.setGrad(a, new double[]{0.1, -0.2, 0.3});
+            optimizer.step();
+            optimizer.save(saved);
+        }
+        try (NAdamWCosineDecay optimizer = TorchOptList.optimizerForIdx(new TensorVector(a), 1, T,
+                ListVariant.TASKSET)) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> optimizer.load(saved));
+            assertTrue(e.getMessage().contains("TORCH_PORT"), e.getMessage());
+            assertEquals(0, optimizer.stepCount());
+        }
+    }
+
+    /** A copy of checkpoint {@code saved} whose metadata claims format version {@code version}. */
+    private Path withVersion(Path saved, int version, String name) {
         InputArchive in = new InputArchive();
         in.load_from(saved.toString());
         IValue metadata = new IValue();
         in.read("metadata", metadata);
         String json = metadata.toStringRef().getString();
-        assertTrue(json.contains("\"version\":1"), json);
+        String current = "\"version\":" + Checkpoints.VERSION;
+        assertTrue(json.contains(current), json);
         OutputArchive out = new OutputArchive();
-        out.write("metadata", new IValue(json.replace("\"version\":1", "\"version\":2")));
-        Path newer = dir.resolve("newer.ckpt");
-        out.save_to(newer.toString());
-        assertRefusedAndUnchanged(newer, CheckpointException.class, "version 2", "newer");
+        out.write("metadata", new IValue(json.replace(current, "\"version\":" + version)));
+        Path changed = dir.resolve(name);
+        out.save_to(changed.toString());
+        return changed;
     }
 }

@@ -1,9 +1,9 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
-import io.github.optlist.ScheduleVariant;
-import io.github.optlist.NAdamWConfig;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -33,7 +33,7 @@ class CudaTest {
         for (NAdamWConfig config : new NAdamWConfig[]{OptList.config(0), OptList.config(1)}) {
             double[] p0 = TestTensors.gaussian(random, 33, 1.0);
             Tensor p = Tensor.create(p0, 33).to(new Device("cuda:0"), ScalarType.Double).set_requires_grad(true);
-            ReferenceNAdamW ref = new ReferenceNAdamW(config, 10, ScheduleVariant.TASKSET, p0);
+            ReferenceNAdamW ref = new ReferenceNAdamW(config, 10, ListVariant.TASKSET, p0);
             try (var opt = new NAdamWCosineDecay(new TensorVector(p), config, 10)) {
                 for (int i = 0; i < 12; i++) {
                     double[] g = TestTensors.gaussian(random, 33, 1.0);

@@ -1,10 +1,10 @@
 package io.github.optlist.torch;
 
 import io.github.optlist.CosineSchedule;
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
@@ -40,10 +40,10 @@ class NAdamWCosineDecayTest {
         double[] b0 = TestTensors.gaussian(random, 3, 1.0);
         Tensor w = TestTensors.param(w0, 5);
         Tensor b = TestTensors.param(b0, 3);
-        ReferenceNAdamW refW = new ReferenceNAdamW(entry, 10, ScheduleVariant.TASKSET, w0);
-        ReferenceNAdamW refB = new ReferenceNAdamW(noDecay, 10, ScheduleVariant.TASKSET, b0);
+        ReferenceNAdamW refW = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, w0);
+        ReferenceNAdamW refB = new ReferenceNAdamW(noDecay, 10, ListVariant.TASKSET, b0);
         try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(w), entry),
-                ParamGroup.of(List.of(b), noDecay)), 10, ScheduleVariant.TASKSET)) {
+                ParamGroup.of(List.of(b), noDecay)), 10, ListVariant.TASKSET)) {
             for (int i = 0; i < 5; i++) {
                 double[] gw = TestTensors.gaussian(random, 5, 1.0);
                 double[] gb = TestTensors.gaussian(random, 3, 1.0);
@@ -65,7 +65,7 @@ class NAdamWCosineDecayTest {
         Tensor a = param(4);
         double[] b0 = TestTensors.gaussian(random, 4, 1.0);
         Tensor b = TestTensors.param(b0, 4);
-        ReferenceNAdamW refB = new ReferenceNAdamW(entry, 10, ScheduleVariant.TASKSET, b0);
+        ReferenceNAdamW refB = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, b0);
         try (var opt = new NAdamWCosineDecay(new TensorVector(a), entry, 10)) {
             for (int i = 0; i < 3; i++) {
                 TestTensors.setGrad(a, TestTensors.gaussian(random, 4, 1.0));
@@ -108,7 +108,7 @@ class NAdamWCosineDecayTest {
         double[] p0 = TestTensors.gaussian(random, 4, 1.0);
         Tensor p = TestTensors.param(p0, 4);
         Tensor other = param(2);
-        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 6, ScheduleVariant.TASKSET, p0);
+        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 6, ListVariant.TASKSET, p0);
         try (var opt = new NAdamWCosineDecay(new TensorVector(p, other), entry, 6)) {
             for (int i = 0; i < 6; i++) {
                 opt.zeroGrad();
@@ -186,19 +186,19 @@ class NAdamWCosineDecayTest {
     @Test
     void learningRateAndStepCountDescribeTheNextStep() {
         Tensor p = param(3);
-        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(p), 2, 50, ScheduleVariant.TORCH_PORT)) {
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(p), 2, 50, ListVariant.TORCH_PORT)) {
             assertEquals(0, opt.stepCount());
-            assertEquals(CosineSchedule.learningRate(OptList.config(2), 0, 50, ScheduleVariant.TORCH_PORT),
+            assertEquals(CosineSchedule.learningRate(OptList.config(2), 0, 50, ListVariant.TORCH_PORT),
                     opt.learningRate());
             for (int i = 0; i < 7; i++) {
                 TestTensors.setGrad(p, new double[]{1, 2, 3});
                 opt.step();
             }
             assertEquals(7, opt.stepCount());
-            assertEquals(CosineSchedule.learningRate(OptList.config(2), 7, 50, ScheduleVariant.TORCH_PORT),
+            assertEquals(CosineSchedule.learningRate(OptList.config(2), 7, 50, ListVariant.TORCH_PORT),
                     opt.learningRate(0));
             assertEquals(50, opt.trainingSteps());
-            assertEquals(ScheduleVariant.TORCH_PORT, opt.scheduleVariant());
+            assertEquals(ListVariant.TORCH_PORT, opt.variant());
         }
     }
 
@@ -206,7 +206,7 @@ class NAdamWCosineDecayTest {
     void float32ParametersKeepTheirDtypeAndFollowTheReference() {
         double[] p0 = TestTensors.gaussian(random, 64, 1.0);
         Tensor p = Tensor.create(toFloats(p0), 64).set_requires_grad(true);
-        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 20, ScheduleVariant.TASKSET, TestTensors.values(p));
+        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 20, ListVariant.TASKSET, TestTensors.values(p));
         try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 20)) {
             for (int i = 0; i < 20; i++) {
                 double[] g = TestTensors.values(Tensor.create(toFloats(TestTensors.gaussian(random, 64, 1.0)), 64));
@@ -244,7 +244,7 @@ class NAdamWCosineDecayTest {
     void stateSurvivesTheScopeTheOptimizerWasBuiltAndSteppedIn() {
         double[] p0 = TestTensors.gaussian(random, 8, 1.0);
         Tensor p = TestTensors.param(p0, 8);
-        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ScheduleVariant.TASKSET, p0);
+        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, p0);
         NAdamWCosineDecay opt;
         try (PointerScope scope = new PointerScope()) {
             opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10);

@@ -1,9 +1,9 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -48,7 +48,7 @@ class NAdamWReferenceTest {
         }
         List<Arguments> arguments = new ArrayList<>();
         for (NAdamWConfig config : configs) {
-            for (ScheduleVariant variant : ScheduleVariant.values()) {
+            for (ListVariant variant : ListVariant.values()) {
                 for (UpdatePath path : UpdatePath.values()) {
                     arguments.add(Arguments.of(config, variant, path));
                 }
@@ -63,7 +63,7 @@ class NAdamWReferenceTest {
 
     @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("cases")
-    void float64UpdateMatchesScalarReference(NAdamWConfig config, ScheduleVariant variant, UpdatePath path) {
+    void float64UpdateMatchesScalarReference(NAdamWConfig config, ListVariant variant, UpdatePath path) {
         Random random = new Random(config.name().hashCode() * 31L + variant.ordinal());
         double[] a0 = TestTensors.gaussian(random, 12, 1.0);
         double[] b0 = TestTensors.gaussian(random, 7, 1.0);

@@ -1,9 +1,9 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,7 +28,7 @@ class NonFiniteTest {
         Random random = new Random(5);
         double[] p0 = TestTensors.gaussian(random, 6, 1.0);
         Tensor p = TestTensors.param(p0, 6);
-        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ScheduleVariant.TASKSET, p0);
+        ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, p0);
         try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10)) {
             for (int k = 0; k < 4; k++) {
                 double[] g = TestTensors.gaussian(random, 6, 1.0);

@@ -1,8 +1,8 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.ScheduleVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -151,7 +151,7 @@ class UpdatePathTest {
 
     private static NAdamWCosineDecay optimizer(List<Tensor> params, NAdamWConfig config, UpdatePath path) {
         NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(params, config)), TRAINING_STEPS,
-                ScheduleVariant.TASKSET);
+                ListVariant.TASKSET);
         optimizer.setUpdatePath(path);
         return optimizer;
     }
