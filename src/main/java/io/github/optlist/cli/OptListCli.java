@@ -114,8 +114,9 @@ public final class OptListCli implements Runnable {
         @Option(names = "--steps", description = "Training length (default: ${DEFAULT-VALUE}).", defaultValue = "1000")
         long steps;
 
-        @Option(names = "--variant", description = "Schedule variant: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
-                defaultValue = "TASKSET")
+        @Option(names = "--variant", defaultValue = "TASKSET", description = "Published code to run the entry as:"
+                + " TASKSET (ranked the list: min warm-up, no Nesterov) or TORCH_PORT (PyTorch/JAX bindings: max"
+                + " warm-up, Nesterov as the entry says) (default: ${DEFAULT-VALUE}).")
         ListVariant variant;
 
         @Option(names = "--points", description = "Steps shown, evenly spaced (default: ${DEFAULT-VALUE}).",
@@ -124,25 +125,36 @@ public final class OptListCli implements Runnable {
 
         @Override
         public Integer call() {
-            NAdamWConfig c = OptList.config(idx);
+            NAdamWConfig published = OptList.config(idx);
+            NAdamWConfig c = OptList.config(idx, variant);
             CosineSchedule.requireTrainingSteps(steps);
             if (points < 2) {
                 throw new IllegalArgumentException("--points must be >= 2, got " + points);
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.printf("index %d: %s%n", idx, c.name());
+            out.printf("index %d: %s, as it runs under %s%n", idx, c.name(), variant);
+            String nesterov = c.useNesterov() == published.useNesterov() ? String.valueOf(c.useNesterov())
+                    : c.useNesterov() + " (the entry says " + published.useNesterov() + "; " + variant
+                    + " never applies it)";
             out.printf("  learning_rate          %s%n  beta1                  %s%n  beta2                  %s%n"
                             + "  epsilon                %s%n  use_nesterov           %s%n  adamw_weight_decay     %s%n"
                             + "  l2_weight_decay        %s%n  warmup_fraction        %s%n  min_learning_rate_mult %s%n"
                             + "  constant_fraction      %s%n", c.learningRate(), c.beta1(), c.beta2(), c.epsilon(),
-                    c.useNesterov(), c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(),
+                    nesterov, c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(),
                     c.minLearningRateMult(), c.constantFraction());
+            out.printf("warm-up over %s of %d steps under %s%n", formatSteps(variant.warmupFraction(c) * steps),
+                    steps, variant);
             out.printf("schedule over %d steps (%s):%n%10s  %14s%n", steps, variant, "step", "learning rate");
             for (int i = 0; i < points; i++) {
                 long step = Math.round((double) i * steps / (points - 1));
                 out.printf("%10d  %14.6e%n", step, CosineSchedule.learningRate(c, step, steps, variant));
             }
             return 0;
+        }
+
+        private static String formatSteps(double warmupSteps) {
+            return warmupSteps == Math.rint(warmupSteps) ? String.valueOf((long) warmupSteps)
+                    : String.format("%.3f", warmupSteps);
         }
     }
 
@@ -194,8 +206,9 @@ public final class OptListCli implements Runnable {
                 description = "Run shard I of N: the indices idx with idx % N == I (default: ${DEFAULT-VALUE}).")
         String shard;
 
-        @Option(names = "--variant", defaultValue = "TASKSET",
-                description = "Schedule variant: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--variant", defaultValue = "TASKSET", description = "Published code to run the entries as:"
+                + " TASKSET (ranked the list: min warm-up, no Nesterov) or TORCH_PORT (PyTorch/JAX bindings: max"
+                + " warm-up, Nesterov as the entry says) (default: ${DEFAULT-VALUE}).")
         ListVariant variant;
 
         @Option(names = "--diverge-factor", defaultValue = "10",

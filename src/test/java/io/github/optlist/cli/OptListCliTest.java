@@ -79,6 +79,55 @@ class OptListCliTest {
     }
 
     @Test
+    void showUnderTasksetReportsTheNesterovEntryRunningWithoutNesterovAndTheShortWarmup() {
+        // Entry 1: use_nesterov true, warmup_fraction 2.289e-5, constant_fraction 0.3241 (the published list).
+        String printed = run(0, "show", "1", "--steps", "1000", "--points", "11");
+        assertTrue(printed.contains("use_nesterov           false (the entry says true; TASKSET never applies it)"),
+                printed);
+        assertTrue(printed.contains("warm-up over 0.023 of 1000 steps under TASKSET"), printed);
+        // Past the 0.023-step warm-up and before the decay at step 324: the peak rate.
+        assertTrue(printed.contains(String.format("%10d  %14.6e", 100, 0.4060109803507517)), printed);
+    }
+
+    @Test
+    void showUnderTorchPortKeepsNesterovAndWarmsUpUntilTheConstantPhaseEnds() {
+        String printed = run(0, "show", "1", "--steps", "1000", "--points", "11", "--variant", "TORCH_PORT");
+        assertTrue(printed.contains("use_nesterov           true\n"), printed);
+        assertTrue(printed.contains("warm-up over 324.149 of 1000 steps under TORCH_PORT"), printed);
+        double warmupSteps = 1000 * 0.3241485833861578;
+        assertTrue(printed.contains(String.format("%10d  %14.6e", 100, 100 / warmupSteps * 0.4060109803507517)),
+                printed);
+    }
+
+    @Test
+    void searchRecordsItsVariantAndRefusesToResumeUnderTheOther() throws Exception {
+        Path out = dir.resolve("torch-port");
+        run(0, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "5", "--variant", "TORCH_PORT", "--out",
+                out.toString());
+        String header = Files.readAllLines(out.resolve("results.jsonl")).get(0);
+        assertEquals("TORCH_PORT", new ObjectMapper().readTree(header).get("variant").asText(), header);
+        run(2, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "5", "--variant", "TASKSET", "--out",
+                out.toString());
+    }
+
+    @Test
+    void aResultsFolderFromBeforeTheExactVariantsIsRefusedSayingWhy() throws Exception {
+        Path out = dir.resolve("old");
+        run(0, "search", "--task", "seed-mlp", "--trials", "1", "--steps", "3", "--out", out.toString());
+        Path jsonl = out.resolve("results.jsonl");
+        Files.writeString(jsonl, Files.readString(jsonl).replace("opt-list-search/2", "opt-list-search/1"));
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true));
+        try {
+            run(2, "search", "--task", "seed-mlp", "--trials", "1", "--steps", "3", "--out", out.toString());
+        } finally {
+            System.setErr(originalErr);
+        }
+        assertTrue(err.toString().contains("Nesterov"), err.toString());
+    }
+
+    @Test
     void badArgumentsExitWithStatusTwo() {
         run(2, "show", "1000");
         run(2, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "10", "--shard", "2/2", "--out",
