@@ -113,9 +113,10 @@ public final class StepBenchmark {
     }
 
     private Contestant optList(String label, int index, UpdatePath path) {
-        NAdamWConfig config = OptList.config(index);
+        // TORCH_PORT, the variant that applies the entries' Nesterov flag, so the Nesterov contestants run Nesterov.
+        NAdamWConfig config = OptList.config(index, ListVariant.TORCH_PORT);
         NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
-                1_000_000_000L, ListVariant.TASKSET);
+                1_000_000_000L, ListVariant.TORCH_PORT);
         optimizer.setUpdatePath(path);
         return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
     }
