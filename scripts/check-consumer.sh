@@ -19,7 +19,7 @@ cd "$root"
 version="$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' pom.xml | head -n 1)"
 [ -n "$version" ] || { echo "check-consumer: cannot read the project version from pom.xml" >&2; exit 1; }
 
-echo "== mvn -B -q -Dstyle.color=never install -DskipTests (opt-list $version)"
+echo "== mvn -B -q install -DskipTests (opt-list $version)"
 mvn -B -q -Dstyle.color=never install -DskipTests
 
 repo_dir="$HOME/.m2/repository/io/github/optlist/opt-list/$version"
