@@ -99,6 +99,7 @@ import static org.bytedeco.pytorch.global.torch.randn;
 /** A library user's program: one training step with list entry 0, then a one-trial search. */
 public final class ConsumerMain {
 
+    /** Fails with an AssertionError unless every check passes; args[0] is an empty folder for the search. */
     public static void main(String[] args) throws Exception {
         for (String absent : new String[] {"picocli.CommandLine", "org.knowm.xchart.XYChart",
                 "me.tongfei.progressbar.ProgressBar", "org.jline.terminal.Terminal"}) {

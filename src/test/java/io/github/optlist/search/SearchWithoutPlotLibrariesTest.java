@@ -51,6 +51,7 @@ class SearchWithoutPlotLibrariesTest {
     /** Runs in the child JVM: a one-trial search, as a library user without XChart would. */
     static final class ChildMain {
 
+        /** Runs the search into the folder {@code args[0]}; exits non-zero if XChart is there or the trial fails. */
         public static void main(String[] args) throws Exception {
             try {
                 Class.forName("org.knowm.xchart.XYChart");
