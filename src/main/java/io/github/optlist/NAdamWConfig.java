@@ -1,7 +1,5 @@
 package io.github.optlist;
 
-import java.util.Objects;
-
 /**
  * One NAdamW configuration: the ten hyperparameters of a list entry, its name, and whether the step size
  * is bias-corrected.
@@ -14,6 +12,20 @@ import java.util.Objects;
  * a learning rate that is negative or not finite, {@code beta1} or {@code beta2} outside {@code [0, 1)},
  * an epsilon or a weight decay that is negative or not finite, and a fraction or multiplier outside
  * {@code [0, 1]}.
+ *
+ * <p>A custom configuration reads best built by name, from the defaults of the published PyTorch
+ * {@code NadamWCosineDecay} (see {@link #builder(String)}):
+ * <pre>{@code
+ * NAdamWConfig custom = NAdamWConfig.builder("my-nadamw")
+ *         .learningRate(3e-4).betas(0.9, 0.99).nesterov(true)
+ *         .adamwWeightDecay(1e-4).warmupFraction(0.05).constantFraction(0.2).minLearningRateMult(0.01)
+ *         .build();
+ * NAdamWConfig tweaked = OptList.config(3).toBuilder().learningRate(1e-3).build();   // a list entry, changed
+ * NAdamWConfig adam = NAdamWConfig.adam(1e-3);                                       // constant-rate Adam
+ * }</pre>
+ * The {@code with…} methods change one thing of a copy ({@link #withLearningRate}, {@link #withBetas},
+ * {@link #withoutWeightDecay}, …). The canonical constructor, with its twelve components in order, stays
+ * available.
  *
  * @param name                identifies the configuration, e.g. {@code nadamw_grid_seed251}
  * @param learningRate        peak learning rate, {@code >= 0}
@@ -42,9 +54,15 @@ public record NAdamWConfig(
         double constantFraction,
         boolean useBiasCorrection) {
 
-    /** Validates every field; see the class description for what is refused. */
+    /**
+     * Validates every field; see the class description for what is refused.
+     *
+     * @throws IllegalArgumentException if a value is null or out of range, with a message naming it
+     */
     public NAdamWConfig {
-        Objects.requireNonNull(name, "name must not be null");
+        if (name == null) {
+            throw new IllegalArgumentException("name must not be null");
+        }
         requireNonNegative("learningRate", learningRate);
         requireBeta("beta1", beta1);
         requireBeta("beta2", beta2);
@@ -56,28 +74,148 @@ public record NAdamWConfig(
         requireUnitInterval("constantFraction", constantFraction);
     }
 
-    /** A copy of this configuration under another name. */
+    /**
+     * A builder for a configuration named {@code name}, starting from the defaults of the published PyTorch
+     * {@code NadamWCosineDecay} constructor: learning rate {@code 1e-3}, betas {@code 0.9} and {@code 0.999},
+     * epsilon {@code 1e-8}, no Nesterov, no weight decay of either kind, no warm-up, constant fraction
+     * {@code 1} (so no decay: the minimum multiplier {@code 1} then plays no part), bias correction on. With
+     * these defaults the configuration is Adam at a constant learning rate, as {@link #adam(double)} gives.
+     *
+     * @param name identifies the configuration, e.g. in checkpoints and search results
+     * @return a builder holding the defaults above
+     * @throws IllegalArgumentException if {@code name} is null
+     */
+    public static Builder builder(String name) {
+        return new Builder(name);
+    }
+
+    /**
+     * A builder holding every value of this configuration, to change some by name, e.g.
+     * {@code OptList.config(3).toBuilder().learningRate(1e-3).build()}.
+     *
+     * @return a builder whose {@link Builder#build()} equals this configuration until a value is changed
+     */
+    public Builder toBuilder() {
+        return new Builder(name).learningRate(learningRate).betas(beta1, beta2).epsilon(epsilon)
+                .nesterov(useNesterov).adamwWeightDecay(adamwWeightDecay).l2WeightDecay(l2WeightDecay)
+                .warmupFraction(warmupFraction).minLearningRateMult(minLearningRateMult)
+                .constantFraction(constantFraction).biasCorrection(useBiasCorrection);
+    }
+
+    /**
+     * Adam as {@code torch.optim.Adam(lr=learningRate)} configures it, named {@code adam}: betas {@code 0.9}
+     * and {@code 0.999}, epsilon {@code 1e-8}, no Nesterov, no weight decay, no warm-up, a constant learning
+     * rate (constant fraction {@code 1}), bias correction on. A baseline beside the list's entries.
+     *
+     * <p>One difference from torch remains, by design of this optimizer: epsilon is "epsilon hat", added to
+     * {@code sqrt(v)} after the bias correction has been folded into the step size, whereas torch's Adam adds
+     * it to the bias-corrected {@code sqrt(v / (1 - beta2^t))}. The two agree whenever {@code sqrt(v)} is large
+     * against epsilon; early in training and for tiny gradients this one's epsilon weighs
+     * {@code 1 / sqrt(1 - beta2^t)} times more (about 32 times at the first step).
+     *
+     * @param learningRate the constant learning rate, {@code >= 0}
+     * @return the configuration
+     * @throws IllegalArgumentException if {@code learningRate} is negative or not finite
+     */
+    public static NAdamWConfig adam(double learningRate) {
+        return builder("adam").learningRate(learningRate).build();
+    }
+
+    /**
+     * A copy of this configuration under another name.
+     *
+     * @param newName the new name
+     * @return the copy
+     * @throws IllegalArgumentException if {@code newName} is null
+     */
     public NAdamWConfig withName(String newName) {
-        return new NAdamWConfig(newName, learningRate, beta1, beta2, epsilon, useNesterov, adamwWeightDecay,
-                l2WeightDecay, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
+        return toBuilder().name(newName).build();
     }
 
-    /** A copy of this configuration with another peak learning rate (its name is kept). */
+    /**
+     * A copy of this configuration with another peak learning rate (its name is kept).
+     *
+     * @param newLearningRate the peak learning rate, {@code >= 0}
+     * @return the copy
+     * @throws IllegalArgumentException if the value is out of range
+     */
     public NAdamWConfig withLearningRate(double newLearningRate) {
-        return new NAdamWConfig(name, newLearningRate, beta1, beta2, epsilon, useNesterov, adamwWeightDecay,
-                l2WeightDecay, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
+        return toBuilder().learningRate(newLearningRate).build();
     }
 
-    /** A copy of this configuration with the Nesterov numerator on or off (its name is kept). */
+    /**
+     * A copy of this configuration with other moment decays (its name is kept).
+     *
+     * @param newBeta1 first-moment decay, in {@code [0, 1)}
+     * @param newBeta2 second-moment decay, in {@code [0, 1)}
+     * @return the copy
+     * @throws IllegalArgumentException if a value is out of range
+     */
+    public NAdamWConfig withBetas(double newBeta1, double newBeta2) {
+        return toBuilder().betas(newBeta1, newBeta2).build();
+    }
+
+    /**
+     * A copy of this configuration with another epsilon (its name is kept).
+     *
+     * @param newEpsilon "epsilon hat", {@code >= 0}
+     * @return the copy
+     * @throws IllegalArgumentException if the value is out of range
+     */
+    public NAdamWConfig withEpsilon(double newEpsilon) {
+        return toBuilder().epsilon(newEpsilon).build();
+    }
+
+    /**
+     * A copy of this configuration with the Nesterov numerator on or off (its name is kept).
+     *
+     * @param nesterov whether to use the Nesterov-style numerator
+     * @return the copy
+     */
     public NAdamWConfig withNesterov(boolean nesterov) {
-        return new NAdamWConfig(name, learningRate, beta1, beta2, epsilon, nesterov, adamwWeightDecay,
-                l2WeightDecay, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
+        return toBuilder().nesterov(nesterov).build();
     }
 
-    /** A copy of this configuration without either weight decay, e.g. for biases and norm layers. */
+    /**
+     * A copy of this configuration with another decoupled weight decay (its name is kept).
+     *
+     * @param newAdamwWeightDecay decoupled decay, scaled by the bias-corrected step size, {@code >= 0}
+     * @return the copy
+     * @throws IllegalArgumentException if the value is out of range
+     */
+    public NAdamWConfig withAdamwWeightDecay(double newAdamwWeightDecay) {
+        return toBuilder().adamwWeightDecay(newAdamwWeightDecay).build();
+    }
+
+    /**
+     * A copy of this configuration with another L2 term (its name is kept). Mind the published sign: the term
+     * is subtracted from the gradient (see the README's Semantics).
+     *
+     * @param newL2WeightDecay L2 term, {@code >= 0}
+     * @return the copy
+     * @throws IllegalArgumentException if the value is out of range
+     */
+    public NAdamWConfig withL2WeightDecay(double newL2WeightDecay) {
+        return toBuilder().l2WeightDecay(newL2WeightDecay).build();
+    }
+
+    /**
+     * A copy of this configuration without either weight decay, e.g. for biases and norm layers.
+     *
+     * @return the copy, its name kept
+     */
     public NAdamWConfig withoutWeightDecay() {
-        return new NAdamWConfig(name, learningRate, beta1, beta2, epsilon, useNesterov, 0.0,
-                0.0, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
+        return toBuilder().adamwWeightDecay(0.0).l2WeightDecay(0.0).build();
+    }
+
+    /**
+     * A copy of this configuration with bias correction on or off (its name is kept).
+     *
+     * @param biasCorrection whether to scale the step size by {@code sqrt(1 - beta2^t) / (1 - beta1^t)}
+     * @return the copy
+     */
+    public NAdamWConfig withBiasCorrection(boolean biasCorrection) {
+        return toBuilder().biasCorrection(biasCorrection).build();
     }
 
     private static void requireNonNegative(String field, double value) {
@@ -95,6 +233,192 @@ public record NAdamWConfig(
     private static void requireUnitInterval(String field, double value) {
         if (!(value >= 0.0 && value <= 1.0)) {
             throw new IllegalArgumentException(field + " must be in [0, 1], got " + value);
+        }
+    }
+
+    /**
+     * Builds an {@link NAdamWConfig} by name. Starts from the defaults listed on {@link #builder(String)} (or from
+     * a configuration's values, {@link #toBuilder()}); each setter replaces one value and returns this builder.
+     * Values are checked by {@link #build()}, with the same messages as the constructor. Not thread-safe; reuse
+     * is allowed (each {@code build()} returns a new, immutable configuration).
+     */
+    public static final class Builder {
+
+        private String name;
+        private double learningRate = 1e-3;
+        private double beta1 = 0.9;
+        private double beta2 = 0.999;
+        private double epsilon = 1e-8;
+        private boolean useNesterov = false;
+        private double adamwWeightDecay = 0.0;
+        private double l2WeightDecay = 0.0;
+        private double warmupFraction = 0.0;
+        private double minLearningRateMult = 1.0;
+        private double constantFraction = 1.0;
+        private boolean useBiasCorrection = true;
+
+        private Builder(String name) {
+            name(name);
+        }
+
+        /**
+         * Sets the name.
+         *
+         * @param name identifies the configuration
+         * @return this builder
+         * @throws IllegalArgumentException if {@code name} is null
+         */
+        public Builder name(String name) {
+            if (name == null) {
+                throw new IllegalArgumentException("name must not be null");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /**
+         * Sets the peak learning rate (default {@code 1e-3}).
+         *
+         * @param learningRate peak learning rate, {@code >= 0}
+         * @return this builder
+         */
+        public Builder learningRate(double learningRate) {
+            this.learningRate = learningRate;
+            return this;
+        }
+
+        /**
+         * Sets the first-moment decay (default {@code 0.9}).
+         *
+         * @param beta1 in {@code [0, 1)}
+         * @return this builder
+         */
+        public Builder beta1(double beta1) {
+            this.beta1 = beta1;
+            return this;
+        }
+
+        /**
+         * Sets the second-moment decay (default {@code 0.999}).
+         *
+         * @param beta2 in {@code [0, 1)}
+         * @return this builder
+         */
+        public Builder beta2(double beta2) {
+            this.beta2 = beta2;
+            return this;
+        }
+
+        /**
+         * Sets both moment decays, as torch's {@code betas=(beta1, beta2)} (defaults {@code 0.9}, {@code 0.999}).
+         *
+         * @param beta1 first-moment decay, in {@code [0, 1)}
+         * @param beta2 second-moment decay, in {@code [0, 1)}
+         * @return this builder
+         */
+        public Builder betas(double beta1, double beta2) {
+            return beta1(beta1).beta2(beta2);
+        }
+
+        /**
+         * Sets epsilon, "epsilon hat", added to {@code sqrt(v)} (default {@code 1e-8}).
+         *
+         * @param epsilon {@code >= 0}
+         * @return this builder
+         */
+        public Builder epsilon(double epsilon) {
+            this.epsilon = epsilon;
+            return this;
+        }
+
+        /**
+         * Turns the Nesterov-style numerator on or off (default off).
+         *
+         * @param useNesterov whether to use {@code beta1 * m + (1 - beta1) * g} instead of {@code m}
+         * @return this builder
+         */
+        public Builder nesterov(boolean useNesterov) {
+            this.useNesterov = useNesterov;
+            return this;
+        }
+
+        /**
+         * Sets the decoupled weight decay, scaled by the bias-corrected step size (default {@code 0}).
+         *
+         * @param adamwWeightDecay {@code >= 0}
+         * @return this builder
+         */
+        public Builder adamwWeightDecay(double adamwWeightDecay) {
+            this.adamwWeightDecay = adamwWeightDecay;
+            return this;
+        }
+
+        /**
+         * Sets the L2 term, folded into the gradient as {@code g = grad - l2WeightDecay * p} (default {@code 0};
+         * mind the published sign, see the README's Semantics).
+         *
+         * @param l2WeightDecay {@code >= 0}
+         * @return this builder
+         */
+        public Builder l2WeightDecay(double l2WeightDecay) {
+            this.l2WeightDecay = l2WeightDecay;
+            return this;
+        }
+
+        /**
+         * Sets the fraction of training in linear warm-up (default {@code 0}, no warm-up).
+         *
+         * @param warmupFraction in {@code [0, 1]}
+         * @return this builder
+         */
+        public Builder warmupFraction(double warmupFraction) {
+            this.warmupFraction = warmupFraction;
+            return this;
+        }
+
+        /**
+         * Sets the final learning rate as a multiple of the peak (default {@code 1}).
+         *
+         * @param minLearningRateMult in {@code [0, 1]}
+         * @return this builder
+         */
+        public Builder minLearningRateMult(double minLearningRateMult) {
+            this.minLearningRateMult = minLearningRateMult;
+            return this;
+        }
+
+        /**
+         * Sets the fraction of training before the cosine decay starts, warm-up included (default {@code 1}, no
+         * decay).
+         *
+         * @param constantFraction in {@code [0, 1]}
+         * @return this builder
+         */
+        public Builder constantFraction(double constantFraction) {
+            this.constantFraction = constantFraction;
+            return this;
+        }
+
+        /**
+         * Turns bias correction of the step size on or off (default on, as in every list entry).
+         *
+         * @param useBiasCorrection whether to scale the step size by {@code sqrt(1 - beta2^t) / (1 - beta1^t)}
+         * @return this builder
+         */
+        public Builder biasCorrection(boolean useBiasCorrection) {
+            this.useBiasCorrection = useBiasCorrection;
+            return this;
+        }
+
+        /**
+         * Checks the values and builds the configuration.
+         *
+         * @return a new configuration with this builder's values
+         * @throws IllegalArgumentException if a value is out of range, with a message naming it
+         */
+        public NAdamWConfig build() {
+            return new NAdamWConfig(name, learningRate, beta1, beta2, epsilon, useNesterov, adamwWeightDecay,
+                    l2WeightDecay, warmupFraction, minLearningRateMult, constantFraction, useBiasCorrection);
         }
     }
 }

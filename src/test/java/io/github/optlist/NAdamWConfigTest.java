@@ -1,5 +1,6 @@
 package io.github.optlist;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -7,6 +8,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.util.function.DoubleFunction;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,5 +60,114 @@ class NAdamWConfigTest {
         return Stream.of(
                 new NAdamWConfig("zero", 0, 0, 0, 0, true, 0, 0, 0, 0, 0, false),
                 new NAdamWConfig("ones", 1, 0.999999, 0.999999, 1e4, false, 1, 1, 1, 1, 1, true));
+    }
+
+    @Test
+    void nullNameIsRefusedWithIllegalArgumentExceptionAsDocumented() {
+        var constructor = assertThrows(IllegalArgumentException.class,
+                () -> new NAdamWConfig(null, 1e-3, 0.9, 0.999, 1e-8, false, 0, 0, 0, 0, 0.5, true));
+        assertEquals("name must not be null", constructor.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NAdamWConfig.builder(null));
+        assertThrows(IllegalArgumentException.class, () -> NAdamWConfig.builder("x").name(null));
+        assertThrows(IllegalArgumentException.class, () -> valid().withName(null));
+    }
+
+    @Test
+    void builderDefaultsAreThoseOfThePublishedTorchConstructor() {
+        // torch_opt_list.NadamWCosineDecay(params): lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay, bias correction,
+        // no Nesterov, constant_fraction 1, warmup_fraction 0, min_learning_rate_mult 1.
+        assertEquals(new NAdamWConfig("d", 1e-3, 0.9, 0.999, 1e-8, false, 0.0, 0.0, 0.0, 1.0, 1.0, true),
+                NAdamWConfig.builder("d").build());
+    }
+
+    @Test
+    void builderSetsEveryComponentByName() {
+        NAdamWConfig built = NAdamWConfig.builder("first").name("custom")
+                .learningRate(3e-4).betas(0.8, 0.99).epsilon(1e-6).nesterov(true)
+                .adamwWeightDecay(1e-4).l2WeightDecay(2e-5)
+                .warmupFraction(0.05).minLearningRateMult(0.01).constantFraction(0.2)
+                .biasCorrection(false)
+                .build();
+        assertEquals(new NAdamWConfig("custom", 3e-4, 0.8, 0.99, 1e-6, true, 1e-4, 2e-5, 0.05, 0.01, 0.2, false),
+                built);
+        assertEquals(0.7, NAdamWConfig.builder("b").beta1(0.7).build().beta1());
+        assertEquals(0.95, NAdamWConfig.builder("b").beta2(0.95).build().beta2());
+    }
+
+    @ParameterizedTest(name = "{0} = {2}")
+    @MethodSource("outOfRangeByBuilder")
+    void builderRefusesOutOfRangeValuesAtBuildNamingFieldAndValue(String field,
+                                                                 DoubleFunction<NAdamWConfig.Builder> set,
+                                                                 double value) {
+        NAdamWConfig.Builder builder = set.apply(value);
+        var e = assertThrows(IllegalArgumentException.class, builder::build);
+        assertTrue(e.getMessage().contains(field) && e.getMessage().contains(String.valueOf(value)), e.getMessage());
+    }
+
+    static Stream<Arguments> outOfRangeByBuilder() {
+        DoubleFunction<NAdamWConfig.Builder> lr = x -> NAdamWConfig.builder("c").learningRate(x);
+        DoubleFunction<NAdamWConfig.Builder> beta2 = x -> NAdamWConfig.builder("c").betas(0.9, x);
+        DoubleFunction<NAdamWConfig.Builder> eps = x -> NAdamWConfig.builder("c").epsilon(x);
+        DoubleFunction<NAdamWConfig.Builder> constant = x -> NAdamWConfig.builder("c").constantFraction(x);
+        return Stream.of(Arguments.of("learningRate", lr, -1.0), Arguments.of("beta2", beta2, 1.0),
+                Arguments.of("epsilon", eps, Double.NaN), Arguments.of("constantFraction", constant, 2.0));
+    }
+
+    @Test
+    void toBuilderRebuildsEveryListEntryExactly() {
+        for (NAdamWConfig entry : OptList.configs()) {
+            assertEquals(entry, entry.toBuilder().build());
+        }
+    }
+
+    @Test
+    void toBuilderChangesOnlyWhatIsSet() {
+        NAdamWConfig entry = OptList.config(3);
+        NAdamWConfig tweaked = entry.toBuilder().learningRate(1e-3).build();
+        assertEquals(1e-3, tweaked.learningRate());
+        assertEquals(entry, tweaked.withLearningRate(entry.learningRate()));
+    }
+
+    @Test
+    void withMethodsChangeOnlyTheirComponentAndKeepTheName() {
+        NAdamWConfig v = new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true);
+        assertEquals(new NAdamWConfig("w", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
+                v.withName("w"));
+        assertEquals(new NAdamWConfig("v", 2e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
+                v.withLearningRate(2e-3));
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.8, 0.99, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
+                v.withBetas(0.8, 0.99));
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-3, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
+                v.withEpsilon(1e-3));
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, true, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
+                v.withNesterov(true));
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 0.3, 2e-5, 0.1, 0.01, 0.5, true),
+                v.withAdamwWeightDecay(0.3));
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 0.3, 0.1, 0.01, 0.5, true),
+                v.withL2WeightDecay(0.3));
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 0.0, 0.0, 0.1, 0.01, 0.5, true),
+                v.withoutWeightDecay());
+        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, false),
+                v.withBiasCorrection(false));
+    }
+
+    @Test
+    void withMethodsValidateTheNewValue() {
+        assertThrows(IllegalArgumentException.class, () -> valid().withBetas(0.9, 1.0));
+        assertThrows(IllegalArgumentException.class, () -> valid().withEpsilon(-1));
+        assertThrows(IllegalArgumentException.class, () -> valid().withAdamwWeightDecay(Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> valid().withL2WeightDecay(-1e-3));
+    }
+
+    @Test
+    void adamIsTorchStyleAdamAtAConstantLearningRate() {
+        NAdamWConfig adam = NAdamWConfig.adam(3e-4);
+        assertEquals(new NAdamWConfig("adam", 3e-4, 0.9, 0.999, 1e-8, false, 0.0, 0.0, 0.0, 1.0, 1.0, true), adam);
+        assertFalse(adam.useNesterov());
+        for (long step : new long[] {0, 1, 50, 99, 100, 500}) {
+            assertEquals(3e-4, CosineSchedule.learningRate(adam, step, 100, ListVariant.TASKSET), 0.0);
+            assertEquals(3e-4, CosineSchedule.learningRate(adam, step, 100, ListVariant.TORCH_PORT), 0.0);
+        }
+        assertThrows(IllegalArgumentException.class, () -> NAdamWConfig.adam(-1e-3));
     }
 }

@@ -43,7 +43,7 @@ public final class Search {
 
     /**
      * Runs the trials of {@code settings} not yet in {@code folder}, with {@code settings.workers()} at once.
-     * An unsharded search ends by writing {@code results.csv}, {@code results.jsonl} and {@code search.png};
+     * An unsharded search ends by writing {@code results.csv}, {@code results.jsonl} and (with XChart) {@code search.png};
      * a shard writes its own results files, which {@link SearchReport#rebuild} merges.
      *
      * @throws IllegalArgumentException if {@code folder} holds results of other settings

@@ -16,7 +16,8 @@ public final class SearchReport {
 
     /**
      * Reads {@code results.jsonl}, or merges every {@code results.shard-I-of-N.jsonl}, in {@code folder}, and
-     * writes {@code results.csv}, {@code results.jsonl} and {@code search.png} there.
+     * writes {@code results.csv}, {@code results.jsonl} and, when XChart is on the class path,
+     * {@code search.png} there.
      *
      * @throws IllegalArgumentException if there are no results, if shard files come from different searches or
      *                                  shard counts, or if two files hold the same index
@@ -55,16 +56,36 @@ public final class SearchReport {
         return write(folder, header.withShard(Shard.ALL), trials);
     }
 
-    /** Writes the table, the result lines and the plot of complete results into {@code folder}. */
+    /**
+     * Writes the table, the result lines and the plot of complete results into {@code folder}. The plot needs
+     * XChart, an optional dependency of the library: without it on the class path no {@code search.png} is
+     * written, the result's files do not list it, and a warning says how to get it.
+     */
     static SearchResult write(Path folder, ResultsHeader header, List<TrialResult> trials) throws IOException {
         Path jsonl = folder.resolve("results.jsonl");
         Path csv = folder.resolve("results.csv");
         Path png = folder.resolve("search.png");
         ResultsFile.writeJsonl(jsonl, header, trials);
         ResultsFile.writeCsv(csv, trials);
+        if (!plotAvailable()) {
+            System.getLogger(SearchReport.class.getName()).log(System.Logger.Level.WARNING,
+                    "search.png not written: XChart is not on the class path (add org.knowm.xchart:xchart "
+                            + "3.8.8 to your project to get the plot; results.csv and results.jsonl are complete)");
+            return new SearchResult(header, trials, List.of(csv, jsonl));
+        }
         SearchResult result = new SearchResult(header, trials, List.of(csv, jsonl, png));
         SearchPlot.write(result, png);
         return result;
+    }
+
+    /** Whether XChart, which {@link SearchPlot} draws with, can be loaded; checked without loading the plot. */
+    static boolean plotAvailable() {
+        try {
+            Class.forName("org.knowm.xchart.XYChart", false, SearchReport.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
     }
 
     /** A plain-text table of the trials sorted by index, the best marked with {@code *}. */
