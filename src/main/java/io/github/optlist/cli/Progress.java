@@ -24,7 +24,8 @@ abstract class Progress implements SearchListener, AutoCloseable {
     }
 
     static String describe(TrialResult r) {
-        return String.format("trial %d (%s): %s, objective %.6g, %.1f s%s", r.index(), r.name(), r.status(),
+        return String.format("trial %s (%s, %s): %s, objective %.6g, %.1f s%s", r.index() < 0 ? r.label()
+                        : String.valueOf(r.index()), r.name(), r.variant(), r.status(),
                 r.objective(), r.seconds(), r.reason().isEmpty() ? "" : ", " + r.reason());
     }
 
@@ -70,11 +71,11 @@ abstract class Progress implements SearchListener, AutoCloseable {
         }
 
         @Override
-        public void trialProgress(int index, long step, long trainingSteps, double loss) {
+        public void trialProgress(String label, long step, long trainingSteps, double loss) {
             long now = System.nanoTime();
             if (now - lastUpdate > 100_000_000L || step + 1 == trainingSteps) {
                 lastUpdate = now;
-                bar.setExtraMessage(String.format(" idx %d step %d/%d loss %.4g", index, step + 1, trainingSteps, loss));
+                bar.setExtraMessage(String.format(" %s step %d/%d loss %.4g", label, step + 1, trainingSteps, loss));
             }
         }
 

@@ -8,6 +8,8 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -27,8 +29,9 @@ import java.util.Map;
  * A search's results on disk, written as trials finish so a killed search resumes where it stopped.
  *
  * <p>{@code results.jsonl} (for shard I of N: {@code results.shard-I-of-N.jsonl}) is JSON Lines: a
- * {@link ResultsHeader}, then one {@link TrialResult} per line in the order trials finished, loss curves included.
- * {@code results.csv} beside it is the same table sorted by index, without curves, rewritten after every trial.
+ * {@link ResultsHeader}, then one {@link TrialResult} per line in the order trials finished, with the configuration
+ * that ran and the loss curve. {@code results.csv} beside it is the same table sorted by index, the configuration
+ * in columns and without curves, rewritten after every trial. Trials are told apart by their candidate's label.
  * A line cut short by a kill is dropped when the file is opened again.
  */
 public final class ResultsFile {
@@ -42,23 +45,34 @@ public final class ResultsFile {
     private static final CsvMapper CSV = new CsvMapper();
     private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(CsvRow.class).withHeader();
 
-    /** One row of {@code results.csv}. */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"index", "name", "status", "objective", "finalLoss",
-            "seconds", "reason"})
-    record CsvRow(int index, String name, TrialStatus status, double objective, double finalLoss, double seconds,
-                  String reason) {
+    /** One row of {@code results.csv}: a trial and the configuration that ran, without the curve. */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"label", "index", "name", "variant", "status", "objective",
+            "finalLoss", "seconds", "learningRate", "beta1", "beta2", "epsilon", "useNesterov", "adamwWeightDecay",
+            "l2WeightDecay", "warmupFraction", "minLearningRateMult", "constantFraction", "useBiasCorrection",
+            "reason"})
+    record CsvRow(String label, int index, String name, ListVariant variant, TrialStatus status, double objective,
+                  double finalLoss, double seconds, double learningRate, double beta1, double beta2, double epsilon,
+                  boolean useNesterov, double adamwWeightDecay, double l2WeightDecay, double warmupFraction,
+                  double minLearningRateMult, double constantFraction, boolean useBiasCorrection, String reason) {
         static CsvRow of(TrialResult r) {
-            return new CsvRow(r.index(), r.name(), r.status(), r.objective(), r.finalLoss(),
-                    Math.round(r.seconds() * 1000) / 1000.0, r.reason());
+            NAdamWConfig c = r.config();
+            return new CsvRow(r.label(), r.index(), r.name(), r.variant(), r.status(), r.objective(), r.finalLoss(),
+                    Math.round(r.seconds() * 1000) / 1000.0, c.learningRate(), c.beta1(), c.beta2(), c.epsilon(),
+                    c.useNesterov(), c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(),
+                    c.minLearningRateMult(), c.constantFraction(), c.useBiasCorrection(), r.reason());
         }
     }
+
+    /** The order of results tables: by list index (custom configurations, index -1, first), then label. */
+    static final Comparator<TrialResult> BY_INDEX = Comparator.comparingInt(TrialResult::index)
+            .thenComparing(TrialResult::label);
 
     private final Path jsonl;
     private final Path csv;
     private final ResultsHeader header;
-    private final Map<Integer, TrialResult> results;
+    private final Map<String, TrialResult> results;
 
-    private ResultsFile(Path jsonl, ResultsHeader header, Map<Integer, TrialResult> results) {
+    private ResultsFile(Path jsonl, ResultsHeader header, Map<String, TrialResult> results) {
         this.jsonl = jsonl;
         this.csv = siblingCsv(jsonl);
         this.header = header;
@@ -118,11 +132,11 @@ public final class ResultsFile {
             throw new IllegalArgumentException(jsonl + " has format " + header.format() + ", expected "
                     + ResultsHeader.FORMAT);
         }
-        Map<Integer, TrialResult> results = new LinkedHashMap<>();
+        Map<String, TrialResult> results = new LinkedHashMap<>();
         for (int i = 1; i < lines.size(); i++) {
             if (!lines.get(i).isBlank()) {
                 TrialResult result = JSON.readValue(lines.get(i), TrialResult.class);
-                results.putIfAbsent(result.index(), result);
+                results.putIfAbsent(result.label(), result);
             }
         }
         return new ResultsFile(jsonl, header, results);
@@ -133,21 +147,21 @@ public final class ResultsFile {
         return header;
     }
 
-    /** The results, sorted by list index. */
+    /** The results, sorted by list index (custom configurations first), then label. */
     public synchronized List<TrialResult> results() {
-        return results.values().stream().sorted(Comparator.comparingInt(TrialResult::index)).toList();
+        return results.values().stream().sorted(BY_INDEX).toList();
     }
 
-    /** Whether index {@code idx} has a result. */
-    synchronized boolean isFinished(int idx) {
-        return results.containsKey(idx);
+    /** Whether the candidate labelled {@code label} has a result. */
+    public synchronized boolean isFinished(String label) {
+        return results.containsKey(label);
     }
 
     /** Appends one result and rewrites the CSV table. */
     synchronized void append(TrialResult result) throws IOException {
         Files.writeString(jsonl, JSON.writeValueAsString(result) + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.APPEND);
-        results.putIfAbsent(result.index(), result);
+        results.putIfAbsent(result.label(), result);
         writeCsv(csv, results());
     }
 

@@ -1,5 +1,8 @@
 package io.github.optlist.search;
 
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
 import io.github.optlist.search.tasks.BuiltInTasks;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
@@ -179,6 +182,54 @@ class SearchTest {
         SearchResult alone = Search.run(one, task, dir.resolve("one"), SearchListener.NONE);
         SearchResult together = Search.run(two, task, dir.resolve("two"), SearchListener.NONE);
         assertEquals(objectives(alone), objectives(together));
+    }
+
+    @Test
+    void explicitCandidatesRunTheirOwnConfigurationAndResultsSayWhichRan() throws IOException {
+        NAdamWConfig custom = new NAdamWConfig("plain-adam", 0.05, 0.9, 0.999, 1e-8, false, 0, 0, 0, 1, 1, true);
+        int nesterovEntry = firstNesterovEntry();
+        List<Candidate> candidates = List.of(Candidate.custom("adam", custom),
+                Candidate.listEntry(nesterovEntry, ListVariant.TASKSET),
+                Candidate.listEntry(nesterovEntry, ListVariant.TORCH_PORT));
+        Set<String> seen = ConcurrentHashMap.newKeySet();
+        Trial recording = context -> {
+            seen.add(context.candidate().label() + ":" + context.config().useNesterov() + ":" + context.index());
+            return quadratic.run(context);
+        };
+        SearchResult result = Search.run(SearchSettings.builder("quadratic", 30, candidates)
+                .divergence(DivergenceRule.NON_FINITE_ONLY).build(), recording, dir, SearchListener.NONE);
+        assertEquals(Set.of("adam:false:-1", "taskset-" + nesterovEntry + ":false:" + nesterovEntry,
+                "torch_port-" + nesterovEntry + ":true:" + nesterovEntry), seen);
+        TrialResult adam = result.trials().stream().filter(t -> t.label().equals("adam")).findFirst().orElseThrow();
+        assertEquals(custom, adam.config());
+        assertEquals(Candidate.CUSTOM, adam.index());
+        TrialResult taskset = result.trials().stream().filter(t -> t.variant() == ListVariant.TASKSET
+                && t.index() == nesterovEntry).findFirst().orElseThrow();
+        assertEquals(OptList.config(nesterovEntry, ListVariant.TASKSET), taskset.config());
+        // the configuration that ran survives the round trip through results.jsonl, and the CSV has its columns
+        assertEquals(result.trials(), SearchReport.rebuild(dir).trials());
+        String csv = Files.readString(dir.resolve("results.csv"));
+        assertTrue(csv.startsWith("label,index,name,variant,status,objective"), csv);
+        assertTrue(csv.contains("useNesterov"), csv);
+        assertTrue(SearchReport.table(result).contains("TORCH_PORT"));
+    }
+
+    @Test
+    void duplicateCandidateLabelsAreRefused() {
+        List<Candidate> twice = List.of(Candidate.listEntry(0, ListVariant.TASKSET),
+                Candidate.listEntry(0, ListVariant.TASKSET));
+        var e = assertThrows(IllegalArgumentException.class, () -> SearchSettings.builder("t", 10, twice).build());
+        assertTrue(e.getMessage().contains("taskset-0"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Candidate("x", 0, ListVariant.TASKSET,
+                OptList.config(1)));
+    }
+
+    static int firstNesterovEntry() {
+        for (int i = 0; ; i++) {
+            if (OptList.config(i).useNesterov()) {
+                return i;
+            }
+        }
     }
 
     @Test
