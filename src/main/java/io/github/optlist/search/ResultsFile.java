@@ -8,8 +8,6 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
-import io.github.optlist.ListVariant;
-import io.github.optlist.NAdamWConfig;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -43,25 +41,7 @@ public final class ResultsFile {
             .disable(SerializationFeature.INDENT_OUTPUT)
             .build();
     private static final CsvMapper CSV = new CsvMapper();
-    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(CsvRow.class).withHeader();
-
-    /** One row of {@code results.csv}: a trial and the configuration that ran, without the curve. */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"label", "index", "name", "variant", "status", "objective",
-            "finalLoss", "seconds", "learningRate", "beta1", "beta2", "epsilon", "useNesterov", "adamwWeightDecay",
-            "l2WeightDecay", "warmupFraction", "minLearningRateMult", "constantFraction", "useBiasCorrection",
-            "reason"})
-    record CsvRow(String label, int index, String name, ListVariant variant, TrialStatus status, double objective,
-                  double finalLoss, double seconds, double learningRate, double beta1, double beta2, double epsilon,
-                  boolean useNesterov, double adamwWeightDecay, double l2WeightDecay, double warmupFraction,
-                  double minLearningRateMult, double constantFraction, boolean useBiasCorrection, String reason) {
-        static CsvRow of(TrialResult r) {
-            NAdamWConfig c = r.config();
-            return new CsvRow(r.label(), r.index(), r.name(), r.variant(), r.status(), r.objective(), r.finalLoss(),
-                    Math.round(r.seconds() * 1000) / 1000.0, c.learningRate(), c.beta1(), c.beta2(), c.epsilon(),
-                    c.useNesterov(), c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(),
-                    c.minLearningRateMult(), c.constantFraction(), c.useBiasCorrection(), r.reason());
-        }
-    }
+    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(TrialRow.class).withHeader();
 
     /** The order of results tables: by list index (custom configurations, index -1, first), then label. */
     static final Comparator<TrialResult> BY_INDEX = Comparator.comparingInt(TrialResult::index)
@@ -169,7 +149,7 @@ public final class ResultsFile {
     static void writeCsv(Path file, List<TrialResult> results) throws IOException {
         Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-            CSV.writer(CSV_SCHEMA).writeValues(writer).writeAll(results.stream().map(CsvRow::of).toList()).close();
+            CSV.writer(CSV_SCHEMA).writeValues(writer).writeAll(results.stream().map(TrialRow::of).toList()).close();
         }
         Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
