@@ -5,6 +5,7 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.lines.SeriesLines;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
@@ -52,9 +53,10 @@ final class ReproducePlot {
     }
 
     private static XYChart base(String title) {
-        XYChart chart = new XYChartBuilder().width(520).height(400).title(title)
+        XYChart chart = new XYChartBuilder().width(520).height(480).title(title)
                 .xAxisTitle("k (trials)").yAxisTitle("best-of-k score (0 = best of run, 1 = init)").build();
         chart.getStyler().setYAxisMin(0.0).setYAxisMax(1.0).setXAxisMin(1.0).setXAxisMax((double) Reproduce.K);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setXAxisDecimalPattern("0");
         chart.getStyler().setYAxisDecimalPattern("0.0#");
         return chart;
