@@ -44,9 +44,11 @@ record Protocol(Candidate init, List<Candidate> planned, List<Slot> slots) {
     }
 
     /**
-     * Adam as a custom configuration: betas 0.9/0.999, epsilon 1e-8 (an "epsilon hat", added to {@code sqrt(v)}
-     * after bias correction of the step size, as in {@code torch.optim.Adam}), no Nesterov, no decay, no warm-up,
-     * constant fraction 1, bias correction on. The one place the protocol builds it.
+     * Adam as a custom configuration: betas 0.9/0.999, epsilon 1e-8, no Nesterov, no decay, no warm-up, constant
+     * fraction 1, bias correction on. Its epsilon is "epsilon hat", added to {@code sqrt(v)} with the bias
+     * correction folded into the step size; {@code torch.optim.Adam} adds it to the bias-corrected
+     * {@code sqrt(v_hat)} instead, which differs only where {@code sqrt(v)} is of the order of epsilon. The one place
+     * the protocol builds it.
      */
     static NAdamWConfig adam(double learningRate, String name) {
         return new NAdamWConfig(name, learningRate, 0.9, 0.999, 1e-8, false, 0.0, 0.0, 0.0, 1.0, 1.0, true);

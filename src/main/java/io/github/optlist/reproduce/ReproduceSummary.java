@@ -127,8 +127,9 @@ final class ReproduceSummary {
                 + Scoring.MEAN_SPREAD_DRAWS + " fixed-seed Monte Carlo draws, each task drawing its k entries"
                 + " independently (the expectation of the mean is exact).\n");
         md.append("- Adam is the custom configuration betas 0.9/0.999, epsilon 1e-8, no Nesterov, no decay, no"
-                + " warm-up, bias correction on. Its epsilon is \"epsilon hat\" (added to sqrt(v) with the step size"
-                + " bias-corrected), as in `torch.optim.Adam`'s formula up to where epsilon enters.\n");
+                + " warm-up, bias correction on. Its epsilon is \"epsilon hat\": added to sqrt(v) with the bias"
+                + " correction folded into the step size, where `torch.optim.Adam` adds it to the bias-corrected"
+                + " sqrt(v_hat); the two differ only where sqrt(v) is of the order of 1e-8.\n");
         md.append("- A list entry that runs the same update under TASKSET and TORCH_PORT (no Nesterov, and no"
                 + " warm-up or a warm-up fraction equal to its constant fraction) is trained once; `trials.csv` marks"
                 + " the reused row in `reusedFrom`.\n");
