@@ -1,6 +1,7 @@
 package io.github.optlist.reproduce;
 
 import io.github.optlist.search.DivergenceRule;
+import io.github.optlist.search.SearchSettings;
 
 /**
  * How {@link Reproduce} runs its protocol: the training length, the random-search pool, the seed, the divergence
@@ -34,13 +35,7 @@ public record ReproduceSettings(long steps, int poolSize, long poolSeed, long se
         if (divergence == null) {
             throw new IllegalArgumentException("divergence must not be null");
         }
-        if (workers < 1) {
-            throw new IllegalArgumentException("workers must be >= 1, got " + workers);
-        }
-        if (threadsPerWorker < 0) {
-            throw new IllegalArgumentException("threadsPerWorker must be >= 0 (0: divide the cores), got "
-                    + threadsPerWorker);
-        }
+        SearchSettings.requireWorkers(workers, threadsPerWorker);
     }
 
     /**

@@ -66,6 +66,15 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         if (shard == null || direction == null || divergence == null || variant == null) {
             throw new IllegalArgumentException("shard, direction, divergence and variant must not be null");
         }
+        requireWorkers(workers, threadsPerWorker);
+    }
+
+    /**
+     * Refuses a worker count below 1 and a negative thread count, naming the value.
+     *
+     * @throws IllegalArgumentException if {@code workers < 1} or {@code threadsPerWorker < 0}
+     */
+    public static void requireWorkers(int workers, int threadsPerWorker) {
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be >= 1, got " + workers);
         }

@@ -4,10 +4,6 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.search.tasks.BuiltInTasks;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,24 +27,8 @@ class SearchTest {
 
     final Set<Integer> ran = ConcurrentHashMap.newKeySet();
 
-    /** Fits a vector to a target with the trial's optimizer; the objective is the final distance. */
-    final Trial quadratic = context -> {
-        ran.add(context.index());
-        Tensor target = Tensor.create(new float[]{1, -2, 3, 0.5f}, 4);
-        Tensor p = Tensor.create(new float[]{0, 0, 0, 0}, 4).set_requires_grad(true);
-        try (var opt = context.optimizer(new TensorVector(p))) {
-            for (long step = 0; step < context.trainingSteps(); step++) {
-                try (PointerScope scope = new PointerScope()) {
-                    opt.zeroGrad();
-                    Tensor loss = p.sub(target).pow(new Scalar(2.0)).sum();
-                    loss.backward();
-                    opt.step();
-                    context.reportLoss(step, loss.item_double());
-                }
-            }
-        }
-        return p.detach().sub(target).pow(new Scalar(2.0)).sum().item_double();
-    };
+    /** Fits a vector to a target with the trial's optimizer, recording what ran. */
+    final Trial quadratic = QuadraticTrial.of(context -> ran.add(context.index()));
 
     static SearchSettings settings(int trials) {
         return SearchSettings.builder("quadratic", 30, trials).divergence(DivergenceRule.NON_FINITE_ONLY).build();
