@@ -1,6 +1,7 @@
 package io.github.optlist.reproduce;
 
 import io.github.optlist.ListVariant;
+import io.github.optlist.search.TrialStatus;
 
 import java.util.List;
 import java.util.Locale;
@@ -112,6 +113,13 @@ final class ReproduceSummary {
                     b.adamGrid()));
         }
 
+        md.append("\nTrials that failed or diverged (each scores 1), over all tasks: ");
+        md.append(java.util.Arrays.stream(Method.values()).map(m -> {
+            List<ReproduceRow> trained = result.trials().stream()
+                    .filter(r -> r.method() == m && r.reusedFrom().isEmpty()).toList();
+            long bad = trained.stream().filter(r -> r.trial().status() != TrialStatus.OK).count();
+            return m + " " + bad + " of " + trained.size();
+        }).collect(Collectors.joining(", "))).append(".\n");
         md.append("\n## How the figures were obtained\n\n");
         md.append("- Every trial of a task uses the same seed: the same initialization, data and batch order; only"
                 + " the optimizer's configuration differs.\n");

@@ -87,12 +87,14 @@ public final class ResultsFile {
     }
 
     /**
-     * Reads a results file.
+     * Reads a results file, ignoring a last line cut short by a kill.
      *
      * @throws IllegalArgumentException if it is not one
      */
     public static ResultsFile read(Path jsonl) throws IOException {
-        List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
+        String text = Files.readString(jsonl, StandardCharsets.UTF_8);
+        // A last line without its newline was cut short by a kill: it is not a result (openOrCreate drops it).
+        List<String> lines = text.substring(0, text.lastIndexOf('\n') + 1).lines().toList();
         if (lines.isEmpty()) {
             throw new IllegalArgumentException(jsonl + " is empty, not a results file");
         }
