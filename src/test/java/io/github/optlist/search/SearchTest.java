@@ -204,6 +204,19 @@ class SearchTest {
                 OptList.config(1)));
     }
 
+    @Test
+    void shardsOfExplicitCandidatesSplitThemByPosition() {
+        List<Candidate> candidates = List.of(Candidate.listEntry(5, ListVariant.TASKSET),
+                Candidate.listEntry(5, ListVariant.TORCH_PORT), Candidate.listEntry(8, ListVariant.TASKSET),
+                Candidate.listEntry(2, ListVariant.TASKSET));
+        SearchSettings second = SearchSettings.builder("t", 10, candidates).shard(new Shard(1, 2)).build();
+        assertEquals(List.of("torch_port-5", "taskset-2"),
+                second.shardCandidates().stream().map(Candidate::label).toList());
+        assertEquals(candidates, second.allCandidates());
+        SearchSettings range = SearchSettings.builder("t", 10, 4).start(3).shard(new Shard(1, 2)).build();
+        assertEquals(List.of(3, 5), range.indices(), "a range of list indices still shards by index");
+    }
+
     static int firstNesterovEntry() {
         for (int i = 0; ; i++) {
             if (OptList.config(i).useNesterov()) {
