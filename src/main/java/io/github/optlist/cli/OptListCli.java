@@ -7,7 +7,6 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.Version;
-import io.github.optlist.search.DivergenceRule;
 import io.github.optlist.search.Search;
 import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchResult;
@@ -25,13 +24,15 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
- * The {@code opt-list} command line: browse the list, show an entry's schedule, search a built-in task, and
- * rebuild a report from (sharded) results. Run it with {@code bin/opt-list}.
+ * The {@code opt-list} command line: browse the list, show an entry's schedule, search a built-in task, rebuild a
+ * report from (sharded) results, and measure the list against random search and Adam ({@link ReproduceCommand}).
+ * Run it with {@code bin/opt-list}.
  */
 @Command(name = "opt-list", mixinStandardHelpOptions = true, versionProvider = OptListCli.VersionProvider.class,
         description = "The Learned Optimizer List (Metz et al. 2020): 1000 NAdamW configurations to try in order.",
         subcommands = {OptListCli.ListCommand.class, OptListCli.ShowCommand.class, OptListCli.TasksCommand.class,
-                OptListCli.SearchCommand.class, OptListCli.ReportCommand.class})
+                OptListCli.SearchCommand.class, OptListCli.ReportCommand.class,
+                ReproduceCommand.class})
 public final class OptListCli implements Runnable {
 
     @CommandLine.Spec
@@ -114,10 +115,8 @@ public final class OptListCli implements Runnable {
         @Option(names = "--steps", description = "Training length (default: ${DEFAULT-VALUE}).", defaultValue = "1000")
         long steps;
 
-        @Option(names = "--variant", defaultValue = "TASKSET", description = "Published code to run the entry as:"
-                + " TASKSET (ranked the list: min warm-up, no Nesterov) or TORCH_PORT (PyTorch/JAX bindings: max"
-                + " warm-up, Nesterov as the entry says) (default: ${DEFAULT-VALUE}).")
-        ListVariant variant;
+        @CommandLine.Mixin
+        VariantOption variantOption;
 
         @Option(names = "--points", description = "Steps shown, evenly spaced (default: ${DEFAULT-VALUE}).",
                 defaultValue = "11")
@@ -125,6 +124,7 @@ public final class OptListCli implements Runnable {
 
         @Override
         public Integer call() {
+            ListVariant variant = variantOption.variant;
             NAdamWConfig published = OptList.config(idx);
             NAdamWConfig c = OptList.config(idx, variant);
             CosineSchedule.requireTrainingSteps(steps);
@@ -192,42 +192,25 @@ public final class OptListCli implements Runnable {
         @Option(names = "--start", defaultValue = "0", description = "First list index (default: ${DEFAULT-VALUE}).")
         int start;
 
-        @Option(names = "--seed", defaultValue = "0", description = "Seed of every trial (default: ${DEFAULT-VALUE}).")
-        long seed;
-
-        @Option(names = "--workers", defaultValue = "1", description = "Trials run at once (default: ${DEFAULT-VALUE}).")
-        int workers;
-
-        @Option(names = "--threads-per-worker", defaultValue = "0",
-                description = "LibTorch threads of each worker; 0 divides the cores (default: ${DEFAULT-VALUE}).")
-        int threadsPerWorker;
-
         @Option(names = "--shard", defaultValue = "0/1",
                 description = "Run shard I of N: the indices idx with idx % N == I (default: ${DEFAULT-VALUE}).")
         String shard;
 
-        @Option(names = "--variant", defaultValue = "TASKSET", description = "Published code to run the entries as:"
-                + " TASKSET (ranked the list: min warm-up, no Nesterov) or TORCH_PORT (PyTorch/JAX bindings: max"
-                + " warm-up, Nesterov as the entry says) (default: ${DEFAULT-VALUE}).")
-        ListVariant variant;
+        @CommandLine.Mixin
+        VariantOption variantOption;
 
-        @Option(names = "--diverge-factor", defaultValue = "10",
-                description = "Stop a trial whose loss exceeds this multiple of its first loss (default: ${DEFAULT-VALUE}).")
-        double divergeFactor;
-
-        @Option(names = "--diverge-grace", defaultValue = "0",
-                description = "Steps exempt from the factor test (default: ${DEFAULT-VALUE}).")
-        long divergeGrace;
+        @CommandLine.Mixin
+        RunOptions run;
 
         @Override
         public Integer call() throws Exception {
             SearchTask searchTask = BuiltInTasks.byName(task);
-            SearchSettings settings = new SearchSettings(task, steps, seed, start, trials, Shard.parse(shard),
-                    searchTask.direction(), new DivergenceRule(divergeFactor, divergeGrace), variant, workers,
-                    threadsPerWorker);
+            SearchSettings settings = new SearchSettings(task, steps, run.seed, start, trials, Shard.parse(shard),
+                    searchTask.direction(), run.divergence(), variantOption.variant, run.workers,
+                    run.threadsPerWorker);
             PrintWriter console = spec.commandLine().getOut();
             console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)%n",
-                    task, settings.indices().size(), start, steps, seed, settings.shard(), workers);
+                    task, settings.indices().size(), start, steps, run.seed, settings.shard(), run.workers);
             console.flush();
             SearchResult result;
             try (Progress progress = Progress.forConsole(console, settings.indices().size())) {

@@ -1,6 +1,6 @@
 package io.github.optlist.cli;
 
-import io.github.optlist.search.SearchListener;
+import io.github.optlist.reproduce.ReproduceListener;
 import io.github.optlist.search.TrialResult;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -10,10 +10,10 @@ import java.io.PrintWriter;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Shows a search's progress: a progress bar on a terminal (trials done, the running trial's step and loss, ETA),
- * otherwise one plain line per finished trial.
+ * Shows the progress of a search or a reproduce run: a progress bar on a terminal (trials done, the running
+ * trial's task, step and loss, ETA), otherwise one plain line per finished trial and per task.
  */
-abstract class Progress implements SearchListener, AutoCloseable {
+abstract class Progress implements ReproduceListener, AutoCloseable {
 
     static Progress forConsole(PrintWriter out, int total) {
         return System.console() != null ? new Bar(total) : new Lines(out);
@@ -24,7 +24,8 @@ abstract class Progress implements SearchListener, AutoCloseable {
     }
 
     static String describe(TrialResult r) {
-        return String.format("trial %d (%s): %s, objective %.6g, %.1f s%s", r.index(), r.name(), r.status(),
+        return String.format("trial %s (%s, %s): %s, objective %.6g, %.1f s%s", r.index() < 0 ? r.label()
+                        : String.valueOf(r.index()), r.name(), r.variant(), r.status(),
                 r.objective(), r.seconds(), r.reason().isEmpty() ? "" : ", " + r.reason());
     }
 
@@ -48,6 +49,12 @@ abstract class Progress implements SearchListener, AutoCloseable {
         }
 
         @Override
+        public synchronized void taskStarted(String task, int position, int count, long steps) {
+            out.printf("task %s (%d/%d), %d steps per trial%n", task, position, count, steps);
+            out.flush();
+        }
+
+        @Override
         public synchronized void trialFinished(TrialResult result) {
             out.printf("[%d/%d] %s%n", done.incrementAndGet(), total, describe(result));
             out.flush();
@@ -58,6 +65,7 @@ abstract class Progress implements SearchListener, AutoCloseable {
     static final class Bar extends Progress {
         private final ProgressBar bar;
         private volatile long lastUpdate;
+        private volatile String task = "";
 
         Bar(int total) {
             bar = new ProgressBarBuilder().setTaskName("trials").setInitialMax(total)
@@ -70,11 +78,16 @@ abstract class Progress implements SearchListener, AutoCloseable {
         }
 
         @Override
-        public void trialProgress(int index, long step, long trainingSteps, double loss) {
+        public void taskStarted(String name, int position, int count, long steps) {
+            task = name + " ";
+        }
+
+        @Override
+        public void trialProgress(String label, long step, long trainingSteps, double loss) {
             long now = System.nanoTime();
             if (now - lastUpdate > 100_000_000L || step + 1 == trainingSteps) {
                 lastUpdate = now;
-                bar.setExtraMessage(String.format(" idx %d step %d/%d loss %.4g", index, step + 1, trainingSteps, loss));
+                bar.setExtraMessage(String.format(" %s%s step %d/%d loss %.4g", task, label, step + 1, trainingSteps, loss));
             }
         }
 

@@ -27,8 +27,9 @@ import java.util.Map;
  * A search's results on disk, written as trials finish so a killed search resumes where it stopped.
  *
  * <p>{@code results.jsonl} (for shard I of N: {@code results.shard-I-of-N.jsonl}) is JSON Lines: a
- * {@link ResultsHeader}, then one {@link TrialResult} per line in the order trials finished, loss curves included.
- * {@code results.csv} beside it is the same table sorted by index, without curves, rewritten after every trial.
+ * {@link ResultsHeader}, then one {@link TrialResult} per line in the order trials finished, with the configuration
+ * that ran and the loss curve. {@code results.csv} beside it is the same table sorted by index, the configuration
+ * in columns and without curves, rewritten after every trial. Trials are told apart by their candidate's label.
  * A line cut short by a kill is dropped when the file is opened again.
  */
 public final class ResultsFile {
@@ -40,25 +41,18 @@ public final class ResultsFile {
             .disable(SerializationFeature.INDENT_OUTPUT)
             .build();
     private static final CsvMapper CSV = new CsvMapper();
-    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(CsvRow.class).withHeader();
+    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(TrialRow.class).withHeader();
 
-    /** One row of {@code results.csv}. */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({"index", "name", "status", "objective", "finalLoss",
-            "seconds", "reason"})
-    record CsvRow(int index, String name, TrialStatus status, double objective, double finalLoss, double seconds,
-                  String reason) {
-        static CsvRow of(TrialResult r) {
-            return new CsvRow(r.index(), r.name(), r.status(), r.objective(), r.finalLoss(),
-                    Math.round(r.seconds() * 1000) / 1000.0, r.reason());
-        }
-    }
+    /** The order of results tables: by list index (custom configurations, index -1, first), then label. */
+    static final Comparator<TrialResult> BY_INDEX = Comparator.comparingInt(TrialResult::index)
+            .thenComparing(TrialResult::label);
 
     private final Path jsonl;
     private final Path csv;
     private final ResultsHeader header;
-    private final Map<Integer, TrialResult> results;
+    private final Map<String, TrialResult> results;
 
-    private ResultsFile(Path jsonl, ResultsHeader header, Map<Integer, TrialResult> results) {
+    private ResultsFile(Path jsonl, ResultsHeader header, Map<String, TrialResult> results) {
         this.jsonl = jsonl;
         this.csv = siblingCsv(jsonl);
         this.header = header;
@@ -93,12 +87,14 @@ public final class ResultsFile {
     }
 
     /**
-     * Reads a results file.
+     * Reads a results file, ignoring a last line cut short by a kill.
      *
      * @throws IllegalArgumentException if it is not one
      */
     public static ResultsFile read(Path jsonl) throws IOException {
-        List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
+        String text = Files.readString(jsonl, StandardCharsets.UTF_8);
+        // A last line without its newline was cut short by a kill: it is not a result (openOrCreate drops it).
+        List<String> lines = text.substring(0, text.lastIndexOf('\n') + 1).lines().toList();
         if (lines.isEmpty()) {
             throw new IllegalArgumentException(jsonl + " is empty, not a results file");
         }
@@ -118,11 +114,11 @@ public final class ResultsFile {
             throw new IllegalArgumentException(jsonl + " has format " + header.format() + ", expected "
                     + ResultsHeader.FORMAT);
         }
-        Map<Integer, TrialResult> results = new LinkedHashMap<>();
+        Map<String, TrialResult> results = new LinkedHashMap<>();
         for (int i = 1; i < lines.size(); i++) {
             if (!lines.get(i).isBlank()) {
                 TrialResult result = JSON.readValue(lines.get(i), TrialResult.class);
-                results.putIfAbsent(result.index(), result);
+                results.putIfAbsent(result.label(), result);
             }
         }
         return new ResultsFile(jsonl, header, results);
@@ -133,21 +129,21 @@ public final class ResultsFile {
         return header;
     }
 
-    /** The results, sorted by list index. */
+    /** The results, sorted by list index (custom configurations first), then label. */
     public synchronized List<TrialResult> results() {
-        return results.values().stream().sorted(Comparator.comparingInt(TrialResult::index)).toList();
+        return results.values().stream().sorted(BY_INDEX).toList();
     }
 
-    /** Whether index {@code idx} has a result. */
-    synchronized boolean isFinished(int idx) {
-        return results.containsKey(idx);
+    /** Whether the candidate labelled {@code label} has a result. */
+    public synchronized boolean isFinished(String label) {
+        return results.containsKey(label);
     }
 
     /** Appends one result and rewrites the CSV table. */
     synchronized void append(TrialResult result) throws IOException {
         Files.writeString(jsonl, JSON.writeValueAsString(result) + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.APPEND);
-        results.putIfAbsent(result.index(), result);
+        results.putIfAbsent(result.label(), result);
         writeCsv(csv, results());
     }
 
@@ -155,7 +151,7 @@ public final class ResultsFile {
     static void writeCsv(Path file, List<TrialResult> results) throws IOException {
         Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
         try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-            CSV.writer(CSV_SCHEMA).writeValues(writer).writeAll(results.stream().map(CsvRow::of).toList()).close();
+            CSV.writer(CSV_SCHEMA).writeValues(writer).writeAll(results.stream().map(TrialRow::of).toList()).close();
         }
         Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

@@ -14,7 +14,8 @@ import io.github.optlist.Version;
  * @param direction        whether lower or higher objectives are better
  * @param divergenceFactor the divergence rule's factor
  * @param divergenceGrace  the divergence rule's grace
- * @param variant          the list variant every trial ran under
+ * @param variant          the list variant of the search's list indices; a search over explicit {@link Candidate}s
+ *                         records its default here and each trial's own in {@link TrialResult#variant()}
  * @param shard            which shard wrote the file, {@code I/N}
  * @param codeVersion      the opt-list version that wrote it
  */

@@ -1,5 +1,6 @@
 package io.github.optlist.search;
 
+import io.github.optlist.Messages;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;
@@ -16,8 +17,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import static org.bytedeco.pytorch.global.torch.set_num_threads;
 
 /**
- * Tries the list in order: runs a {@link Trial} for each list index of the settings, records every result as it
- * arrives, and returns them all with the best.
+ * Tries the list in order: runs a {@link Trial} for each list index of the settings (or each explicit
+ * {@link Candidate}), records every result as it arrives, and returns them all with the best.
  *
  * <pre>{@code
  * SearchResult result = Search.run(SearchSettings.of("my-task", 2000, 10), context -> {
@@ -51,9 +52,29 @@ public final class Search {
      */
     public static SearchResult run(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
             throws IOException {
+        ResultsFile file = runTrials(settings, trial, folder, listener);
+        if (settings.shard().isAll()) {
+            return SearchReport.write(folder, file.header(), file.results());
+        }
+        Path jsonl = folder.resolve(ResultsFile.stem(settings.shard()) + ".jsonl");
+        return new SearchResult(file.header(), file.results(), List.of(ResultsFile.siblingCsv(jsonl), jsonl));
+    }
+
+    /**
+     * Runs the trials of {@code settings} not yet in {@code folder}, as {@link #run} does, but writes only the
+     * results lines and table of the shard ({@code results.jsonl} and {@code results.csv} when unsharded), no
+     * plot: for callers that draw their own report, such as {@code Reproduce}.
+     *
+     * @return the results file, holding every trial finished in {@code folder} (earlier runs' included)
+     * @throws IllegalArgumentException if {@code folder} holds results of other settings
+     * @throws IOException              if results cannot be written
+     */
+    public static ResultsFile runTrials(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
+            throws IOException {
         ResultsFile file = ResultsFile.openOrCreate(folder, ResultsHeader.of(settings));
-        List<Integer> pending = settings.indices().stream().filter(i -> !file.isFinished(i)).toList();
-        listener.searchStarted(pending.size(), settings.indices().size() - pending.size());
+        List<Candidate> mine = settings.shardCandidates();
+        List<Candidate> pending = mine.stream().filter(c -> !file.isFinished(c.label())).toList();
+        listener.searchStarted(pending.size(), mine.size() - pending.size());
         ExecutorService workers = Executors.newFixedThreadPool(settings.workers(), runnable -> {
             Thread thread = new Thread(runnable, "opt-list-search-worker");
             thread.setDaemon(true);
@@ -64,14 +85,14 @@ public final class Search {
             // not yet started are then left for a resume instead of being run.
             AtomicBoolean stopping = new AtomicBoolean();
             List<Future<?>> running = new ArrayList<>();
-            for (int index : pending) {
+            for (Candidate candidate : pending) {
                 running.add(workers.submit(() -> {
                     if (stopping.get()) {
                         return;
                     }
                     try {
                         set_num_threads(settings.intraOpThreads());
-                        TrialResult result = runOne(settings, trial, index, listener);
+                        TrialResult result = runOne(settings, trial, candidate, listener);
                         file.append(result);
                         listener.trialFinished(result);
                     } catch (IOException e) {
@@ -97,18 +118,13 @@ public final class Search {
         } finally {
             workers.shutdownNow();
         }
-        if (settings.shard().isAll()) {
-            return SearchReport.write(folder, file.header(), file.results());
-        }
-        Path jsonl = folder.resolve(ResultsFile.stem(settings.shard()) + ".jsonl");
-        return new SearchResult(file.header(), file.results(), List.of(ResultsFile.siblingCsv(jsonl), jsonl));
+        return file;
     }
 
     /** Runs one trial, turning every way it can end into a result. */
-    static TrialResult runOne(SearchSettings settings, Trial trial, int index, SearchListener listener) {
-        TrialContext context = new TrialContext(index, settings.trainingSteps(), settings.seed(), settings.variant(),
+    static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener) {
+        TrialContext context = new TrialContext(candidate, settings.trainingSteps(), settings.seed(),
                 settings.divergence(), listener);
-        String name = context.config().name();
         long started = System.nanoTime();
         TrialStatus status;
         double objective = Double.NaN;
@@ -127,17 +143,10 @@ public final class Search {
             reason = e.getMessage();
         } catch (Exception | AssertionError e) {
             status = TrialStatus.FAILED;
-            reason = e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
+            reason = e.getClass().getSimpleName() + ": " + Messages.firstLine(e.getMessage());
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        return new TrialResult(index, name, status, objective, reason, seconds, context.curve());
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int end = message.indexOf('\n');
-        return end < 0 ? message : message.substring(0, end);
+        return new TrialResult(candidate.label(), candidate.index(), candidate.config().name(),
+                candidate.variant(), candidate.config(), status, objective, reason, seconds, context.curve());
     }
 }

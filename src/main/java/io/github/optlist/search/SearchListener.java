@@ -11,8 +11,8 @@ public interface SearchListener {
     default void searchStarted(int pending, int finished) {
     }
 
-    /** A trial reported its training loss. */
-    default void trialProgress(int index, long step, long trainingSteps, double loss) {
+    /** The trial of the candidate labelled {@code label} (e.g. {@code taskset-3}) reported its training loss. */
+    default void trialProgress(String label, long step, long trainingSteps, double loss) {
     }
 
     /** A trial ended and its result was written. */

@@ -76,7 +76,7 @@ final class SearchPlot {
                 losses.add(p.loss());
                 positive &= p.loss() > 0;
             }
-            chart.addSeries("idx " + t.index() + " (" + t.name() + ")", steps, losses).setMarker(SeriesMarkers.NONE);
+            chart.addSeries(t.label() + " (" + t.name() + ")", steps, losses).setMarker(SeriesMarkers.NONE);
         }
         if (chart.getSeriesMap().isEmpty()) {
             chart.addSeries("no successful trial", List.of(0.0), List.of(0.0));

@@ -3,7 +3,6 @@ package io.github.optlist.search;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +24,7 @@ public final class SearchReport {
     public static SearchResult rebuild(Path folder) throws IOException {
         List<Path> files = ResultsFile.filesIn(folder);
         ResultsHeader header = null;
-        Map<Integer, TrialResult> merged = new LinkedHashMap<>();
+        Map<String, TrialResult> merged = new LinkedHashMap<>();
         int shardCount = -1;
         for (Path file : files) {
             ResultsFile results = ResultsFile.read(file);
@@ -45,14 +44,14 @@ public final class SearchReport {
                 }
             }
             for (TrialResult result : results.results()) {
-                if (merged.putIfAbsent(result.index(), result) != null) {
-                    throw new IllegalArgumentException("index " + result.index() + " appears twice; " + file
+                if (merged.putIfAbsent(result.label(), result) != null) {
+                    throw new IllegalArgumentException("trial " + result.label() + " appears twice; " + file
                             + " overlaps another shard");
                 }
             }
         }
         List<TrialResult> trials = new ArrayList<>(merged.values());
-        trials.sort(Comparator.comparingInt(TrialResult::index));
+        trials.sort(ResultsFile.BY_INDEX);
         return write(folder, header.withShard(Shard.ALL), trials);
     }
 
@@ -78,8 +77,11 @@ public final class SearchReport {
         return result;
     }
 
-    /** Whether XChart, which {@link SearchPlot} draws with, can be loaded; checked without loading the plot. */
-    static boolean plotAvailable() {
+    /**
+     * Whether XChart, the optional dependency the search and reproduce plots are drawn with, can be loaded; checked
+     * without loading any plotting class.
+     */
+    public static boolean plotAvailable() {
         try {
             Class.forName("org.knowm.xchart.XYChart", false, SearchReport.class.getClassLoader());
             return true;
@@ -88,16 +90,20 @@ public final class SearchReport {
         }
     }
 
-    /** A plain-text table of the trials sorted by index, the best marked with {@code *}. */
+    /**
+     * A plain-text table of the trials sorted by index, with the variant, learning rate and Nesterov flag each ran
+     * with, the best marked with {@code *}.
+     */
     public static String table(SearchResult result) {
         StringBuilder out = new StringBuilder();
-        int bestIndex = result.best().map(TrialResult::index).orElse(-1);
-        out.append(String.format("%5s  %-22s %-8s %14s %14s %8s  %s%n", "idx", "name", "status", "objective",
-                "final loss", "seconds", "note"));
+        String bestLabel = result.best().map(TrialResult::label).orElse(null);
+        out.append(String.format("%5s  %-22s %-10s %11s %5s %-8s %14s %14s %8s  %s%n", "idx", "name", "variant", "lr",
+                "nest", "status", "objective", "final loss", "seconds", "note"));
         for (TrialResult t : result.trials()) {
-            out.append(String.format("%5d  %-22s %-8s %14.6g %14.6g %8.2f  %s%n", t.index(), t.name(), t.status(),
-                    t.objective(), t.finalLoss(), t.seconds(),
-                    t.index() == bestIndex ? "* best" : t.reason()));
+            out.append(String.format("%5s  %-22s %-10s %11.4e %5s %-8s %14.6g %14.6g %8.2f  %s%n",
+                    t.index() == Candidate.CUSTOM ? "-" : String.valueOf(t.index()), t.name(), t.variant(),
+                    t.config().learningRate(), t.config().useNesterov() ? "yes" : "no", t.status(), t.objective(),
+                    t.finalLoss(), t.seconds(), t.label().equals(bestLabel) ? "* best" : t.reason()));
         }
         return out.toString();
     }

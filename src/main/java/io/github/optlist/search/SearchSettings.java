@@ -3,28 +3,35 @@ package io.github.optlist.search;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
- * What a search runs: a task name, the training length, the seed, which list indices ({@code trials} of them from
- * {@code start}, in list order, those of {@code shard}), how trials are judged, and how many run at once.
+ * What a search runs: a task name, the training length, the seed, which candidates (by default {@code trials} list
+ * indices from {@code start}, in list order, under {@code variant}; or an explicit list of {@link Candidate}s),
+ * those of {@code shard}, how trials are judged, and how many run at once.
  *
  * @param task             names the task; recorded in the results so a resume on another task is refused
  * @param trainingSteps    training length of every trial, {@code > 0}
  * @param seed             seed every trial gets
- * @param start            first list index, in {@code [0, OptList.size())}
- * @param trials           number of list indices from {@code start}, at least 1, at most to the end of the list
- * @param shard            which of the indices this process runs
+ * @param start            first list index, in {@code [0, OptList.size())}; 0 with explicit candidates
+ * @param trials           number of list indices from {@code start}, at least 1, at most to the end of the list;
+ *                         the number of explicit candidates when there are some
+ * @param shard            which of the candidates this process runs
  * @param direction        whether lower or higher objectives are better
  * @param divergence       when a trial is stopped early
- * @param variant          the schedule variant of every optimizer
+ * @param variant          the list variant of the list indices from {@code start} (explicit candidates carry
+ *                         their own)
  * @param workers          trials run at once in this process, {@code >= 1}
  * @param threadsPerWorker LibTorch intra-op threads of each worker; 0 divides the cores among the workers
+ * @param candidates       explicit candidates, run in this order instead of the list indices from {@code start};
+ *                         empty for those indices
  */
 public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
                              Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
-                             int threadsPerWorker) {
+                             int threadsPerWorker, List<Candidate> candidates) {
 
     /** Validates every field; messages name the value and what is allowed. */
     public SearchSettings {
@@ -34,14 +41,40 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         if (trainingSteps <= 0) {
             throw new IllegalArgumentException("trainingSteps must be > 0, got " + trainingSteps);
         }
-        OptList.requireIndex(start);
-        if (trials < 1 || trials > OptList.size() - start) {
-            throw new IllegalArgumentException("trials must be in [1, " + (OptList.size() - start) + "] from start "
-                    + start + ", got " + trials);
+        if (candidates == null) {
+            throw new IllegalArgumentException("candidates must not be null (empty: the list indices from start)");
+        }
+        candidates = List.copyOf(candidates);
+        if (candidates.isEmpty()) {
+            OptList.requireIndex(start);
+            if (trials < 1 || trials > OptList.size() - start) {
+                throw new IllegalArgumentException("trials must be in [1, " + (OptList.size() - start)
+                        + "] from start " + start + ", got " + trials);
+            }
+        } else {
+            if (start != 0 || trials != candidates.size()) {
+                throw new IllegalArgumentException("with explicit candidates start must be 0 and trials their number "
+                        + candidates.size() + ", got start " + start + " and trials " + trials);
+            }
+            Set<String> labels = new HashSet<>();
+            for (Candidate c : candidates) {
+                if (!labels.add(c.label())) {
+                    throw new IllegalArgumentException("candidate label '" + c.label() + "' appears twice");
+                }
+            }
         }
         if (shard == null || direction == null || divergence == null || variant == null) {
             throw new IllegalArgumentException("shard, direction, divergence and variant must not be null");
         }
+        requireWorkers(workers, threadsPerWorker);
+    }
+
+    /**
+     * Refuses a worker count below 1 and a negative thread count, naming the value.
+     *
+     * @throws IllegalArgumentException if {@code workers < 1} or {@code threadsPerWorker < 0}
+     */
+    public static void requireWorkers(int workers, int threadsPerWorker) {
         if (workers < 1) {
             throw new IllegalArgumentException("workers must be >= 1, got " + workers);
         }
@@ -49,6 +82,14 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
             throw new IllegalArgumentException("threadsPerWorker must be >= 0 (0: divide the cores), got "
                     + threadsPerWorker);
         }
+    }
+
+    /** Settings over list indices, without explicit candidates. */
+    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
+                          Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
+                          int threadsPerWorker) {
+        this(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant, workers,
+                threadsPerWorker, List.of());
     }
 
     /** Settings with the defaults: seed 0, from index 0, unsharded, minimizing, default divergence, TASKSET, one worker. */
@@ -59,6 +100,21 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
     /** A builder starting from the defaults of {@link #of}. */
     public static Builder builder(String task, long trainingSteps, int trials) {
         return new Builder(task, trainingSteps, trials);
+    }
+
+    /**
+     * A builder of a search over explicit candidates, e.g. list entries under both variants and custom
+     * configurations, with the other defaults of {@link #of}.
+     *
+     * @throws IllegalArgumentException if {@code candidates} is null or empty
+     */
+    public static Builder builder(String task, long trainingSteps, List<Candidate> candidates) {
+        if (candidates == null || candidates.isEmpty()) {
+            throw new IllegalArgumentException("candidates must not be null or empty, got " + candidates);
+        }
+        Builder b = new Builder(task, trainingSteps, candidates.size());
+        b.candidates = candidates;
+        return b;
     }
 
     /** A builder starting from these settings. */
@@ -72,6 +128,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         b.variant = variant;
         b.workers = workers;
         b.threadsPerWorker = threadsPerWorker;
+        b.candidates = candidates;
         return b;
     }
 
@@ -88,6 +145,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         private ListVariant variant = ListVariant.TASKSET;
         private int workers = 1;
         private int threadsPerWorker;
+        private List<Candidate> candidates = List.of();
 
         private Builder(String task, long trainingSteps, int trials) {
             this.task = task;
@@ -125,7 +183,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
             return this;
         }
 
-        /** The schedule variant of every optimizer. */
+        /** The list variant of the list indices from the start. */
         public Builder variant(ListVariant value) {
             variant = value;
             return this;
@@ -145,13 +203,36 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
          */
         public SearchSettings build() {
             return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant,
-                    workers, threadsPerWorker);
+                    workers, threadsPerWorker, candidates);
         }
     }
 
-    /** The list indices this process runs, in list order. */
+    /**
+     * Every candidate of the search, whichever shard runs it: the explicit candidates, or the list indices from
+     * {@code start} under {@code variant}.
+     */
+    public List<Candidate> allCandidates() {
+        if (!candidates.isEmpty()) {
+            return candidates;
+        }
+        return IntStream.range(start, start + trials).mapToObj(i -> Candidate.listEntry(i, variant)).toList();
+    }
+
+    /**
+     * The candidates this process runs, in order: those of {@link #shard()}, by list index
+     * ({@code idx % N == I}) for list indices from {@code start}, by position for explicit candidates.
+     */
+    public List<Candidate> shardCandidates() {
+        List<Candidate> all = allCandidates();
+        if (candidates.isEmpty()) {
+            return all.stream().filter(c -> shard.contains(c.index())).toList();
+        }
+        return IntStream.range(0, all.size()).filter(shard::contains).mapToObj(all::get).toList();
+    }
+
+    /** The list indices this process runs, in order; {@link Candidate#CUSTOM} for custom candidates. */
     public List<Integer> indices() {
-        return IntStream.range(start, start + trials).filter(shard::contains).boxed().toList();
+        return shardCandidates().stream().map(Candidate::index).toList();
     }
 
     /** The intra-op threads each worker uses: as set, or the available cores divided among the workers. */

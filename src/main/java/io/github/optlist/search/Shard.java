@@ -40,7 +40,7 @@ public record Shard(int index, int count) {
         throw new IllegalArgumentException("shard must look like I/N (e.g. 0/4), got '" + text + "'");
     }
 
-    /** Whether list index {@code idx} belongs to this shard. */
+    /** Whether list index {@code idx} (or, for explicit candidates, position {@code idx}) belongs to this shard. */
     public boolean contains(int idx) {
         return idx % count == index;
     }

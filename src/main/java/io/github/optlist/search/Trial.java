@@ -1,7 +1,8 @@
 package io.github.optlist.search;
 
 /**
- * One training run for one list index: builds its own model and data from {@link TrialContext#seed()}, trains
+ * One training run for one {@link Candidate} (a list index, or a custom configuration): builds its own model and
+ * data from {@link TrialContext#seed()}, trains
  * for {@link TrialContext#trainingSteps()} with the optimizer from {@link TrialContext#optimizer}, reports its
  * training loss with {@link TrialContext#reportLoss} (for the curve and the divergence rule), and returns its
  * objective, e.g. a validation loss.

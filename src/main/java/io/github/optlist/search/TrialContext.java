@@ -2,50 +2,57 @@ package io.github.optlist.search;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
-import io.github.optlist.OptList;
 import io.github.optlist.torch.NAdamWCosineDecay;
-import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** What a {@link Trial} gets: its list index and configuration, the training length, the seed, the optimizer. */
+/**
+ * What a {@link Trial} gets: the {@link Candidate} it tries (a list index under a variant, or a custom
+ * configuration), the training length, the seed, and the optimizer.
+ */
 public final class TrialContext {
 
-    private final int index;
+    private final Candidate candidate;
     private final long trainingSteps;
     private final long seed;
-    private final ListVariant variant;
     private final DivergenceRule divergence;
     private final SearchListener listener;
     private final List<LossPoint> curve = new ArrayList<>();
     private double firstLoss = Double.NaN;
     private long reports;
 
-    TrialContext(int index, long trainingSteps, long seed, ListVariant variant, DivergenceRule divergence,
+    TrialContext(Candidate candidate, long trainingSteps, long seed, DivergenceRule divergence,
                  SearchListener listener) {
-        this.index = index;
+        this.candidate = candidate;
         this.trainingSteps = trainingSteps;
         this.seed = seed;
-        this.variant = variant;
         this.divergence = divergence;
         this.listener = listener;
     }
 
-    /** The list index this trial tries. */
+    /** What this trial tries. */
+    public Candidate candidate() {
+        return candidate;
+    }
+
+    /** The list index this trial tries, or {@link Candidate#CUSTOM} ({@code -1}) for a custom configuration. */
     public int index() {
-        return index;
+        return candidate.index();
     }
 
-    /** The configuration this trial runs: the entry at that index as the search's {@link ListVariant} runs it. */
+    /**
+     * The configuration this trial runs: for a list entry the entry as the trial's {@link ListVariant} runs it
+     * ({@code OptList.config(index, variant)}), otherwise the custom configuration.
+     */
     public NAdamWConfig config() {
-        return OptList.config(index, variant);
+        return candidate.config();
     }
 
-    /** The search's list variant. */
+    /** The list variant this trial runs under. */
     public ListVariant variant() {
-        return variant;
+        return candidate.variant();
     }
 
     /** The number of training steps, the same for every trial of a search. */
@@ -58,9 +65,13 @@ public final class TrialContext {
         return seed;
     }
 
-    /** The optimizer of this trial's list entry over {@code params}, laid out over {@link #trainingSteps()}. */
+    /**
+     * The optimizer of this trial's {@link #config()} over {@code params}, laid out over {@link #trainingSteps()}
+     * with the schedule of {@link #variant()}; for a list entry the same as
+     * {@code TorchOptList.optimizerForIdx(params, index, trainingSteps, variant)}.
+     */
     public NAdamWCosineDecay optimizer(TensorVector params) {
-        return TorchOptList.optimizerForIdx(params, index, trainingSteps, variant);
+        return new NAdamWCosineDecay(params, candidate.config(), trainingSteps, candidate.variant());
     }
 
     /**
@@ -74,7 +85,7 @@ public final class TrialContext {
         if (reports == 0) {
             firstLoss = loss;
         }
-        listener.trialProgress(index, step, trainingSteps, loss);
+        listener.trialProgress(candidate.label(), step, trainingSteps, loss);
         String reason = divergence.divergence(firstLoss, loss, reports++);
         if (reason != null) {
             throw new TrialDivergedException("diverged at step " + step + ": " + reason);

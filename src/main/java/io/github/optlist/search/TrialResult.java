@@ -1,28 +1,37 @@
 package io.github.optlist.search;
 
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+
 import java.util.List;
 
 /**
- * The outcome of one trial: one list index trained once.
+ * The outcome of one trial: one {@link Candidate} trained once, with the configuration that really ran.
  *
- * @param index     the list index
- * @param name      the list entry's name
+ * @param label     the candidate's label, unique within a search (e.g. {@code taskset-3})
+ * @param index     the list index, or {@link Candidate#CUSTOM} for a custom configuration
+ * @param name      the configuration's name (the list entry's name for a list index)
+ * @param variant   the list variant the trial ran under
+ * @param config    the configuration the optimizer ran: the entry after {@link ListVariant#apply}, or the custom one
  * @param status    how the trial ended
  * @param objective the trial's objective; NaN unless {@code status} is {@link TrialStatus#OK}
  * @param reason    why the trial failed or diverged; empty when OK
  * @param seconds   wall-clock time of the trial
  * @param curve     the reported training losses, thinned to at most {@value #MAX_CURVE_POINTS} points
  */
-public record TrialResult(int index, String name, TrialStatus status, double objective, String reason,
-                          double seconds, List<LossPoint> curve) {
+public record TrialResult(String label, int index, String name, ListVariant variant, NAdamWConfig config,
+                          TrialStatus status, double objective, String reason, double seconds,
+                          List<LossPoint> curve) {
 
     /** The most points of a loss curve kept in results. */
     public static final int MAX_CURVE_POINTS = 200;
 
     /** Refuses nulls, and an OK result without a finite objective. */
     public TrialResult {
-        if (name == null || status == null || reason == null || curve == null) {
-            throw new IllegalArgumentException("name, status, reason and curve must not be null");
+        if (label == null || name == null || variant == null || config == null || status == null || reason == null
+                || curve == null) {
+            throw new IllegalArgumentException("label, name, variant, config, status, reason and curve must not be"
+                    + " null");
         }
         if (status == TrialStatus.OK && !Double.isFinite(objective)) {
             throw new IllegalArgumentException("an OK trial needs a finite objective, got " + objective);

@@ -49,6 +49,24 @@ class OptListCliTest {
     }
 
     @Test
+    void reproduceQuickWritesSummaryPlotAndTablesAndContinuesAfterwards() throws Exception {
+        Path out = dir.resolve("reproduce");
+        String printed = run(0, "reproduce", "--quick", "--tasks", "spirals", "--out", out.toString(), "--workers",
+                "2", "--threads-per-worker", "1");
+        assertTrue(printed.contains("task spirals (1/1), 20 steps per trial"), printed);
+        assertTrue(printed.contains("trial adam-lr1e-2"), printed);
+        for (String file : new String[]{"summary.md", "reproduce.png", "trials.csv", "trials.jsonl"}) {
+            assertTrue(Files.size(out.resolve(file)) > 0, file);
+        }
+        assertTrue(Files.readString(out.resolve("summary.md")).contains("## Verdicts"));
+        String again = run(0, "reproduce", "--quick", "--tasks", "spirals", "--out", out.toString());
+        assertTrue(again.contains("resuming: 31 trials already done, 0 to run"), again);
+        // the full protocol's trials are longer: that folder is refused, naming the difference
+        run(2, "reproduce", "--tasks", "spirals", "--out", out.toString());
+        run(2, "reproduce", "--quick", "--tasks", "imagenet", "--out", out.toString());
+    }
+
+    @Test
     void shardsRunSeparatelyAndReportMerges() throws Exception {
         Path out = dir.resolve("sharded");
         for (String shard : new String[]{"0/2", "1/2"}) {

@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BuiltInTasksTest {
 
     static double objective(SearchTask task, long steps) {
-        TrialResult result = Search.runOne(SearchSettings.of(task.name(), steps, 1), task, 0, SearchListener.NONE);
+        TrialResult result = Search.runOne(SearchSettings.of(task.name(), steps, 1), task,
+                Candidate.listEntry(0, io.github.optlist.ListVariant.TASKSET), SearchListener.NONE);
         assertEquals(TrialStatus.OK, result.status(), result.reason());
         return result.objective();
     }

@@ -1,10 +1,9 @@
 package io.github.optlist.search;
 
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
 import io.github.optlist.search.tasks.BuiltInTasks;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,24 +27,8 @@ class SearchTest {
 
     final Set<Integer> ran = ConcurrentHashMap.newKeySet();
 
-    /** Fits a vector to a target with the trial's optimizer; the objective is the final distance. */
-    final Trial quadratic = context -> {
-        ran.add(context.index());
-        Tensor target = Tensor.create(new float[]{1, -2, 3, 0.5f}, 4);
-        Tensor p = Tensor.create(new float[]{0, 0, 0, 0}, 4).set_requires_grad(true);
-        try (var opt = context.optimizer(new TensorVector(p))) {
-            for (long step = 0; step < context.trainingSteps(); step++) {
-                try (PointerScope scope = new PointerScope()) {
-                    opt.zeroGrad();
-                    Tensor loss = p.sub(target).pow(new Scalar(2.0)).sum();
-                    loss.backward();
-                    opt.step();
-                    context.reportLoss(step, loss.item_double());
-                }
-            }
-        }
-        return p.detach().sub(target).pow(new Scalar(2.0)).sum().item_double();
-    };
+    /** Fits a vector to a target with the trial's optimizer, recording what ran. */
+    final Trial quadratic = QuadraticTrial.of(context -> ran.add(context.index()));
 
     static SearchSettings settings(int trials) {
         return SearchSettings.builder("quadratic", 30, trials).divergence(DivergenceRule.NON_FINITE_ONLY).build();
@@ -179,6 +162,67 @@ class SearchTest {
         SearchResult alone = Search.run(one, task, dir.resolve("one"), SearchListener.NONE);
         SearchResult together = Search.run(two, task, dir.resolve("two"), SearchListener.NONE);
         assertEquals(objectives(alone), objectives(together));
+    }
+
+    @Test
+    void explicitCandidatesRunTheirOwnConfigurationAndResultsSayWhichRan() throws IOException {
+        NAdamWConfig custom = new NAdamWConfig("plain-adam", 0.05, 0.9, 0.999, 1e-8, false, 0, 0, 0, 1, 1, true);
+        int nesterovEntry = firstNesterovEntry();
+        List<Candidate> candidates = List.of(Candidate.custom("adam", custom),
+                Candidate.listEntry(nesterovEntry, ListVariant.TASKSET),
+                Candidate.listEntry(nesterovEntry, ListVariant.TORCH_PORT));
+        Set<String> seen = ConcurrentHashMap.newKeySet();
+        Trial recording = context -> {
+            seen.add(context.candidate().label() + ":" + context.config().useNesterov() + ":" + context.index());
+            return quadratic.run(context);
+        };
+        SearchResult result = Search.run(SearchSettings.builder("quadratic", 30, candidates)
+                .divergence(DivergenceRule.NON_FINITE_ONLY).build(), recording, dir, SearchListener.NONE);
+        assertEquals(Set.of("adam:false:-1", "taskset-" + nesterovEntry + ":false:" + nesterovEntry,
+                "torch_port-" + nesterovEntry + ":true:" + nesterovEntry), seen);
+        TrialResult adam = result.trials().stream().filter(t -> t.label().equals("adam")).findFirst().orElseThrow();
+        assertEquals(custom, adam.config());
+        assertEquals(Candidate.CUSTOM, adam.index());
+        TrialResult taskset = result.trials().stream().filter(t -> t.variant() == ListVariant.TASKSET
+                && t.index() == nesterovEntry).findFirst().orElseThrow();
+        assertEquals(OptList.config(nesterovEntry, ListVariant.TASKSET), taskset.config());
+        // the configuration that ran survives the round trip through results.jsonl, and the CSV has its columns
+        assertEquals(result.trials(), SearchReport.rebuild(dir).trials());
+        String csv = Files.readString(dir.resolve("results.csv"));
+        assertTrue(csv.startsWith("label,index,name,variant,status,objective"), csv);
+        assertTrue(csv.contains("useNesterov"), csv);
+        assertTrue(SearchReport.table(result).contains("TORCH_PORT"));
+    }
+
+    @Test
+    void duplicateCandidateLabelsAreRefused() {
+        List<Candidate> twice = List.of(Candidate.listEntry(0, ListVariant.TASKSET),
+                Candidate.listEntry(0, ListVariant.TASKSET));
+        var e = assertThrows(IllegalArgumentException.class, () -> SearchSettings.builder("t", 10, twice).build());
+        assertTrue(e.getMessage().contains("taskset-0"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Candidate("x", 0, ListVariant.TASKSET,
+                OptList.config(1)));
+    }
+
+    @Test
+    void shardsOfExplicitCandidatesSplitThemByPosition() {
+        List<Candidate> candidates = List.of(Candidate.listEntry(5, ListVariant.TASKSET),
+                Candidate.listEntry(5, ListVariant.TORCH_PORT), Candidate.listEntry(8, ListVariant.TASKSET),
+                Candidate.listEntry(2, ListVariant.TASKSET));
+        SearchSettings second = SearchSettings.builder("t", 10, candidates).shard(new Shard(1, 2)).build();
+        assertEquals(List.of("torch_port-5", "taskset-2"),
+                second.shardCandidates().stream().map(Candidate::label).toList());
+        assertEquals(candidates, second.allCandidates());
+        SearchSettings range = SearchSettings.builder("t", 10, 4).start(3).shard(new Shard(1, 2)).build();
+        assertEquals(List.of(3, 5), range.indices(), "a range of list indices still shards by index");
+    }
+
+    static int firstNesterovEntry() {
+        for (int i = 0; ; i++) {
+            if (OptList.config(i).useNesterov()) {
+                return i;
+            }
+        }
     }
 
     @Test

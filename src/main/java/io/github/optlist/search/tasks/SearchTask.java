@@ -16,4 +16,12 @@ public interface SearchTask extends Trial {
     default Direction direction() {
         return Direction.MINIMIZE;
     }
+
+    /**
+     * The task's fixed training length in the {@code reproduce} protocol, chosen so one trial takes at most about
+     * 1.5 s on one CPU core; 300 unless the task says otherwise.
+     */
+    default long protocolSteps() {
+        return 300;
+    }
 }

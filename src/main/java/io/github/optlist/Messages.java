@@ -1,0 +1,20 @@
+package io.github.optlist;
+
+/** Helpers for the messages opt-list reports. */
+public final class Messages {
+
+    private Messages() {
+    }
+
+    /**
+     * The first line of {@code message}, e.g. of a native exception whose message carries a stack trace;
+     * {@code ""} for null.
+     */
+    public static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int end = message.indexOf('\n');
+        return end < 0 ? message : message.substring(0, end);
+    }
+}

@@ -1,0 +1,174 @@
+package io.github.optlist.reproduce;
+
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import io.github.optlist.search.Candidate;
+import io.github.optlist.search.ResultsFile;
+import io.github.optlist.search.SearchListener;
+import io.github.optlist.search.SearchReport;
+import io.github.optlist.search.SearchSettings;
+import io.github.optlist.search.Search;
+import io.github.optlist.search.TrialResult;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The paper's claim measured here: on every task, the list's first entries against random search over the same
+ * 1000 configurations and against Adam, scored on held-out loss, with a plot, a table of every trial and a
+ * summary that says what held and what did not.
+ *
+ * <pre>{@code
+ * ReproduceResult result = Reproduce.run(ReproduceSettings.protocol().withWorkers(2, 1),
+ *         List.of(new ReproduceTask("my-model", 500, myTrial)), Path.of("runs/reproduce-mine"),
+ *         ReproduceListener.NONE);
+ * }</pre>
+ *
+ * <p>Per task, with the same seed for every trial (so the same initialization and batch order):
+ * <ul>
+ *   <li>{@code L0}: a trial with learning rate 0 (an Adam configuration whose parameters never move), whose
+ *       held-out loss is that of the initialization;</li>
+ *   <li>the list, entries 0..{@value #K}-1, under {@code TASKSET} and under {@code TORCH_PORT} (an entry that runs
+ *       the same update under both is trained once and its trial serves both);</li>
+ *   <li>random search: a fixed-seed pool of entries drawn from indices 10..999, under {@code TASKSET};</li>
+ *   <li>Adam at learning rates 1e-4, 3e-4, 1e-3, 3e-3, 1e-2 (betas 0.9/0.999, epsilon hat 1e-8).</li>
+ * </ul>
+ * A trial scores {@code clip((L - L*) / (L0 - L*), 0, 1)}, {@code L*} the lowest held-out loss any method reached
+ * on the task; a failed or diverged trial scores 1. The list's best-of-k is its lowest score among entries
+ * {@code 0..k-1}; random search's is the exact expectation of the lowest of k pool entries drawn without
+ * replacement ({@link OrderStatistics}), with its 10 % and 90 % quantiles.
+ *
+ * <p>Each task's trials go through {@link Search#runTrials} into {@code tasks/NAME/} of the folder, as they finish:
+ * run again after a kill and only the missing trials run. The report ({@code summary.md}, {@code reproduce.png},
+ * {@code trials.csv}, {@code trials.jsonl}) is written at the end, from every task's results.
+ */
+public final class Reproduce {
+
+    /** The largest k of the best-of-k curves, and the number of list entries tried: 10. */
+    public static final int K = 10;
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonWriteFeature.WRITE_NAN_AS_STRINGS).build();
+    private static final CsvMapper CSV = new CsvMapper();
+
+    private Reproduce() {
+    }
+
+    /**
+     * Runs the protocol of {@code settings} on {@code tasks} into {@code folder} and writes the report there.
+     *
+     * @throws IllegalArgumentException if {@code tasks} is empty or two share a name, or if the folder holds
+     *                                  results of other settings (another training length or seed)
+     * @throws IOException              if results cannot be written
+     */
+    public static ReproduceResult run(ReproduceSettings settings, List<ReproduceTask> tasks, Path folder,
+                                      ReproduceListener listener) throws IOException {
+        if (settings == null || tasks == null || folder == null || listener == null) {
+            throw new IllegalArgumentException("settings, tasks, folder and listener must not be null");
+        }
+        if (tasks.isEmpty()) {
+            throw new IllegalArgumentException("tasks must not be empty");
+        }
+        Set<String> names = new HashSet<>();
+        for (ReproduceTask task : tasks) {
+            if (!names.add(task.name())) {
+                throw new IllegalArgumentException("task name '" + task.name() + "' appears twice");
+            }
+        }
+        Protocol protocol = Protocol.of(settings);
+        int finished = 0;
+        for (ReproduceTask task : tasks) {
+            finished += finishedBefore(taskFolder(folder, task), protocol);
+        }
+        int total = tasks.size() * protocol.planned().size();
+        listener.searchStarted(total - finished, finished);
+        SearchListener perTask = new SearchListener() {
+            @Override
+            public void trialProgress(String label, long step, long trainingSteps, double loss) {
+                listener.trialProgress(label, step, trainingSteps, loss);
+            }
+
+            @Override
+            public void trialFinished(TrialResult result) {
+                listener.trialFinished(result);
+            }
+        };
+        List<TaskScores> scores = new ArrayList<>();
+        List<ReproduceRow> rows = new ArrayList<>();
+        for (int t = 0; t < tasks.size(); t++) {
+            ReproduceTask task = tasks.get(t);
+            long steps = settings.stepsFor(task);
+            listener.taskStarted(task.name(), t + 1, tasks.size(), steps);
+            SearchSettings search = SearchSettings.builder(task.name(), steps, protocol.planned())
+                    .seed(settings.seed()).divergence(settings.divergence())
+                    .workers(settings.workers(), settings.threadsPerWorker()).build();
+            ResultsFile results = Search.runTrials(search, task.trial(), taskFolder(folder, task), perTask);
+            Map<String, TrialResult> byLabel = new HashMap<>();
+            results.results().forEach(r -> byLabel.put(r.label(), r));
+            scores.add(Scoring.task(task.name(), steps, protocol, byLabel, rows));
+        }
+        BestOfK mean = Scoring.mean(scores);
+        Path summary = folder.resolve("summary.md");
+        Path png = folder.resolve("reproduce.png");
+        Path csv = folder.resolve("trials.csv");
+        Path jsonl = folder.resolve("trials.jsonl");
+        writeTable(csv, jsonl, rows);
+        boolean plot = SearchReport.plotAvailable();
+        ReproduceResult result = new ReproduceResult(settings, scores, mean, rows,
+                plot ? List.of(summary, png, csv, jsonl) : List.of(summary, csv, jsonl));
+        if (plot) {
+            ReproducePlot.write(result, png);
+        } else {
+            System.getLogger(Reproduce.class.getName()).log(System.Logger.Level.WARNING, "reproduce.png not written:"
+                    + " XChart is not on the class path (add org.knowm.xchart:xchart 3.8.8 to your project to get"
+                    + " the plot; summary.md and the tables are complete)");
+        }
+        writeAtomically(summary, ReproduceSummary.markdown(result, protocol));
+        return result;
+    }
+
+    /** Where a task's trials go: {@code tasks/NAME} under the folder. */
+    static Path taskFolder(Path folder, ReproduceTask task) {
+        return folder.resolve("tasks").resolve(task.name());
+    }
+
+    /** How many of the protocol's trials an earlier run left in a task's folder. */
+    private static int finishedBefore(Path taskFolder, Protocol protocol) throws IOException {
+        Path jsonl = taskFolder.resolve(ResultsFile.stem(io.github.optlist.search.Shard.ALL) + ".jsonl");
+        if (!Files.exists(jsonl)) {
+            return 0;
+        }
+        ResultsFile file = ResultsFile.read(jsonl);
+        return (int) protocol.planned().stream().map(Candidate::label).filter(file::isFinished).count();
+    }
+
+    private static void writeTable(Path csv, Path jsonl, List<ReproduceRow> rows) throws IOException {
+        StringBuilder lines = new StringBuilder();
+        for (ReproduceRow row : rows) {
+            lines.append(JSON.writeValueAsString(row)).append('\n');
+        }
+        writeAtomically(jsonl, lines.toString());
+        writeAtomically(csv, CSV.writer(CSV.schemaFor(ReproduceRow.class).withHeader()).writeValueAsString(rows));
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+            writer.write(text);
+        }
+        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}

@@ -1,0 +1,78 @@
+package io.github.optlist.reproduce;
+
+import io.github.optlist.search.DivergenceRule;
+import io.github.optlist.search.SearchSettings;
+
+/**
+ * How {@link Reproduce} runs its protocol: the training length, the random-search pool, the seed, the divergence
+ * rule and the parallelism. {@link #protocol()} is the published protocol; {@link #quick()} a short run that
+ * checks the plumbing, not the claim.
+ *
+ * @param steps            training steps of every trial; 0 runs each task at its own protocol length
+ * @param poolSize         entries in the random-search pool, drawn from list indices {@code 10..999}, in
+ *                         {@code [10, 990]} (at least 10 so that random search's best-of-10 exists)
+ * @param poolSeed         seed of the pool's draw
+ * @param seed             seed of every trial: the same initialization and batch order for every method on a task
+ * @param divergence       when a trial is stopped early (and scores 1)
+ * @param workers          trials run at once, {@code >= 1}
+ * @param threadsPerWorker LibTorch intra-op threads of each worker; 0 divides the cores among the workers
+ */
+public record ReproduceSettings(long steps, int poolSize, long poolSeed, long seed, DivergenceRule divergence,
+                                int workers, int threadsPerWorker) {
+
+    /** The seed of the published pool. */
+    public static final long POOL_SEED = 2020;
+
+    /** Validates every field; messages name the value and what is allowed. */
+    public ReproduceSettings {
+        if (steps < 0) {
+            throw new IllegalArgumentException("steps must be >= 0 (0: each task's protocol length), got " + steps);
+        }
+        if (poolSize < Reproduce.K || poolSize > Protocol.POOL_RANGE) {
+            throw new IllegalArgumentException("poolSize must be in [" + Reproduce.K + ", " + Protocol.POOL_RANGE
+                    + "], got " + poolSize);
+        }
+        if (divergence == null) {
+            throw new IllegalArgumentException("divergence must not be null");
+        }
+        SearchSettings.requireWorkers(workers, threadsPerWorker);
+    }
+
+    /**
+     * The protocol: each task at its protocol length, a pool of 30 entries, seed 0, the default divergence rule,
+     * one worker.
+     */
+    public static ReproduceSettings protocol() {
+        return new ReproduceSettings(0, 30, POOL_SEED, 0, DivergenceRule.DEFAULT, 1, 0);
+    }
+
+    /** A plumbing check: 20 steps per trial and a pool of 10; its figures say nothing about the list. */
+    public static ReproduceSettings quick() {
+        return new ReproduceSettings(20, Reproduce.K, POOL_SEED, 0, DivergenceRule.DEFAULT, 1, 0);
+    }
+
+    /** These settings with {@code count} workers of {@code threadsEach} intra-op threads (0: divide the cores). */
+    public ReproduceSettings withWorkers(int count, int threadsEach) {
+        return new ReproduceSettings(steps, poolSize, poolSeed, seed, divergence, count, threadsEach);
+    }
+
+    /** These settings with another trial seed. */
+    public ReproduceSettings withSeed(long newSeed) {
+        return new ReproduceSettings(steps, poolSize, poolSeed, newSeed, divergence, workers, threadsPerWorker);
+    }
+
+    /** These settings with another divergence rule. */
+    public ReproduceSettings withDivergence(DivergenceRule rule) {
+        return new ReproduceSettings(steps, poolSize, poolSeed, seed, rule, workers, threadsPerWorker);
+    }
+
+    /** Whether these are short runs ({@code steps > 0}) rather than each task's protocol length. */
+    public boolean shortRuns() {
+        return steps > 0;
+    }
+
+    /** The training length of {@code task}'s trials under these settings. */
+    public long stepsFor(ReproduceTask task) {
+        return steps > 0 ? steps : task.protocolSteps();
+    }
+}
