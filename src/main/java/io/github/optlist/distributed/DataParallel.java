@@ -139,7 +139,7 @@ public final class DataParallel implements AutoCloseable {
         }
         Native.requireSameOnEveryRank(group, signatures, like, i -> "the shape or dtype of params[" + i
                 + "] (shape " + Arrays.toString(params.get(i).shape()) + ", " + params.get(i).scalar_type()
-                + " on rank " + group.rank() + ")");
+                + " on rank " + group.rank() + ")", i -> false);
     }
 
     /**

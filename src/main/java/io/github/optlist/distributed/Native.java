@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.Arrays;
 import java.util.function.IntFunction;
+import java.util.function.IntPredicate;
 
 /** Native memory and small collectives of integers, shared by this package. */
 final class Native {
@@ -53,6 +54,12 @@ final class Native {
      * @throws DistributedException naming the first entry that differs, with its smallest and largest value
      */
     static void requireSameOnEveryRank(TrainingGroup group, long[] values, Tensor like, IntFunction<String> describe) {
+        requireSameOnEveryRank(group, values, like, describe, i -> true);
+    }
+
+    /** As above; {@code showValues} false for fingerprints, whose numbers mean nothing to the reader. */
+    static void requireSameOnEveryRank(TrainingGroup group, long[] values, Tensor like, IntFunction<String> describe,
+                                       IntPredicate showValues) {
         if (group.worldSize() == 1) {
             return;
         }
@@ -60,9 +67,10 @@ final class Native {
         long[] max = allReduce(group, values, ReduceOp.RedOpType.MAX, like, "agreement check");
         for (int i = 0; i < values.length; i++) {
             if (min[i] != max[i]) {
-                throw new DistributedException("ranks disagree on " + describe.apply(i) + " (rank " + group.rank()
-                        + " has " + values[i] + ", the ranks range over [" + min[i] + ", " + max[i] + "]);"
-                        + " every rank must build the same model and optimizer");
+                String range = showValues.test(i) ? " (rank " + group.rank() + " has " + values[i]
+                        + ", the ranks range over [" + min[i] + ", " + max[i] + "])" : "";
+                throw new DistributedException("ranks disagree on " + describe.apply(i) + range
+                        + "; every rank must build the same model and optimizer");
             }
         }
     }

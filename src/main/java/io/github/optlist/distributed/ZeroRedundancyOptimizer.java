@@ -154,7 +154,8 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
         Tensor like = all.get(0);
         Native.requireSameOnEveryRank(group, new long[]{groups.size()}, like, i -> "the number of parameter groups");
         Native.requireSameOnEveryRank(group, settings, like, i -> i == 0 ? "trainingSteps" : i == 1 ? "the list variant"
-                : (i % 2 == 0 ? "the number of parameters" : "the configuration") + " of group " + (i - 2) / 2);
+                : (i % 2 == 0 ? "the number of parameters" : "the configuration") + " of group " + (i - 2) / 2,
+                i -> i < 2 || i % 2 == 0);
         DataParallel.requireSameParameters(group, all);
         return new ZeroRedundancyOptimizer(group, groups, trainingSteps, variant);
     }
