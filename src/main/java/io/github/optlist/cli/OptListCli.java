@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "opt-list", mixinStandardHelpOptions = true, versionProvider = OptListCli.VersionProvider.class,
         description = "The Learned Optimizer List (Metz et al. 2020): 1000 NAdamW configurations to try in order.",
         subcommands = {OptListCli.ListCommand.class, OptListCli.ShowCommand.class, OptListCli.TasksCommand.class,
+                LaunchCommand.class,
                 OptListCli.SearchCommand.class, OptListCli.ReportCommand.class})
 public final class OptListCli implements Runnable {
 
