@@ -202,8 +202,13 @@ public final class TrainingGroup implements AutoCloseable {
     private static final class Nccl {
         static Backend create(Store store, GroupSettings settings, List<Object> keepAlive) {
             try {
+                org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options options =
+                        org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options.create();
+                options.timeout(new Milliseconds(settings.timeout().toMillis()));
+                keepAlive.add(options);
+                // Pass a clone: the constructor adopts the store it is given.
                 return new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(store.clone(), settings.rank(),
-                        settings.worldSize());
+                        settings.worldSize(), options);
             } catch (RuntimeException | LinkageError e) {
                 throw new DistributedException("rank " + settings.rank() + " could not start NCCL (it needs the"
                         + " -Pcuda build and a CUDA device per rank): " + firstLine(e), e);

@@ -32,6 +32,7 @@ public final class DistributedWorker {
             switch (scenario) {
                 case "train" -> train(Path.of(args[1]));
                 case "resume" -> resume(Path.of(args[1]));
+                case "nccl" -> nccl(Path.of(args[1]));
                 case "failures" -> {
                     badInput(Integer.parseInt(args[1]));
                     kill(Integer.parseInt(args[2]));
@@ -144,6 +145,40 @@ public final class DistributedWorker {
             }
             TinyTraining.write(dir.resolve("resumed-rank" + group.rank() + ".txt"),
                     TinyTraining.values(model.parameters()));
+            group.barrier();
+        }
+    }
+
+    /** Data parallel and ZeRO-1 for entry 1 under TORCH_PORT on CUDA device {@code LOCAL_RANK}, over NCCL. */
+    private static void nccl(Path dir) throws Exception {
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.NCCL,
+                TIMEOUT))) {
+            org.bytedeco.pytorch.Device device = new org.bytedeco.pytorch.Device("cuda:" + group.localRank());
+            int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
+            for (boolean zero : new boolean[]{false, true}) {
+                TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+                model.to(device, false);
+                try (DataParallel dp = DataParallel.of(group, model.parameters());
+                     NAdamWCosineDecay plain = zero ? null : TorchOptList.optimizerForIdx(model.parameters(), 1,
+                             STEPS, ListVariant.TORCH_PORT);
+                     ZeroRedundancyOptimizer sharded = zero ? ZeroRedundancyOptimizer.forIdx(group,
+                             model.parameters(), 1, STEPS, ListVariant.TORCH_PORT) : null) {
+                    for (int k = 0; k < STEPS; k++) {
+                        try (PointerScope scope = new PointerScope()) {
+                            model.zero_grad(true);
+                            TinyTraining.loss(model, k, rows[0], rows[1], device).backward();
+                            dp.averageGradients();
+                            if (zero) {
+                                sharded.step();
+                            } else {
+                                plain.step();
+                            }
+                        }
+                    }
+                }
+                TinyTraining.write(dir.resolve("nccl-" + (zero ? "zero" : "dp") + "-rank" + group.rank() + ".txt"),
+                        TinyTraining.values(model.parameters()));
+            }
             group.barrier();
         }
     }

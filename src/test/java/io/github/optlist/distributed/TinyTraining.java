@@ -49,9 +49,18 @@ final class TinyTraining {
 
     /** Step {@code k}'s loss over rows {@code [from, to)} of its batch; the mean, as one process over all rows. */
     static Tensor loss(Mlp model, int k, int from, int to) {
+        return loss(model, k, from, to, null);
+    }
+
+    /** As above with the batch moved to {@code device} (null: stay on the CPU). */
+    static Tensor loss(Mlp model, int k, int from, int to, org.bytedeco.pytorch.Device device) {
         manual_seed(1000 + k);
         Tensor x = randn(BATCH, 3);
         Tensor y = randn(BATCH, 2);
+        if (device != null) {
+            x = x.to(device, x.scalar_type());
+            y = y.to(device, y.scalar_type());
+        }
         return mse_loss(model.forward(x.narrow(0, from, to - from)), y.narrow(0, from, to - from));
     }
 
