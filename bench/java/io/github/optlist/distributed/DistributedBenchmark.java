@@ -20,9 +20,11 @@ import static org.bytedeco.pytorch.global.torch.tanh;
 
 /**
  * Moments memory per rank and time per training step, data parallel with the unsharded optimizer and with ZeRO-1,
- * for the rank count it is launched with. The model is the example's regression widened to 2-1024-1024-1024-2
- * (2.1 M float32 parameters: 8.4 MB, and 16.8 MB of moments unsharded) and the global batch is 512 rows, split over the ranks.
- * Rank 0 prints two Markdown table rows; the median over the timed steps, after warm-up steps.
+ * for the rank count it is launched with. The model is the example's regression widened to
+ * 2-1024-1024-1024-1024-1024-2 (four 1024x1024 weights: 4.2 M float32 parameters, 33.6 MB of moments unsharded),
+ * so that up to 4 ranks can each own one large tensor (ZeRO-1 shards whole tensors), and the global batch is 512
+ * rows, split over the ranks. Rank 0 prints two Markdown table rows: every rank's moments, and the slowest rank's
+ * median time per step over the timed steps, after warm-up steps.
  *
  * <pre>
  * for n in 1 2 4; do OPT_LIST_TEST_CLASSES=1 bin/opt-list launch --nproc $n \
@@ -43,10 +45,16 @@ public final class DistributedBenchmark {
         final LinearImpl fc1 = register_module("fc1", new LinearImpl(2, WIDTH));
         final LinearImpl fc2 = register_module("fc2", new LinearImpl(WIDTH, WIDTH));
         final LinearImpl fc3 = register_module("fc3", new LinearImpl(WIDTH, WIDTH));
-        final LinearImpl fc4 = register_module("fc4", new LinearImpl(WIDTH, 2));
+        final LinearImpl fc4 = register_module("fc4", new LinearImpl(WIDTH, WIDTH));
+        final LinearImpl fc5 = register_module("fc5", new LinearImpl(WIDTH, WIDTH));
+        final LinearImpl fc6 = register_module("fc6", new LinearImpl(WIDTH, 2));
 
         Tensor forward(Tensor x) {
-            return fc4.forward(relu(fc3.forward(relu(fc2.forward(relu(fc1.forward(x)))))));
+            Tensor h = relu(fc1.forward(x));
+            h = relu(fc2.forward(h));
+            h = relu(fc3.forward(h));
+            h = relu(fc4.forward(h));
+            return fc6.forward(relu(fc5.forward(h)));
         }
     }
 
@@ -54,7 +62,7 @@ public final class DistributedBenchmark {
     public static void main(String[] args) {
         try (TrainingGroup group = TrainingGroup.fromEnvironment()) {
             if (group.rank() == 0) {
-                System.out.println("| ranks | optimizer | moments per rank (MB, max over ranks) | median ms per step |");
+                System.out.println("| ranks | optimizer | moments per rank (MB, rank 0 / 1 / ...) | median ms per step |");
                 System.out.println("|---|---|---|---|");
             }
             for (boolean zero : new boolean[]{false, true}) {
@@ -104,13 +112,18 @@ public final class DistributedBenchmark {
             }
             momentBytes = zero ? sharded.momentBytes() : momentBytes(plain, model.parameters());
         }
-        long[] maxBytes = Native.allReduce(group, new long[]{momentBytes}, ReduceOp.RedOpType.MAX,
-                model.parameters().get(0), "benchmark");
+        long[] perRank = new long[group.worldSize()];
+        perRank[group.rank()] = momentBytes;
+        perRank = Native.allReduce(group, perRank, ReduceOp.RedOpType.SUM, model.parameters().get(0), "benchmark");
         long[] maxMedian = Native.allReduce(group, new long[]{Math.round(median(millis) * 1000)},
                 ReduceOp.RedOpType.MAX, model.parameters().get(0), "benchmark");
         if (group.rank() == 0) {
-            System.out.printf("| %d | %s | %.2f | %.1f |%n", group.worldSize(), zero ? "ZeRO-1" : "unsharded",
-                    maxBytes[0] / 1e6, maxMedian[0] / 1000.0);
+            StringBuilder moments = new StringBuilder();
+            for (long bytes : perRank) {
+                moments.append(moments.length() == 0 ? "" : " / ").append(String.format("%.2f", bytes / 1e6));
+            }
+            System.out.printf("| %d | %s | %s | %.1f |%n", group.worldSize(), zero ? "ZeRO-1" : "unsharded",
+                    moments, maxMedian[0] / 1000.0);
         }
     }
 

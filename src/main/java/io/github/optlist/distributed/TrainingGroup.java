@@ -101,6 +101,8 @@ public final class TrainingGroup implements AutoCloseable {
             if (settings.rank() == 0 && settings.worldSize() > 1) {
                 sleepQuietly(Math.min(2000, settings.timeout().toMillis()));
             }
+            // Frees the store (and on rank 0 its port): a refused join leaves nothing behind.
+            store.deallocate();
             throw e;
         }
     }

@@ -75,6 +75,17 @@ class GroupSettingsTest {
     }
 
     @Test
+    void aRankThatNeverJoinsIsNamedByRankZeroAfterTheTimeoutAndThePortIsFreedAgain() throws IOException {
+        int port = Launcher.freePort();
+        DistributedException e = assertThrows(DistributedException.class,
+                () -> TrainingGroup.join(GroupSettings.gloo("127.0.0.1", port, 0, 2, TIMEOUT)));
+        assertTrue(e.getMessage().startsWith("ranks [1] of 2 did not join within 2 s"), e.getMessage());
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            assertTrue(socket.isBound());
+        }
+    }
+
+    @Test
     void aSingleRankGroupNeedsNoPeer() {
         try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
                 TIMEOUT))) {
