@@ -50,6 +50,12 @@ public final class LaunchCommand implements Callable<Integer> {
     @Parameters(index = "1..*", paramLabel = "ARG", description = "Its arguments.")
     List<String> args = new ArrayList<>();
 
+    /**
+     * Runs the ranks to the end; returns 0 when all succeed, else the first failed rank's exit code (124 when the
+     * time limit stopped them).
+     *
+     * @throws IllegalArgumentException for a bad rank count, port, main class or time limit; nothing is started then
+     */
     @Override
     public Integer call() {
         if (timeLimitSeconds != null && timeLimitSeconds <= 0) {
