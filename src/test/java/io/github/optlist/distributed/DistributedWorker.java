@@ -143,7 +143,7 @@ public final class DistributedWorker {
                     }
                 }
             }
-            TinyTraining.write(dir.resolve("resumed-rank" + group.rank() + ".txt"),
+            TinyTraining.write(dir.resolve("resumed-" + group.worldSize() + "-rank" + group.rank() + ".txt"),
                     TinyTraining.values(model.parameters()));
             group.barrier();
         }
