@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
         description = "The Learned Optimizer List (Metz et al. 2020): 1000 NAdamW configurations to try in order.",
         subcommands = {OptListCli.ListCommand.class, OptListCli.ShowCommand.class, OptListCli.TasksCommand.class,
                 OptListCli.SearchCommand.class, OptListCli.ReportCommand.class,
-                ReproduceCommand.class})
+                ReproduceCommand.class, LaunchCommand.class})
 public final class OptListCli implements Runnable {
 
     @CommandLine.Spec

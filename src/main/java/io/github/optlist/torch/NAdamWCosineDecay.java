@@ -473,6 +473,83 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
+     * A copy of {@code param}'s state, as torch's {@code optimizer.state_dict()["state"][i]}: its step count and, once
+     * it was updated, fresh copies of both moments on the parameter's device, owned by the caller (attached to the
+     * caller's innermost {@link PointerScope}, if any). Changing them does not change this optimizer.
+     *
+     * @throws IllegalArgumentException if this optimizer does not hold {@code param}
+     * @throws IllegalStateException    if the optimizer is closed
+     */
+    public ParamStateDict stateDict(Tensor param) {
+        requireOpen();
+        ParamState state = stateOf(param);
+        if (!state.initialized()) {
+            return new ParamStateDict(state.step, null, null);
+        }
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            return new ParamStateDict(state.step, state.expAvg.clone(), state.expAvgSq.clone());
+        }
+    }
+
+    /**
+     * Replaces {@code param}'s state with {@code state}, copying the moments (converted to the dtype and device this
+     * optimizer keeps them in); a state at step 0 frees the parameter's moments. Everything is checked first: a
+     * refused state leaves the optimizer as it was. The optimizer's own {@link #stepCount()} is not changed; see
+     * {@link #setStepCount(long)}.
+     *
+     * @throws IllegalArgumentException if this optimizer does not hold {@code param}, {@code state} is null, or its
+     *                                  moments are not floating point or have another shape than {@code param}
+     * @throws IllegalStateException    if the optimizer is closed
+     */
+    public void loadStateDict(Tensor param, ParamStateDict state) {
+        requireOpen();
+        ParamState target = stateOf(param);
+        if (state == null) {
+            throw new IllegalArgumentException("state must not be null");
+        }
+        if (state.hasMoments()) {
+            for (Tensor moment : new Tensor[]{state.expAvg(), state.expAvgSq()}) {
+                if (!java.util.Arrays.equals(moment.shape(), target.param.shape())) {
+                    throw new IllegalArgumentException(target.position + " has shape "
+                            + java.util.Arrays.toString(target.param.shape()) + ", the given moments "
+                            + java.util.Arrays.toString(moment.shape()));
+                }
+                if (!moment.is_floating_point()) {
+                    throw new IllegalArgumentException("the moments for " + target.position
+                            + " must be floating point, got " + moment.scalar_type());
+                }
+            }
+        }
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            if (!state.hasMoments()) {
+                target.release();
+            } else {
+                if (!target.initialized()) {
+                    target.initialize();
+                }
+                target.expAvg.copy_(state.expAvg());
+                target.expAvgSq.copy_(state.expAvgSq());
+            }
+            target.step = state.step();
+        }
+        bucketCaches.forEach(Bucket.Cache::clear);
+    }
+
+    /**
+     * Sets the number of completed {@code step()} calls {@link #stepCount()} reports, e.g. after moving every
+     * parameter's state in with {@link #loadStateDict}; the schedule follows each parameter's own step count, not
+     * this one.
+     *
+     * @throws IllegalArgumentException if {@code count} is negative
+     */
+    public void setStepCount(long count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("count must not be negative, got " + count);
+        }
+        restoreStepCount(count);
+    }
+
+    /**
      * One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones and
      * ones on another device than their parameter.
      */

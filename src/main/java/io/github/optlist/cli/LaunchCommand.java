@@ -1,0 +1,85 @@
+package io.github.optlist.cli;
+
+import io.github.optlist.distributed.LaunchSettings;
+import io.github.optlist.distributed.Launcher;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code opt-list launch --nproc N <main class> [args]}: torchrun's role on one machine. Starts N JVMs on this
+ * command's class path, each a rank with torchrun's environment variables set, prefixes their output with the rank,
+ * stops them all when one fails, and exits with the failed rank's exit code (0 when all succeed). Everything after
+ * the main class goes to it unparsed. See {@link Launcher}.
+ */
+@Command(name = "launch", modelTransformer = LaunchCommand.StopAtMainClass.class,
+        description = {"Starts N ranks of a Java main class on this machine (torchrun's role): sets MASTER_ADDR,"
+                + " MASTER_PORT, RANK, LOCAL_RANK, WORLD_SIZE (and OMP_WAIT_POLICY=PASSIVE, OMP_NUM_THREADS=1 unless"
+                + " set), prefixes output with the rank, stops all when one fails, exits with its code.",
+                "The class path is this command's; for the examples and benchmarks (test sources) run bin/opt-list"
+                        + " with OPT_LIST_TEST_CLASSES=1."})
+public final class LaunchCommand implements Callable<Integer> {
+
+    @Option(names = "--nproc", required = true, description = "The number of ranks (JVMs) to start.")
+    int nproc;
+
+    @Option(names = "--master-port", defaultValue = "0",
+            description = "The rendezvous port on 127.0.0.1 (default: a free one).")
+    int masterPort;
+
+    @Option(names = "--java-option", description = "An option for every rank's JVM, e.g. --java-option=-Xmx2g"
+            + " (repeatable).")
+    List<String> javaOptions = new ArrayList<>();
+
+    @Option(names = "--time-limit", description = "Stop every rank after this many seconds (default: none).")
+    Long timeLimitSeconds;
+
+    @Option(names = "--keep-going", description = "Let the other ranks run on when one fails.")
+    boolean keepGoing;
+
+    @Parameters(index = "0", paramLabel = "MAIN_CLASS", description = "The class whose main each rank runs.")
+    String mainClass;
+
+    @Parameters(index = "1..*", paramLabel = "ARG", description = "Its arguments.")
+    List<String> args = new ArrayList<>();
+
+    /**
+     * Runs the ranks to the end; returns 0 when all succeed, else the first failed rank's exit code (124 when the
+     * time limit stopped them).
+     *
+     * @throws IllegalArgumentException for a bad rank count, port, main class or time limit; nothing is started then
+     */
+    @Override
+    public Integer call() {
+        if (timeLimitSeconds != null && timeLimitSeconds <= 0) {
+            throw new IllegalArgumentException("--time-limit must be positive, got " + timeLimitSeconds);
+        }
+        LaunchSettings settings = new LaunchSettings(nproc, masterPort, System.getProperty("java.class.path"),
+                mainClass, args, javaOptions, Map.of(), !keepGoing,
+                timeLimitSeconds == null ? null : Duration.ofSeconds(timeLimitSeconds));
+        Launcher.Result result = Launcher.run(settings, System.out::println);
+        if (result.exitCode() != 0) {
+            System.err.println("opt-list launch: " + (result.exitCode() == 124 && result.firstFailedRank() < 0
+                    ? "time limit reached, every rank stopped"
+                    : "rank " + result.firstFailedRank() + " failed with exit code " + result.exitCode()
+                    + (keepGoing ? "" : "; the other ranks were stopped")));
+        }
+        return result.exitCode();
+    }
+
+    /** Everything after the main class belongs to it: picocli stops parsing options at the first positional. */
+    static final class StopAtMainClass implements CommandLine.IModelTransformer {
+        @Override
+        public CommandLine.Model.CommandSpec transform(CommandLine.Model.CommandSpec spec) {
+            spec.parser().stopAtPositional(true);
+            return spec;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package io.github.optlist.distributed;
+
+import io.github.optlist.ListVariant;
+import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.TorchOptList;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two ranks on loopback (Gloo), each a JVM started by {@link Launcher} running {@link DistributedWorker}, against
+ * single-process references computed here. One launch trains every data-parallel and ZeRO-1 case and writes a
+ * checkpoint; a second resumes it; a third runs the failure cases.
+ */
+class DistributedTrainingTest {
+
+    /** Float32 parameters after a few Adam steps from two reduction orders: rounding, not a difference in math. */
+    private static final double TOLERANCE = 2e-6;
+
+    @TempDir
+    static Path dir;
+
+    private static Launcher.Result trained;
+    private static final List<String> trainOutput = Collections.synchronizedList(new ArrayList<>());
+
+    @BeforeAll
+    static void trainOnTwoRanks() {
+        trained = launch(trainOutput, "train", dir.toString());
+    }
+
+    static Launcher.Result launch(List<String> output, String... args) {
+        return launch(2, output, args);
+    }
+
+    static Launcher.Result launch(int nproc, List<String> output, String... args) {
+        LaunchSettings settings = new LaunchSettings(nproc, 0, System.getProperty("java.class.path"),
+                DistributedWorker.class.getName(), List.of(args), List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"),
+                Map.of(), false, Duration.ofSeconds(150));
+        Launcher.Result result = Launcher.run(settings, output::add);
+        assertTrue(ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive),
+                "a rank JVM outlived the launch");
+        return result;
+    }
+
+    private static void requireTrained() {
+        assertEquals(List.of(0, 0), trained.rankCodes(), () -> String.join("\n", trainOutput));
+    }
+
+    @Test
+    void dataParallelOnBatchHalvesEqualsOneProcessOnWholeBatches() throws Exception {
+        requireTrained();
+        for (ListVariant variant : ListVariant.values()) {
+            for (int idx : DistributedWorker.ENTRIES) {
+                double[] expected = TinyTraining.singleProcess(idx, variant, DistributedWorker.STEPS,
+                        DistributedWorker.STEPS);
+                for (int rank = 0; rank < 2; rank++) {
+                    double[] actual = TinyTraining.read(dir.resolve("dp-" + variant + "-" + idx + "-rank" + rank
+                            + ".txt"));
+                    assertArrayEquals(expected, actual, TOLERANCE, variant + " entry " + idx + " rank " + rank);
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyRankEndsWithTheSameParameters() throws Exception {
+        requireTrained();
+        for (String name : List.of("dp-TASKSET-0", "dp-TORCH_PORT-1", "zero-TASKSET-1", "zero-TORCH_PORT-1",
+                "uninterrupted")) {
+            assertArrayEquals(TinyTraining.read(dir.resolve(name + "-rank0.txt")),
+                    TinyTraining.read(dir.resolve(name + "-rank1.txt")), 0.0, name);
+        }
+    }
+
+    @Test
+    void zeroOneGivesTheParametersOfUnshardedDataParallel() throws Exception {
+        requireTrained();
+        for (ListVariant variant : ListVariant.values()) {
+            assertArrayEquals(TinyTraining.read(dir.resolve("dp-" + variant + "-1-rank0.txt")),
+                    TinyTraining.read(dir.resolve("zero-" + variant + "-1-rank0.txt")), 0.0, variant.toString());
+        }
+    }
+
+    @Test
+    void zeroOneKeepsAboutHalfTheMomentsOnEachOfTwoRanks() throws Exception {
+        requireTrained();
+        // MLP 3-8-2: 24 + 8 + 16 + 2 = 50 float parameters, two moments each: 400 bytes unsharded. Greedy by size:
+        // rank 0 gets fc1.weight (24) and fc2.bias (2), rank 1 fc2.weight (16) and fc1.bias (8).
+        double rank0 = TinyTraining.read(dir.resolve("zero-TASKSET-moments-rank0.txt"))[0];
+        double rank1 = TinyTraining.read(dir.resolve("zero-TASKSET-moments-rank1.txt"))[0];
+        assertEquals(2 * 4 * 26, rank0);
+        assertEquals(2 * 4 * 24, rank1);
+    }
+
+    @Test
+    void checkpointOfTwoRanksResumesInOneProcessAsTheUninterruptedRun() throws Exception {
+        requireTrained();
+        double[] uninterrupted = TinyTraining.read(dir.resolve("uninterrupted-rank0.txt"));
+        TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+        TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("checkpoint-params.txt")));
+        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
+                DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT)) {
+            opt.load(dir.resolve("checkpoint.pt"));
+            assertEquals(DistributedWorker.CHECKPOINT_AT, opt.stepCount());
+            TinyTraining.trainSingle(model, opt, DistributedWorker.CHECKPOINT_AT, DistributedWorker.CHECKPOINT_STEPS);
+        }
+        assertArrayEquals(uninterrupted, TinyTraining.values(model.parameters()), TOLERANCE);
+    }
+
+    @Test
+    void checkpointOfTwoRanksResumesOnTwoRanksAsTheUninterruptedRun() throws Exception {
+        requireTrained();
+        resumeOn(2);
+        double[] uninterrupted = TinyTraining.read(dir.resolve("uninterrupted-rank0.txt"));
+        for (int rank = 0; rank < 2; rank++) {
+            assertArrayEquals(uninterrupted, TinyTraining.read(dir.resolve("resumed-2-rank" + rank + ".txt")), 0.0);
+        }
+    }
+
+    @Test
+    void checkpointOfTwoRanksResumesOnThreeRanksAsTheUninterruptedRun() throws Exception {
+        requireTrained();
+        // Three ranks own other parameters than two did (fc1.weight, fc2.weight, then fc1.bias and fc2.bias).
+        resumeOn(3);
+        double[] uninterrupted = TinyTraining.read(dir.resolve("uninterrupted-rank0.txt"));
+        for (int rank = 0; rank < 3; rank++) {
+            // Three slices of the batch reduce in another order than two: rounding only.
+            assertArrayEquals(uninterrupted, TinyTraining.read(dir.resolve("resumed-3-rank" + rank + ".txt")),
+                    TOLERANCE);
+        }
+    }
+
+    private static void resumeOn(int nproc) {
+        List<String> output = Collections.synchronizedList(new ArrayList<>());
+        Launcher.Result resumed = launch(nproc, output, "resume", dir.toString());
+        assertEquals(Collections.nCopies(nproc, 0), resumed.rankCodes(), () -> String.join("\n", output));
+    }
+
+    @Test
+    void badInputAndAKilledRankFailWithClearErrorsAndLeaveNoJvm() {
+        List<String> output = Collections.synchronizedList(new ArrayList<>());
+        Launcher.Result result = launch(output, "failures", Integer.toString(Launcher.freePort()),
+                Integer.toString(Launcher.freePort()));
+        String all = String.join("\n", output);
+        // Rank 1 halted with 9 in the kill case; rank 0 caught the failure and exited with 3.
+        assertEquals(List.of(3, 9), result.rankCodes(), all);
+        for (int rank = 0; rank < 2; rank++) {
+            String prefix = "[rank " + rank + "] ";
+            assertTrue(output.contains(prefix + "WORLD: ranks disagree on the world size: rank 0 has 2, rank 1 has 3"
+                    + " (check WORLD_SIZE on every rank)"), all);
+            assertTrue(output.stream().anyMatch(line -> line.startsWith(prefix
+                    + "SHAPES: ranks disagree on the shape or dtype of params[0]")), all);
+            assertTrue(output.stream().anyMatch(line -> line.startsWith(prefix
+                    + "ZERO SHAPES: ranks disagree on the shape or dtype of params[0]")), all);
+            assertTrue(output.contains(prefix + "UNCHANGED"), all);
+        }
+        assertTrue(output.stream().anyMatch(line -> line.startsWith("[rank 0] CAUGHT: rank 0 of 2: ")
+                && line.contains("failed (a rank stopped, crashed or is out of step")), all);
+    }
+}

@@ -1,0 +1,248 @@
+package io.github.optlist.distributed;
+
+import io.github.optlist.ListVariant;
+import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.TorchOptList;
+import org.bytedeco.javacpp.PointerScope;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * The rank side of {@link DistributedTrainingTest}: started by {@link Launcher} in 2 JVMs, runs one scenario and
+ * writes what it ended with to files the test compares with single-process references. Exit code 3 reports a
+ * caught {@link DistributedException}, printed as {@code CAUGHT: message}.
+ */
+public final class DistributedWorker {
+
+    static final int STEPS = 4;
+    static final int CHECKPOINT_STEPS = 6;
+    static final int CHECKPOINT_AT = 3;
+    static final int[] ENTRIES = {0, 1};
+    static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private DistributedWorker() {
+    }
+
+    /** {@code train <dir>}, {@code resume <dir>} or {@code failures <port> <port>}. */
+    public static void main(String[] args) throws Exception {
+        String scenario = args[0];
+        try {
+            switch (scenario) {
+                case "train" -> train(Path.of(args[1]));
+                case "resume" -> resume(Path.of(args[1]));
+                case "nccl" -> nccl(Path.of(args[1]));
+                case "failures" -> {
+                    badInput(Integer.parseInt(args[1]));
+                    kill(Integer.parseInt(args[2]));
+                }
+                default -> throw new IllegalArgumentException(scenario);
+            }
+        } catch (DistributedException e) {
+            System.out.println("CAUGHT: " + e.getMessage());
+            System.out.flush();
+            Runtime.getRuntime().halt(3);
+        }
+        System.out.flush();
+        // Skips LibTorch's static destructors, as a training script's end would.
+        Runtime.getRuntime().halt(0);
+    }
+
+    private static TrainingGroup join() {
+        return TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.GLOO, TIMEOUT));
+    }
+
+    /** Data parallel for both entries under both variants, ZeRO-1, and a ZeRO-1 checkpoint mid-run. */
+    private static void train(Path dir) throws Exception {
+        try (TrainingGroup group = join()) {
+            int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
+            for (ListVariant variant : ListVariant.values()) {
+                for (int idx : ENTRIES) {
+                    // Rank 1 starts from other weights: the broadcast from rank 0 must fix them.
+                    TinyTraining.Mlp model = new TinyTraining.Mlp(1 + group.rank() * 7L, 8);
+                    try (DataParallel dp = DataParallel.of(group, model.parameters());
+                         NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), idx, STEPS,
+                                 variant)) {
+                        for (int k = 0; k < STEPS; k++) {
+                            try (PointerScope scope = new PointerScope()) {
+                                opt.zeroGrad();
+                                TinyTraining.loss(model, k, rows[0], rows[1]).backward();
+                                dp.averageGradients();
+                                opt.step();
+                            }
+                        }
+                    }
+                    TinyTraining.write(dir.resolve("dp-" + variant + "-" + idx + "-rank" + group.rank() + ".txt"),
+                            TinyTraining.values(model.parameters()));
+                }
+                TinyTraining.Mlp model = new TinyTraining.Mlp(1 + group.rank() * 7L, 8);
+                try (DataParallel dp = DataParallel.of(group, model.parameters());
+                     ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                             STEPS, variant)) {
+                    for (int k = 0; k < STEPS; k++) {
+                        try (PointerScope scope = new PointerScope()) {
+                            opt.zeroGrad();
+                            TinyTraining.loss(model, k, rows[0], rows[1]).backward();
+                            dp.averageGradients();
+                            opt.step();
+                        }
+                    }
+                    TinyTraining.write(dir.resolve("zero-" + variant + "-moments-rank" + group.rank() + ".txt"),
+                            new double[]{opt.momentBytes()});
+                }
+                TinyTraining.write(dir.resolve("zero-" + variant + "-1-rank" + group.rank() + ".txt"),
+                        TinyTraining.values(model.parameters()));
+            }
+            // A ZeRO-1 run of CHECKPOINT_STEPS with a checkpoint after CHECKPOINT_AT, under TORCH_PORT (Nesterov).
+            TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+            try (DataParallel dp = DataParallel.of(group, model.parameters());
+                 ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                         CHECKPOINT_STEPS, ListVariant.TORCH_PORT)) {
+                for (int k = 0; k < CHECKPOINT_STEPS; k++) {
+                    if (k == CHECKPOINT_AT) {
+                        opt.save(dir.resolve("checkpoint.pt"));
+                        if (group.rank() == 0) {
+                            TinyTraining.write(dir.resolve("checkpoint-params.txt"),
+                                    TinyTraining.values(model.parameters()));
+                        }
+                    }
+                    try (PointerScope scope = new PointerScope()) {
+                        opt.zeroGrad();
+                        TinyTraining.loss(model, k, rows[0], rows[1]).backward();
+                        dp.averageGradients();
+                        opt.step();
+                    }
+                }
+            }
+            TinyTraining.write(dir.resolve("uninterrupted-rank" + group.rank() + ".txt"),
+                    TinyTraining.values(model.parameters()));
+            group.barrier();
+        }
+    }
+
+    /** Resumes the checkpointed ZeRO-1 run from {@code dir} on this launch's ranks. */
+    private static void resume(Path dir) throws Exception {
+        try (TrainingGroup group = join()) {
+            int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
+            TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+            TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("checkpoint-params.txt")));
+            try (DataParallel dp = DataParallel.of(group, model.parameters());
+                 ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                         CHECKPOINT_STEPS, ListVariant.TORCH_PORT)) {
+                opt.load(dir.resolve("checkpoint.pt"));
+                if (opt.stepCount() != CHECKPOINT_AT) {
+                    throw new IllegalStateException("resumed at step " + opt.stepCount());
+                }
+                for (int k = CHECKPOINT_AT; k < CHECKPOINT_STEPS; k++) {
+                    try (PointerScope scope = new PointerScope()) {
+                        opt.zeroGrad();
+                        TinyTraining.loss(model, k, rows[0], rows[1]).backward();
+                        dp.averageGradients();
+                        opt.step();
+                    }
+                }
+            }
+            TinyTraining.write(dir.resolve("resumed-" + group.worldSize() + "-rank" + group.rank() + ".txt"),
+                    TinyTraining.values(model.parameters()));
+            group.barrier();
+        }
+    }
+
+    /** Data parallel and ZeRO-1 for entry 1 under TORCH_PORT on CUDA device {@code LOCAL_RANK}, over NCCL. */
+    private static void nccl(Path dir) throws Exception {
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.NCCL,
+                TIMEOUT))) {
+            org.bytedeco.pytorch.Device device = new org.bytedeco.pytorch.Device("cuda:" + group.localRank());
+            int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
+            for (boolean zero : new boolean[]{false, true}) {
+                TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+                model.to(device, false);
+                try (DataParallel dp = DataParallel.of(group, model.parameters());
+                     NAdamWCosineDecay plain = zero ? null : TorchOptList.optimizerForIdx(model.parameters(), 1,
+                             STEPS, ListVariant.TORCH_PORT);
+                     ZeroRedundancyOptimizer sharded = zero ? ZeroRedundancyOptimizer.forIdx(group,
+                             model.parameters(), 1, STEPS, ListVariant.TORCH_PORT) : null) {
+                    for (int k = 0; k < STEPS; k++) {
+                        try (PointerScope scope = new PointerScope()) {
+                            model.zero_grad(true);
+                            TinyTraining.loss(model, k, rows[0], rows[1], device).backward();
+                            dp.averageGradients();
+                            if (zero) {
+                                sharded.step();
+                            } else {
+                                plain.step();
+                            }
+                        }
+                    }
+                }
+                TinyTraining.write(dir.resolve("nccl-" + (zero ? "zero" : "dp") + "-rank" + group.rank() + ".txt"),
+                        TinyTraining.values(model.parameters()));
+            }
+            group.barrier();
+        }
+    }
+
+    /** Data-parallel training in which rank 1 dies (halts) at step 2; rank 0 must fail with a clear error. */
+    private static void kill(int port) {
+        GroupSettings env = GroupSettings.fromEnvironment(DistributedBackend.GLOO, TIMEOUT);
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo(env.masterAddr(), port, env.rank(),
+                env.worldSize(), TIMEOUT))) {
+            int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
+            TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+            try (DataParallel dp = DataParallel.of(group, model.parameters());
+                 NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 0, 100)) {
+                for (int k = 0; k < 100; k++) {
+                    if (k == 2 && group.rank() == 1) {
+                        System.out.println("DYING");
+                        System.out.flush();
+                        Runtime.getRuntime().halt(9);
+                    }
+                    try (PointerScope scope = new PointerScope()) {
+                        opt.zeroGrad();
+                        TinyTraining.loss(model, k, rows[0], rows[1]).backward();
+                        dp.averageGradients();
+                        opt.step();
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Rank 1 first claims a world size of 3 (both ranks must refuse to join), then both join a good group on
+     * {@code secondPort} and rank 1 builds a model of another shape (both must refuse, parameters unchanged).
+     */
+    private static void badInput(int secondPort) {
+        GroupSettings env = GroupSettings.fromEnvironment(DistributedBackend.GLOO, Duration.ofSeconds(15));
+        int claimed = env.rank() == 1 ? 3 : 2;
+        try {
+            TrainingGroup.join(GroupSettings.gloo(env.masterAddr(), env.masterPort(), env.rank(), claimed,
+                    env.timeout()));
+            System.out.println("JOINED DESPITE MISMATCH");
+            return;
+        } catch (DistributedException e) {
+            System.out.println("WORLD: " + e.getMessage());
+        }
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo(env.masterAddr(), secondPort, env.rank(),
+                2, env.timeout()))) {
+            TinyTraining.Mlp model = new TinyTraining.Mlp(1 + group.rank(), group.rank() == 1 ? 9 : 8);
+            double[] before = TinyTraining.values(model.parameters());
+            try {
+                DataParallel.of(group, model.parameters()).close();
+                System.out.println("DP DESPITE MISMATCH");
+            } catch (DistributedException e) {
+                System.out.println("SHAPES: " + e.getMessage());
+            }
+            try {
+                ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 0, 10).close();
+                System.out.println("ZERO DESPITE MISMATCH");
+            } catch (DistributedException e) {
+                System.out.println("ZERO SHAPES: " + e.getMessage());
+            }
+            System.out.println(Arrays.equals(before, TinyTraining.values(model.parameters()))
+                    ? "UNCHANGED" : "CHANGED");
+            group.barrier();
+        }
+    }
+}

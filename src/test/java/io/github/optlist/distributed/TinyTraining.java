@@ -1,0 +1,140 @@
+package io.github.optlist.distributed;
+
+import io.github.optlist.ListVariant;
+import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.TorchOptList;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.bytedeco.pytorch.global.torch.manual_seed;
+import static org.bytedeco.pytorch.global.torch.mse_loss;
+import static org.bytedeco.pytorch.global.torch.randn;
+import static org.bytedeco.pytorch.global.torch.tanh;
+
+/**
+ * The tiny regression the distributed tests train: an MLP 3-8-2 on a fixed batch of 12 rows per step, the same for
+ * one process and for the ranks, which each take their contiguous slice of every batch
+ * (12 rows: equal slices for 1, 2, 3 or 4 ranks, so that the average of the slices' mean losses is the batch's).
+ */
+final class TinyTraining {
+
+    static final int BATCH = 12;
+
+    private TinyTraining() {
+    }
+
+    /** The model: two linear layers with a tanh; {@code hidden} differs only in the bad-input test. */
+    static final class Mlp extends org.bytedeco.pytorch.Module {
+        final LinearImpl fc1;
+        final LinearImpl fc2;
+
+        Mlp(long seed, int hidden) {
+            manual_seed(seed);
+            fc1 = register_module("fc1", new LinearImpl(3, hidden));
+            fc2 = register_module("fc2", new LinearImpl(hidden, 2));
+        }
+
+        Tensor forward(Tensor x) {
+            return fc2.forward(tanh(fc1.forward(x)));
+        }
+    }
+
+    /** Step {@code k}'s loss over rows {@code [from, to)} of its batch; the mean, as one process over all rows. */
+    static Tensor loss(Mlp model, int k, int from, int to) {
+        return loss(model, k, from, to, null);
+    }
+
+    /** As above with the batch moved to {@code device} (null: stay on the CPU). */
+    static Tensor loss(Mlp model, int k, int from, int to, org.bytedeco.pytorch.Device device) {
+        manual_seed(1000 + k);
+        Tensor x = randn(BATCH, 3);
+        Tensor y = randn(BATCH, 2);
+        if (device != null) {
+            x = x.to(device, x.scalar_type());
+            y = y.to(device, y.scalar_type());
+        }
+        return mse_loss(model.forward(x.narrow(0, from, to - from)), y.narrow(0, from, to - from));
+    }
+
+    /** Rank {@code rank}'s rows of a batch split over {@code world} ranks. */
+    static int[] rows(int rank, int world) {
+        return new int[]{rank * BATCH / world, (rank + 1) * BATCH / world};
+    }
+
+    /** Trains one process on whole batches for steps {@code [from, to)}. */
+    static void trainSingle(Mlp model, NAdamWCosineDecay opt, int from, int to) {
+        for (int k = from; k < to; k++) {
+            try (PointerScope scope = new PointerScope()) {
+                opt.zeroGrad();
+                loss(model, k, 0, BATCH).backward();
+                opt.step();
+            }
+        }
+    }
+
+    /** The single-process reference: a fresh model from seed 1, entry {@code idx}, {@code steps} steps. */
+    static double[] singleProcess(int idx, ListVariant variant, int steps, int totalSteps) {
+        Mlp model = new Mlp(1, 8);
+        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), idx, totalSteps, variant)) {
+            trainSingle(model, opt, 0, steps);
+        }
+        return values(model.parameters());
+    }
+
+    /** Every parameter's values, flattened in order. */
+    static double[] values(TensorVector params) {
+        List<Double> out = new ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            for (long i = 0; i < params.size(); i++) {
+                Tensor flat = params.get(i).detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Double)
+                        .flatten().contiguous();
+                double[] values = new double[(int) flat.numel()];
+                flat.data_ptr_double().get(values);
+                for (double v : values) {
+                    out.add(v);
+                }
+            }
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** Writes values one per line, exactly. */
+    static void write(Path file, double[] values) throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (double v : values) {
+            text.append(v).append('\n');
+        }
+        Files.writeString(file, text);
+    }
+
+    static double[] read(Path file) throws IOException {
+        return Files.readAllLines(file).stream().filter(s -> !s.isBlank()).mapToDouble(Double::parseDouble).toArray();
+    }
+
+    /** Overwrites the model's parameters with {@code values} (as written by {@link #write}). */
+    static void assign(TensorVector params, double[] values) {
+        int at = 0;
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            for (long i = 0; i < params.size(); i++) {
+                Tensor p = params.get(i);
+                int n = (int) p.numel();
+                double[] part = java.util.Arrays.copyOfRange(values, at, at + n);
+                Tensor source = org.bytedeco.pytorch.global.torch.from_blob(
+                        new org.bytedeco.javacpp.DoublePointer(part), new long[]{n},
+                        new org.bytedeco.pytorch.TensorOptions(org.bytedeco.pytorch.global.torch.ScalarType.Double))
+                        .clone().view(p.shape());
+                p.copy_(source);
+                at += n;
+            }
+        }
+    }
+}
