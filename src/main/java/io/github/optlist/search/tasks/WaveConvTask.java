@@ -1,8 +1,6 @@
 package io.github.optlist.search.tasks;
 
 import io.github.optlist.search.TrialContext;
-import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.pytorch.Conv1dImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -23,13 +21,13 @@ final class WaveConvTask implements SearchTask {
 
     /** The network. */
     static final class WaveNet extends org.bytedeco.pytorch.Module {
-        private final Conv1dImpl conv1;
-        private final Conv1dImpl conv2;
+        private final Convolution conv1;
+        private final Convolution conv2;
         private final LinearImpl head;
 
         WaveNet() {
-            conv1 = register_module("conv1", new Conv1dImpl(1, 8, new LongPointer(new long[]{5})));
-            conv2 = register_module("conv2", new Conv1dImpl(8, 8, new LongPointer(new long[]{5})));
+            conv1 = register_module("conv1", new Convolution(1, 8, 5));
+            conv2 = register_module("conv2", new Convolution(8, 8, 5));
             head = register_module("head", new LinearImpl(8, CLASSES));
         }
 
