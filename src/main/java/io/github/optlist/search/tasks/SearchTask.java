@@ -12,6 +12,12 @@ public interface SearchTask extends Trial {
     /** One line on the model, the data and the objective. */
     String description();
 
+    /**
+     * The fixed training length the reproduce protocol uses for this task: long enough for a sensible optimizer to
+     * make clear progress, short enough that a trial at that length takes at most about 1.5 s on one core.
+     */
+    long protocolSteps();
+
     /** Whether lower or higher objectives are better. */
     default Direction direction() {
         return Direction.MINIMIZE;

@@ -21,6 +21,11 @@ final class SeedMlpTask implements SearchTask {
     }
 
     @Override
+    public long protocolSteps() {
+        return 300;
+    }
+
+    @Override
     public String description() {
         return "the published example: MLP 2-256-256-2 fits tanh(1/(1e-6+x)), x ~ N(0,1)/4, batch 512;"
                 + " objective: validation MSE on 4096 inputs";

@@ -20,6 +20,11 @@ final class SpiralsTask implements SearchTask {
     }
 
     @Override
+    public long protocolSteps() {
+        return 300;
+    }
+
+    @Override
     public String description() {
         return "3-class noisy spirals, MLP 2-64-64-3, batch 128 of 3000 points;"
                 + " objective: validation cross-entropy on 1500 points";

@@ -43,6 +43,11 @@ final class WaveConvTask implements SearchTask {
     }
 
     @Override
+    public long protocolSteps() {
+        return 300;
+    }
+
+    @Override
     public String description() {
         return "sine/square/sawtooth waves of 64 samples, 1-D conv net, batch 64 of 1500;"
                 + " objective: validation cross-entropy on 600 waves";
