@@ -44,7 +44,7 @@ final class WaveConvTask implements SearchTask {
 
     @Override
     public long protocolSteps() {
-        return 300;
+        return 500;
     }
 
     @Override
