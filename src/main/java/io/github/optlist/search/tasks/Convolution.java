@@ -55,6 +55,7 @@ final class Convolution extends org.bytedeco.pytorch.Module {
         return new Tensor(register_parameter(name, initial));
     }
 
+    /** The convolution of {@code input}: {@code [n, in, length]} in 1-D, {@code [n, in, height, width]} in 2-D. */
     Tensor forward(Tensor input) {
         if (oneDimensional) {
             Tensor output = thnn_conv2d(input.unsqueeze(2), weight.unsqueeze(2), kernel2d, new TensorOptional(bias),

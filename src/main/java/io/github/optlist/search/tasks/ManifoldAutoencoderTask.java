@@ -31,6 +31,7 @@ final class ManifoldAutoencoderTask implements SearchTask {
             decoder = register_module("decoder", new Mlp(CODE, 64, DIMENSION));
         }
 
+        /** The reconstruction of {@code points} {@code [n, DIMENSION]} through the bottleneck. */
         Tensor forward(Tensor points) {
             return decoder.forward(encoder.forward(points));
         }

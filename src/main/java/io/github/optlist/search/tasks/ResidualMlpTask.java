@@ -45,6 +45,7 @@ final class ResidualMlpTask implements SearchTask {
             output = register_module("output", new LinearImpl(WIDTH, 1));
         }
 
+        /** Predictions {@code [n, 1]} for inputs {@code [n, INPUTS]}. */
         Tensor forward(Tensor x) {
             Tensor h = input.forward(x);
             for (LinearImpl[] block : blocks) {

@@ -33,6 +33,7 @@ final class ShapesConvTask implements SearchTask {
             head = register_module("head", new LinearImpl(16, CLASSES));
         }
 
+        /** Class logits {@code [n, CLASSES]} for images {@code [n, 1, SIZE, SIZE]}. */
         Tensor forward(Tensor images) {
             Tensor h = relu(conv2.forward(relu(conv1.forward(images))));
             return head.forward(h.mean(new long[]{2, 3}, false, new ScalarTypeOptional()));

@@ -31,6 +31,7 @@ final class WaveConvTask implements SearchTask {
             head = register_module("head", new LinearImpl(8, CLASSES));
         }
 
+        /** Class logits {@code [n, CLASSES]} for waves {@code [n, 1, LENGTH]}. */
         Tensor forward(Tensor waves) {
             Tensor h = relu(conv2.forward(relu(conv1.forward(waves))));
             return head.forward(h.mean(new long[]{2}, false, new ScalarTypeOptional()));
