@@ -6,7 +6,9 @@ import java.util.stream.Collectors;
 /** The tasks that ship with opt-list: deterministic, generated in memory, no downloads. */
 public final class BuiltInTasks {
 
-    private static final List<SearchTask> ALL = List.of(new SeedMlpTask(), new SpiralsTask(), new WaveConvTask());
+    private static final List<SearchTask> ALL = List.of(new SeedMlpTask(), new SpiralsTask(), new WaveConvTask(),
+            new CharGruTask(), new ShapesConvTask(), new ManifoldAutoencoderTask(), new IllConditionedRegressionTask(),
+            new ResidualMlpTask());
 
     private BuiltInTasks() {
     }

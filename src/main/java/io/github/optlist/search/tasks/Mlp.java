@@ -20,6 +20,7 @@ final class Mlp extends org.bytedeco.pytorch.Module {
         }
     }
 
+    /** The output for inputs {@code [n, widths[0]]}: ReLU after every layer but the last. */
     Tensor forward(Tensor x) {
         Tensor h = x;
         for (int i = 0; i < layers.size(); i++) {

@@ -12,16 +12,14 @@ public interface SearchTask extends Trial {
     /** One line on the model, the data and the objective. */
     String description();
 
+    /**
+     * The fixed training length the reproduce protocol uses for this task: long enough for a sensible optimizer to
+     * make clear progress, short enough that a trial at that length takes at most about 1.5 s on one core.
+     */
+    long protocolSteps();
+
     /** Whether lower or higher objectives are better. */
     default Direction direction() {
         return Direction.MINIMIZE;
-    }
-
-    /**
-     * The task's fixed training length in the {@code reproduce} protocol, chosen so one trial takes at most about
-     * 1.5 s on one CPU core; 300 unless the task says otherwise.
-     */
-    default long protocolSteps() {
-        return 300;
     }
 }

@@ -22,7 +22,7 @@ final class SeedMlpTask implements SearchTask {
 
     @Override
     public long protocolSteps() {
-        return 300;
+        return 250;
     }
 
     @Override

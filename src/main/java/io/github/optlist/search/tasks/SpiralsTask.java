@@ -21,7 +21,7 @@ final class SpiralsTask implements SearchTask {
 
     @Override
     public long protocolSteps() {
-        return 300;
+        return 1000;
     }
 
     @Override

@@ -1,8 +1,6 @@
 package io.github.optlist.search.tasks;
 
 import io.github.optlist.search.TrialContext;
-import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.pytorch.Conv1dImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -23,16 +21,17 @@ final class WaveConvTask implements SearchTask {
 
     /** The network. */
     static final class WaveNet extends org.bytedeco.pytorch.Module {
-        private final Conv1dImpl conv1;
-        private final Conv1dImpl conv2;
+        private final Convolution conv1;
+        private final Convolution conv2;
         private final LinearImpl head;
 
         WaveNet() {
-            conv1 = register_module("conv1", new Conv1dImpl(1, 8, new LongPointer(new long[]{5})));
-            conv2 = register_module("conv2", new Conv1dImpl(8, 8, new LongPointer(new long[]{5})));
+            conv1 = register_module("conv1", new Convolution(1, 8, 5));
+            conv2 = register_module("conv2", new Convolution(8, 8, 5));
             head = register_module("head", new LinearImpl(8, CLASSES));
         }
 
+        /** Class logits {@code [n, CLASSES]} for waves {@code [n, 1, LENGTH]}. */
         Tensor forward(Tensor waves) {
             Tensor h = relu(conv2.forward(relu(conv1.forward(waves))));
             return head.forward(h.mean(new long[]{2}, false, new ScalarTypeOptional()));
@@ -46,7 +45,7 @@ final class WaveConvTask implements SearchTask {
 
     @Override
     public long protocolSteps() {
-        return 300;
+        return 500;
     }
 
     @Override
