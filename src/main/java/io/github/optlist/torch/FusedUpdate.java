@@ -62,7 +62,7 @@ final class FusedUpdate {
     /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
     static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
-        IValue params = bucket.params();
+        IValue params = bucket.targets();
         IValue expAvgs = bucket.expAvgs();
         boolean extrapolate = config.useNesterov() && config.l2WeightDecay() == 0
                 && beta1 >= SMALLEST_BETA1_TO_EXTRAPOLATE;
@@ -96,7 +96,7 @@ final class FusedUpdate {
     private static void fusedKernel(OperatorHandle kernel, Bucket bucket, IValue grads,
                                     IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
                                     double weightDecay) {
-        AtenOps.fusedAdam(kernel, bucket.params(), grads, expAvgs, bucket.expAvgSqs(),
+        AtenOps.fusedAdam(kernel, bucket.targets(), grads, expAvgs, bucket.expAvgSqs(),
                 bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon());
     }
 }

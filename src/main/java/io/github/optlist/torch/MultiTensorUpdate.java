@@ -28,7 +28,7 @@ final class MultiTensorUpdate {
     static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
         double beta2 = config.beta2();
-        IValue params = bucket.params();
+        IValue params = bucket.targets();
         IValue expAvgs = bucket.expAvgs();
         IValue expAvgSqs = bucket.expAvgSqs();
 

@@ -67,11 +67,11 @@ final class TensorChecks {
     }
 
     /**
-     * Refuses a gradient on another device than its parameter, which every path would fail on part-way;
-     * {@code paramDevice} is the parameter's {@link #deviceCode}.
+     * Refuses a gradient on another device than its parameter, which every path would fail on part-way. Compares
+     * with where the parameter is now: the state follows a parameter that moved.
      */
-    static void requireSameDevice(Tensor grad, int paramDevice, Tensor param, String where) {
-        if (deviceCode(grad) != paramDevice) {
+    static void requireSameDevice(Tensor grad, Tensor param, String where) {
+        if (deviceCode(grad) != deviceCode(param)) {
             throw new IllegalArgumentException(where + " is on " + param.device().str().getString()
                     + " but its gradient is on " + grad.device().str().getString());
         }
