@@ -634,7 +634,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         return grads;
     }
 
-    private ParamState stateOf(Tensor param) {
+    /** The state of {@code param}, for this class and its tests. */
+    ParamState stateOf(Tensor param) {
         if (param == null || param.isNull() || !param.defined()) {
             throw new IllegalArgumentException("param must be a defined tensor");
         }

@@ -68,20 +68,29 @@ final class ParamState {
 
     /** Allocates the moments (and the master copy) for the parameter as it is now; called inside a no-grad region. */
     void initialize(StatePrecision statePrecision) {
+        initialize(statePrecision, param);
+    }
+
+    /**
+     * As {@link #initialize(StatePrecision)}, with the state made like {@code like} (a tensor of the parameter's
+     * shape) instead of the parameter: tests leave the state on another device than the parameter this way, as a
+     * {@code model.to(...)} after the first step does.
+     */
+    void initialize(StatePrecision statePrecision, Tensor like) {
         this.precision = statePrecision;
-        recordParameter();
-        expAvg = newBuffer();
-        expAvgSq = newBuffer();
+        record(like);
+        expAvg = newBuffer(like);
+        expAvgSq = newBuffer(like);
         if (needsMaster()) {
-            master = newBuffer();
-            master.copy_(param);
+            master = newBuffer(like);
+            master.copy_(like);
         }
     }
 
-    private void recordParameter() {
-        dtype = param.scalar_type().value;
-        deviceCode = TensorChecks.deviceCode(param);
-        strides = strides(param);
+    private void record(Tensor tensor) {
+        dtype = tensor.scalar_type().value;
+        deviceCode = TensorChecks.deviceCode(tensor);
+        strides = strides(tensor);
         stateDtype = stateDtypeFor(dtype, precision);
     }
 
@@ -105,7 +114,7 @@ final class ParamState {
             return false;
         }
         boolean hadMaster = master != null;
-        recordParameter();
+        record(param);
         expAvg = moved(expAvg);
         expAvgSq = moved(expAvgSq);
         if (needsMaster()) {
@@ -178,7 +187,11 @@ final class ParamState {
 
     /** A zero tensor shaped, strided and placed as the parameter, in the state dtype. */
     private Tensor newBuffer() {
-        return NativeMemory.outliveScope(zeros_like(param, options(stateDtype), new MemoryFormatOptional()));
+        return newBuffer(param);
+    }
+
+    private Tensor newBuffer(Tensor like) {
+        return NativeMemory.outliveScope(zeros_like(like, options(stateDtype, like), new MemoryFormatOptional()));
     }
 
     private Tensor moved(Tensor old) {
@@ -187,14 +200,15 @@ final class ParamState {
 
     /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}. */
     private Tensor moved(Tensor old, int dtype) {
-        Tensor moved = NativeMemory.outliveScope(zeros_like(param, options(dtype), new MemoryFormatOptional()));
+        Tensor moved = NativeMemory.outliveScope(zeros_like(param, options(dtype, param),
+                new MemoryFormatOptional()));
         moved.copy_(old);
         NativeMemory.release(old);
         return moved;
     }
 
-    private TensorOptions options(int dtype) {
-        return new TensorOptions(scalarType(dtype)).device(new DeviceOptional(param.device()));
+    private static TensorOptions options(int dtype, Tensor on) {
+        return new TensorOptions(scalarType(dtype)).device(new DeviceOptional(on.device()));
     }
 
     static ScalarType scalarType(int value) {
