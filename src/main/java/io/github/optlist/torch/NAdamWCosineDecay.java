@@ -295,7 +295,6 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 skippedStepListener.accept(stepCount);
                 return;
             }
-            followParameters();
             int next = 0;
             for (int g = 0; g < groups.size(); g++) {
                 List<ParamState> groupStates = states.get(g);
@@ -307,7 +306,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         stepCount++;
     }
 
-    /** Moves the state of every parameter that moved to another device, dtype or layout; see {@link ParamState#follow}. */
+    /**
+     * Moves the state of every parameter that moved to another device, dtype or layout; see {@link ParamState#follow}.
+     * {@code step()} does it for the parameters it updates.
+     */
     private void followParameters() {
         for (int g = 0; g < states.size(); g++) {
             boolean moved = false;
@@ -331,6 +333,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         List<ParamState> groupStates = states.get(g);
         Map<Bucket.Key, List<Integer>> members = new LinkedHashMap<>();
         Map<Bucket.Key, String> fallbackReasons = new HashMap<>();
+        boolean moved = false;
         for (int i = 0; i < groupStates.size(); i++) {
             ParamState state = groupStates.get(i);
             Tensor grad = grads.get(i);
@@ -339,6 +342,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             }
             if (!state.initialized()) {
                 state.initialize(statePrecision);
+            } else {
+                moved |= state.follow();
             }
             PathChoice choice = choosePath(state, grad, config);
             Bucket.Key key = new Bucket.Key(state.deviceCode, state.dtype, state.step, choice.path());
@@ -349,6 +354,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         }
         List<List<ParamState>> sets = new ArrayList<>(members.size());
         members.values().forEach(indices -> sets.add(indices.stream().map(groupStates::get).toList()));
+        if (moved) {
+            buckets.get(g).clear();
+        }
         List<Bucket> groupBuckets = buckets.get(g).forStep(sets);
 
         int b = 0;
@@ -438,9 +446,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 return state.position + " has dtype " + param.scalar_type() + " but its gradient "
                         + grad.scalar_type();
             }
-            if (!param.is_non_overlapping_and_dense()) {
+            if (!state.dense()) {
                 return state.position + " is not dense and non-overlapping (strides "
-                        + Arrays.toString(ParamState.strides(param)) + ")";
+                        + Arrays.toString(state.strides()) + ")";
             }
             long[] gradStrides = ParamState.strides(grad);
             if (!Arrays.equals(state.strides(), gradStrides)) {

@@ -38,6 +38,8 @@ final class ParamState {
     int stateDtype;
     /** The parameter's strides when the state was created or moved; the state tensors have the same. */
     private long[] strides;
+    /** Whether the parameter was dense and non-overlapping when the state was created or moved. */
+    private boolean dense;
     private StatePrecision precision;
     /** {@code sqrt(v) + epsilon} on the single- and multi-tensor paths, the Nesterov numerator on the fused one. */
     private Tensor scratch;
@@ -91,6 +93,7 @@ final class ParamState {
         dtype = tensor.scalar_type().value;
         deviceCode = TensorChecks.deviceCode(tensor);
         strides = strides(tensor);
+        dense = tensor.is_non_overlapping_and_dense();
         stateDtype = stateDtypeFor(dtype, precision);
     }
 
@@ -225,11 +228,16 @@ final class ParamState {
         return strides;
     }
 
+    /** Whether the parameter is dense and non-overlapping, as it was when the state was created or last moved. */
+    boolean dense() {
+        return dense;
+    }
+
     static long[] strides(Tensor tensor) {
         LongArrayRef ref = tensor.strides();
         long[] out = new long[(int) ref.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = ref.get(i);
+        if (out.length > 0) {
+            ref.data().capacity(out.length).get(out);
         }
         return out;
     }

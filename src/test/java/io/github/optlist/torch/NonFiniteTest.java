@@ -97,6 +97,7 @@ class NonFiniteTest {
         assertArrayEquals(TestTensors.values(twinA), TestTensors.values(a));
         assertArrayEquals(TestTensors.values(twinB), TestTensors.values(b));
     }
+
     /** A float32 and a {@code dtype} parameter: the check runs once per device and dtype, so over two lists. */
     static Tensor[] mixedParams(ScalarType dtype) {
         return new Tensor[]{
