@@ -15,7 +15,10 @@ import static io.github.optlist.torch.AtenOps.number;
 
 /**
  * The update of a whole {@link Bucket} with ATen's fused Adam kernels, which read {@code p, g, m, v} and write
- * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}.
+ * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}. {@code p} is the
+ * bucket's {@linkplain Bucket#targets() targets}: the parameters, or for half-precision parameters with float32
+ * state their float32 copies, which the kernel of that dtype updates like float32 parameters
+ * ({@link Bucket#widen}, {@link Bucket#roundIntoParams}).
  *
  * <p>The kernels compute, with their own bias corrections {@code bc1, bc2} and arguments {@code lr, beta1, wd, eps}:
  * <pre>

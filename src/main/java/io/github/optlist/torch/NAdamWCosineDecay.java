@@ -582,8 +582,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /**
      * Writes the optimizer's state to one file, atomically: the file is written aside, then renamed over
      * {@code path}, so a crash while saving leaves any previous file intact. What is saved: per-parameter step
-     * counts and both moments (through LibTorch's archive), every group's configuration, the training length,
-     * the schedule variant and a format version. The parameters themselves belong to the model: save it with
+     * counts, both moments and any master copies (through LibTorch's archive), every group's configuration, the
+     * training length, the schedule variant, the state precision and a format version. The state of a parameter
+     * that moved since its last update is moved after it first. The parameters themselves belong to the model: save it with
      * {@code model.save(OutputArchive)}.
      *
      * @throws IOException if the file cannot be written
@@ -604,12 +605,15 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /**
      * Restores the state saved by {@link #save(Path)} into this optimizer, which must be built over the same
      * parameters in the same groups and order, with the same configurations, training length and schedule
-     * variant. Moments saved on one device load onto the parameters' device, whatever it is. Everything is
-     * checked before anything changes: after a refused load the optimizer is exactly as it was.
+     * variant, and, for float16 and bfloat16 parameters, the same {@linkplain #setStatePrecision state precision}
+     * (format 2 files hold state in the parameters' dtype). Moments saved on one device load onto the parameters'
+     * device, whatever it is. Everything is checked before anything changes: after a refused load the optimizer is
+     * exactly as it was.
      *
      * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
      * @throws CheckpointException               if the file is truncated, foreign, from a newer format version, or
-     *                                           does not match this optimizer (another model, dtype or config)
+     *                                           does not match this optimizer (another model, dtype, config or
+     *                                           state precision)
      */
     public void load(Path path) throws IOException {
         requireOpen();
