@@ -385,7 +385,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             }
             tensorUpdatesByPath.merge(key.path(), (long) bucket.states.size(), Long::sum);
             ParamState first = bucket.states.get(0);
-            updates.add(new BucketUpdate(g, entry.getValue(), key.path(), first.param.device().str().getString(),
+            updates.add(new BucketUpdate(g, entry.getValue(), key.path(), first.deviceName,
                     ParamState.scalarType(first.dtype).name(), ParamState.scalarType(first.stateDtype).name(),
                     key.step(), fallbackReasons.getOrDefault(key, "")));
         }
@@ -434,8 +434,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private String fusedKernelRefusal(ParamState state, Tensor grad, NAdamWConfig config) {
         Tensor param = state.param;
         if (!param.is_cpu() && !param.is_cuda()) {
-            return state.position + " is on " + param.device().str().getString()
-                    + "; the fused kernels run on CPU and CUDA";
+            return state.position + " is on " + state.deviceName + "; the fused kernels run on CPU and CUDA";
         }
         if (!FUSED_DTYPES.contains(state.stateDtype)) {
             return state.position + " is updated in " + ParamState.scalarType(state.stateDtype)

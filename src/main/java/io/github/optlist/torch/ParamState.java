@@ -1,7 +1,6 @@
 package io.github.optlist.torch;
 
 import org.bytedeco.pytorch.DeviceOptional;
-import org.bytedeco.pytorch.LongArrayRef;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -34,6 +33,8 @@ final class ParamState {
     int deviceCode;
     /** The parameter's {@code ScalarType} value when the state was created or moved. */
     int dtype;
+    /** The parameter's device as a name, e.g. {@code cuda:0}, when the state was created or moved. */
+    String deviceName;
     /** The {@code ScalarType} value of the moments and of the arithmetic: float32 for half parameters by default. */
     int stateDtype;
     /** The parameter's strides when the state was created or moved; the state tensors have the same. */
@@ -92,6 +93,7 @@ final class ParamState {
     private void record(Tensor tensor) {
         dtype = tensor.scalar_type().value;
         deviceCode = TensorChecks.deviceCode(tensor);
+        deviceName = tensor.device().str().getString();
         strides = strides(tensor);
         dense = tensor.is_non_overlapping_and_dense();
         stateDtype = stateDtypeFor(dtype, precision);
@@ -233,11 +235,11 @@ final class ParamState {
         return dense;
     }
 
+    /** The strides, read with calls that return plain values: no native object to make and free. */
     static long[] strides(Tensor tensor) {
-        LongArrayRef ref = tensor.strides();
-        long[] out = new long[(int) ref.size()];
-        if (out.length > 0) {
-            ref.data().capacity(out.length).get(out);
+        long[] out = new long[(int) tensor.dim()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tensor.stride(i);
         }
         return out;
     }

@@ -2,6 +2,7 @@ package io.github.optlist.torch;
 
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.Layout;
 
 import java.util.HashMap;
@@ -77,8 +78,20 @@ final class TensorChecks {
         }
     }
 
-    /** The device type and index in one number, read with one native object instead of comparing two. */
+    private static final int CPU_CODE = DeviceType.CPU.value << 8 | 0xff;
+
+    /**
+     * The device type and index in one number, compared without native objects. CPU and CUDA tensors are read with
+     * calls that return plain values (a {@code Device} object costs microseconds to make and free, per tensor and
+     * step); other devices through their {@code Device}.
+     */
     static int deviceCode(Tensor tensor) {
+        if (tensor.is_cpu()) {
+            return CPU_CODE;
+        }
+        if (tensor.is_cuda()) {
+            return DeviceType.CUDA.value << 8 | (tensor.unsafeGetTensorImpl().get_device() & 0xff);
+        }
         Device device = tensor.device();
         return device.type().value << 8 | (device.index() & 0xff);
     }
