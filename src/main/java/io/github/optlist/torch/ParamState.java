@@ -37,7 +37,7 @@ final class ParamState {
     String deviceName;
     /** The {@code ScalarType} value of the moments and of the arithmetic: float32 for half parameters by default. */
     int stateDtype;
-    /** The parameter's strides when the state was created or moved; the state tensors have the same. */
+    /** The parameter's strides when the state was created or moved; the state tensors have the same if it is dense. */
     private long[] strides;
     /** Whether the parameter was dense and non-overlapping when the state was created or moved. */
     private boolean dense;

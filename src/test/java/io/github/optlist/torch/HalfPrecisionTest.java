@@ -38,15 +38,18 @@ class HalfPrecisionTest {
 
     /**
      * Tolerances per precision and dtype, about 1.5 to 2 times the largest error measured over every path and entry
-     * here (float16 / bfloat16: 2.8 % / 35 % with FLOAT32, where the parameter's own rounding at each step bounds
-     * it; 0.22 % / 1.7 % with master weights). The three paths gave the same errors to four digits.
+     * here, both variants (float16 / bfloat16: 2.8 % / 35 % with FLOAT32, where the parameter's own rounding at each
+     * step bounds it; 0.22 % / 1.7 % with master weights). The three paths gave the same errors to four digits.
      */
     static double tolerance(StatePrecision precision, ScalarType dtype) {
         boolean half = dtype.value == ScalarType.Half.value;
         return precision == StatePrecision.FLOAT32 ? (half ? 0.05 : 0.5) : (half ? 0.005 : 0.035);
     }
 
-    /** Entry 39, the first whose epsilon rounds to 0 in float16; a Nesterov entry with an L2 term; entry 0. */
+    /**
+     * Entry 39, the first whose epsilon rounds to 0 in float16; a Nesterov entry with an L2 term and decoupled decay
+     * (Nesterov under {@link ListVariant#TORCH_PORT}); entry 0.
+     */
     static List<NAdamWConfig> entries() {
         NAdamWConfig nesterovL2 = OptList.configs().stream()
                 .filter(c -> c.useNesterov() && c.l2WeightDecay() > 0 && c.adamwWeightDecay() > 0)
@@ -56,12 +59,15 @@ class HalfPrecisionTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
+        StatePrecision[] float32Modes = {StatePrecision.FLOAT32, StatePrecision.FLOAT32_MASTER_WEIGHTS};
+        ScalarType[] dtypes = {ScalarType.Half, ScalarType.BFloat16};
         for (NAdamWConfig config : entries()) {
-            for (UpdatePath path : UpdatePath.values()) {
-                for (ScalarType dtype : new ScalarType[]{ScalarType.Half, ScalarType.BFloat16}) {
-                    for (StatePrecision precision : new StatePrecision[]{StatePrecision.FLOAT32,
-                            StatePrecision.FLOAT32_MASTER_WEIGHTS}) {
-                        cases.add(Arguments.of(config, path, dtype, precision));
+            for (ListVariant variant : ListVariant.values()) {
+                for (UpdatePath path : UpdatePath.values()) {
+                    for (ScalarType dtype : dtypes) {
+                        for (StatePrecision precision : float32Modes) {
+                            cases.add(Arguments.of(config, variant, path, dtype, precision));
+                        }
                     }
                 }
             }
@@ -77,19 +83,23 @@ class HalfPrecisionTest {
                 TestTensors.values(Tensor.create(new double[]{c.epsilon()}, 1).to(ScalarType.Half))[0] > 0));
     }
 
-    @ParameterizedTest(name = "{0} {1} {2} {3}")
+    @ParameterizedTest(name = "{0} {1} {2} {3} {4}")
     @MethodSource("cases")
-    void halfPrecisionParametersFollowTheFloat64Reference(NAdamWConfig config, UpdatePath path, ScalarType dtype,
-                                                          StatePrecision precision) {
-        double[] errors = run(config, path, dtype, precision);
+    void halfPrecisionParametersFollowTheFloat64Reference(NAdamWConfig config, ListVariant variant, UpdatePath path,
+                                                          ScalarType dtype, StatePrecision precision) {
+        double[] errors = run(config, variant, path, dtype, precision);
         for (int i = 0; i < errors.length; i++) {
             assertTrue(errors[i] <= tolerance(precision, dtype), "tensor " + i + ": " + errors[i]
                     + " of the reference's movement, above " + tolerance(precision, dtype));
         }
     }
 
-    /** The error of each tensor after the run; see the class description. */
-    static double[] run(NAdamWConfig config, UpdatePath path, ScalarType dtype, StatePrecision precision) {
+    /**
+     * The error of each tensor after running list entry {@code config} as {@code variant} runs it (TASKSET drops
+     * Nesterov, TORCH_PORT keeps it); see the class description.
+     */
+    static double[] run(NAdamWConfig config, ListVariant variant, UpdatePath path, ScalarType dtype,
+                        StatePrecision precision) {
         Random random = new Random(config.name().hashCode() + 31L * dtype.value);
         List<Tensor> params = new ArrayList<>();
         List<double[]> starts = new ArrayList<>();
@@ -100,10 +110,10 @@ class HalfPrecisionTest {
             double[] start = TestTensors.values(p);
             params.add(p);
             starts.add(start);
-            references.add(new ReferenceNAdamW(config, TRAINING_STEPS, ListVariant.TASKSET, start));
+            references.add(ReferenceNAdamW.publishedBinding(config, TRAINING_STEPS, variant, start));
         }
-        try (NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(params, config)),
-                TRAINING_STEPS, ListVariant.TASKSET)) {
+        try (NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(params,
+                variant.apply(config))), TRAINING_STEPS, variant)) {
             optimizer.setUpdatePath(path);
             optimizer.setStatePrecision(precision);
             for (int step = 0; step < STEPS_RUN; step++) {
