@@ -449,10 +449,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 return state.position + " is not dense and non-overlapping (strides "
                         + Arrays.toString(state.strides()) + ")";
             }
-            long[] gradStrides = ParamState.strides(grad);
-            if (!Arrays.equals(state.strides(), gradStrides)) {
+            if (!state.hasStrides(grad)) {
                 return state.position + " has strides " + Arrays.toString(state.strides()) + " but its gradient "
-                        + Arrays.toString(gradStrides);
+                        + Arrays.toString(ParamState.strides(grad));
             }
         }
         if (config.l2WeightDecay() != 0 && config.adamwWeightDecay() != 0

@@ -6,8 +6,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-import java.util.Arrays;
-
 import static org.bytedeco.pytorch.global.torch.zeros_like;
 
 /**
@@ -115,7 +113,7 @@ final class ParamState {
     boolean follow() {
         int nowDtype = param.scalar_type().value;
         int nowDevice = TensorChecks.deviceCode(param);
-        if (nowDtype == dtype && nowDevice == deviceCode && Arrays.equals(strides, strides(param))) {
+        if (nowDtype == dtype && nowDevice == deviceCode && hasStrides(param)) {
             return false;
         }
         boolean hadMaster = master != null;
@@ -233,6 +231,19 @@ final class ParamState {
     /** Whether the parameter is dense and non-overlapping, as it was when the state was created or last moved. */
     boolean dense() {
         return dense;
+    }
+
+    /** Whether {@code tensor} has the strides recorded for the parameter; reads them without allocating. */
+    boolean hasStrides(Tensor tensor) {
+        if (tensor.dim() != strides.length) {
+            return false;
+        }
+        for (int i = 0; i < strides.length; i++) {
+            if (tensor.stride(i) != strides[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The strides, read with calls that return plain values: no native object to make and free. */
