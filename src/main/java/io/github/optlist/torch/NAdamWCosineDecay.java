@@ -410,9 +410,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /**
      * The one place that decides which path updates a parameter at this step: the fastest that {@link #updatePath}
      * allows and that can run on it. The fused kernels need a CPU or CUDA device, one of their dtypes, a gradient
-     * of the parameter's dtype, and parameter and gradient dense, non-overlapping and with the same strides (any
-     * such layout, channels-last included, as in torch); a widened update runs on float32 copies laid out alike, so
-     * only the device matters then. They cannot run the step at which an entry's L2 term and decoupled decay would
+     * of the parameter's dtype, and parameter and gradient dense, non-overlapping and with the same strides in every
+     * dimension longer than 1 (any such layout, channels-last included, as in torch); a widened update runs on
+     * float32 copies laid out alike, so only the device matters then. They cannot run the step at which an entry's L2 term and decoupled decay would
      * divide by zero ({@link FusedUpdate#canRun}).
      */
     private PathChoice choosePath(ParamState state, Tensor grad, NAdamWConfig config) {
@@ -449,7 +449,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 return state.position + " is not dense and non-overlapping (strides "
                         + Arrays.toString(state.strides()) + ")";
             }
-            if (!state.hasStrides(grad)) {
+            if (!state.laidOutAsState(grad)) {
                 return state.position + " has strides " + Arrays.toString(state.strides()) + " but its gradient "
                         + Arrays.toString(ParamState.strides(grad));
             }

@@ -246,6 +246,22 @@ final class ParamState {
         return true;
     }
 
+    /**
+     * Whether {@code grad}, of the parameter's shape, lays its elements out in memory as the state does: the same
+     * strides in every dimension longer than 1 (a dimension of size 1 is never stepped over, whatever its stride).
+     */
+    boolean laidOutAsState(Tensor grad) {
+        if (grad.dim() != strides.length) {
+            return false;
+        }
+        for (int i = 0; i < strides.length; i++) {
+            if (grad.stride(i) != strides[i] && grad.size(i) != 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The strides, read with calls that return plain values: no native object to make and free. */
     static long[] strides(Tensor tensor) {
         long[] out = new long[(int) tensor.dim()];

@@ -151,6 +151,14 @@ class UpdatePathTest {
     }
 
     @Test
+    void gradientWhoseStridesDifferOnlyInDimensionsOfSizeOneTakesTheFusedPath() {
+        Tensor param = TestTensors.param(TestTensors.gaussian(new Random(6), 12, 1.0), 3, 1, 4);
+        BucketUpdate update = compareWithContiguousRun(param,
+                g -> g.as_strided(new long[]{3, 1, 4}, new long[]{4, 1, 1}));
+        assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
+    }
+
+    @Test
     void gradientWithOtherStridesTakesTheMultiTensorPathAndSaysWhy() {
         Tensor param = TestTensors.param(TestTensors.gaussian(new Random(3), 24, 1.0), 4, 6).t().detach()
                 .set_requires_grad(true);
