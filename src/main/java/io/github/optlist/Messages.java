@@ -17,4 +17,9 @@ public final class Messages {
         int end = message.indexOf('\n');
         return end < 0 ? message : message.substring(0, end);
     }
+
+    /** The first line of {@code e}'s message, or its class name when it has none. */
+    public static String firstLine(Throwable e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : firstLine(e.getMessage());
+    }
 }

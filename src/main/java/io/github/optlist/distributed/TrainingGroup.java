@@ -1,5 +1,6 @@
 package io.github.optlist.distributed;
 
+import io.github.optlist.Messages;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
@@ -122,7 +123,7 @@ public final class TrainingGroup implements AutoCloseable {
                     ? "rank 0 cannot serve the rendezvous store on " + where + " (port in use? address not local?)"
                     : "rank " + settings.rank() + " cannot reach the master at " + where + " within "
                     + seconds(settings.timeout()) + " (is rank 0 running, are MASTER_ADDR and MASTER_PORT right?)";
-            throw new DistributedException(what + ": " + firstLine(e), e);
+            throw new DistributedException(what + ": " + Messages.firstLine(e), e);
         }
     }
 
@@ -178,7 +179,7 @@ public final class TrainingGroup implements AutoCloseable {
             throw e;
         } catch (RuntimeException e) {
             throw new DistributedException("rank " + rank + " could not agree on the world size with rank 0 within "
-                    + seconds(settings.timeout()) + " (did rank 0 stop?): " + firstLine(e), e);
+                    + seconds(settings.timeout()) + " (did rank 0 stop?): " + Messages.firstLine(e), e);
         }
     }
 
@@ -196,7 +197,7 @@ public final class TrainingGroup implements AutoCloseable {
             return new ProcessGroupGloo(store.clone(), settings.rank(), settings.worldSize(), options);
         } catch (RuntimeException e) {
             throw new DistributedException("rank " + settings.rank() + " could not connect Gloo to the other ranks"
-                    + " within " + seconds(settings.timeout()) + ": " + firstLine(e), e);
+                    + " within " + seconds(settings.timeout()) + ": " + Messages.firstLine(e), e);
         }
     }
 
@@ -213,7 +214,7 @@ public final class TrainingGroup implements AutoCloseable {
                         settings.worldSize(), options);
             } catch (RuntimeException | LinkageError e) {
                 throw new DistributedException("rank " + settings.rank() + " could not start NCCL (it needs the"
-                        + " -Pcuda build and a CUDA device per rank): " + firstLine(e), e);
+                        + " -Pcuda build and a CUDA device per rank): " + Messages.firstLine(e), e);
             }
         }
     }
@@ -313,7 +314,7 @@ public final class TrainingGroup implements AutoCloseable {
         broken = true;
         return new DistributedException("rank " + rank() + " of " + worldSize() + ": " + what + " failed (a rank"
                 + " stopped, crashed or is out of step; timeout " + seconds(settings.timeout()) + "): "
-                + firstLine(e), e);
+                + Messages.firstLine(e), e);
     }
 
     private void requireUsable() {
@@ -351,12 +352,6 @@ public final class TrainingGroup implements AutoCloseable {
     static String seconds(Duration duration) {
         long millis = duration.toMillis();
         return millis % 1000 == 0 ? millis / 1000 + " s" : millis / 1000.0 + " s";
-    }
-
-    static String firstLine(Throwable e) {
-        String message = String.valueOf(e.getMessage());
-        int end = message.indexOf('\n');
-        return end < 0 ? message : message.substring(0, end);
     }
 
     private static void sleepQuietly(long millis) {

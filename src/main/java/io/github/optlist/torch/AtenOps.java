@@ -12,7 +12,8 @@ import org.bytedeco.pytorch.Type;
 import java.util.List;
 
 /**
- * The ATen operators the presets do not map ({@code _foreach_*}, {@code _fused_adam(w)_}), reached through the c10
+ * The ATen operators the presets do not map ({@code _foreach_*}, {@code _fused_adam(w)_},
+ * {@code _amp_foreach_non_finite_check_and_unscale_}), reached through the c10
  * dispatcher with boxed calls. Their schemas are looked up once; a call builds one stack of {@link IValue}s. Every
  * object created here belongs to the caller's {@code PointerScope} unless kept with {@link NativeMemory}.
  */
@@ -33,6 +34,8 @@ final class AtenOps {
         static final OperatorHandle SQRT_ = find("aten::_foreach_sqrt_", "");
         static final OperatorHandle FUSED_ADAM_ = find("aten::_fused_adam_", "");
         static final OperatorHandle FUSED_ADAMW_ = find("aten::_fused_adamw_", "");
+        static final OperatorHandle NON_FINITE_CHECK_AND_UNSCALE_ =
+                find("aten::_amp_foreach_non_finite_check_and_unscale_", "");
 
         private Ops() {
         }

@@ -14,14 +14,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
+import static io.github.optlist.torch.AtenOps.Ops.COPY_;
+import static io.github.optlist.torch.AtenOps.bool;
+import static io.github.optlist.torch.AtenOps.call;
 import static org.bytedeco.pytorch.global.torch.full;
 
 /**
- * Parameters of one group that share a device, a dtype and a step count, and so take one set of multi-tensor or
- * fused calls per step. The tensor lists those calls need are built on first use and kept for as long as the same
- * parameters form the bucket, so that a step only builds the list of gradients.
+ * The parameters of one group that share a {@link Key} at a step (device, dtype, step count and update path), and
+ * so take one set of multi-tensor or fused calls. The tensor lists those calls need are built on first use and kept
+ * for as long as the same parameters form the bucket, so that a step only builds the list of gradients. A group's
+ * buckets are kept from step to step by {@link Buckets}.
  */
 final class Bucket {
+
+    /** What the parameters of a bucket share: the kernels take one dtype and device, the step one step size. */
+    record Key(int deviceCode, int dtype, long step, UpdatePath path) {
+    }
 
     /**
      * A step count so large that {@code beta^t} underflows to 0 for every {@code beta < 1}: the fused kernels' own
@@ -30,15 +38,19 @@ final class Bucket {
     private static final double BIAS_CORRECTION_OFF_STEP = 1e30;
 
     final List<ParamState> states;
+    /** Whether the update runs on float32 copies of half-precision parameters; see {@link ParamState#widened()}. */
+    final boolean widened;
     /** The tensor lists built so far, by what they hold; each keeps its tensors alive until {@link #release()}. */
     private final Map<String, IValue> lists = new HashMap<>();
 
     Bucket(List<ParamState> states) {
         this.states = List.copyOf(states);
+        this.widened = this.states.get(0).widened();
     }
 
-    IValue params() {
-        return cached("params", state -> state.param);
+    /** The tensors the update runs on: the parameters, or their float32 master or working copies. */
+    IValue targets() {
+        return cached("targets", ParamState::target);
     }
 
     IValue expAvgs() {
@@ -55,6 +67,29 @@ final class Bucket {
 
     IValue l2Gradients() {
         return cached("l2Gradients", ParamState::l2Gradient);
+    }
+
+    /**
+     * Before a widened update: refreshes the float32 working copies from the parameters (unless the update runs on
+     * master copies) and copies the gradients into float32; returns the gradients the update is to read.
+     */
+    IValue widen(IValue grads) {
+        if (!widened) {
+            return grads;
+        }
+        if (states.get(0).workToRefresh() != null) {
+            call(COPY_, targets(), cached("params", state -> state.param), bool(false));
+        }
+        IValue gradWorks = cached("gradWorks", ParamState::gradWork);
+        call(COPY_, gradWorks, grads, bool(false));
+        return gradWorks;
+    }
+
+    /** After a widened update: rounds the float32 results into the parameters, once. */
+    void roundIntoParams() {
+        if (widened) {
+            call(COPY_, cached("params", state -> state.param), targets(), bool(false));
+        }
     }
 
     /** The fused kernels' {@code state_steps}: one float32 scalar on the bucket's device, once per tensor. */
@@ -82,42 +117,5 @@ final class Bucket {
     void release() {
         lists.values().forEach(NativeMemory::release);
         lists.clear();
-    }
-
-    /**
-     * The buckets of one group, kept from step to step. Normally every parameter of a group has a gradient at every
-     * step and the same step count, so the group is one bucket built once.
-     */
-    static final class Cache {
-
-        private List<Bucket> buckets = List.of();
-
-        /** A bucket for each set of states, reusing the previous step's bucket of the same set; frees the others. */
-        List<Bucket> bucketsFor(List<List<ParamState>> sets) {
-            List<Bucket> next = new ArrayList<>(sets.size());
-            for (List<ParamState> set : sets) {
-                Bucket match = null;
-                for (Bucket bucket : buckets) {
-                    if (bucket.states.equals(set)) {
-                        match = bucket;
-                        break;
-                    }
-                }
-                next.add(match != null ? match : new Bucket(set));
-            }
-            for (Bucket bucket : buckets) {
-                if (!next.contains(bucket)) {
-                    bucket.release();
-                }
-            }
-            buckets = next;
-            return next;
-        }
-
-        /** Frees every bucket, e.g. when the state tensors were replaced. */
-        void clear() {
-            buckets.forEach(Bucket::release);
-            buckets = List.of();
-        }
     }
 }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
+import io.github.optlist.Messages;
 import io.github.optlist.NAdamWConfig;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -27,19 +29,25 @@ import java.util.List;
 
 /**
  * The checkpoint file of a {@link NAdamWCosineDecay}: one LibTorch archive holding the moments of every
- * parameter that has state, under {@code g<group>.p<index>.exp_avg} and {@code .exp_avg_sq}, and a JSON
- * document (written by Jackson) under {@code metadata}: the format name and version, the training length, the
- * schedule variant, the optimizer's step count, and per group its configuration and per parameter its shape,
- * dtype and step count.
+ * parameter that has state, under {@code g<group>.p<index>.exp_avg} and {@code .exp_avg_sq} (and its float32
+ * master copy under {@code .master}, if it has one), and a JSON document (written by Jackson) under
+ * {@code metadata}: the format name and version, the training length, the schedule variant, the state precision,
+ * the optimizer's step count, and per group its configuration and per parameter its shape, dtype, state dtype,
+ * whether it has a master copy, and step count.
  */
 final class Checkpoints {
 
     static final String FORMAT = "opt-list/NAdamWCosineDecay";
     /**
-     * 2 since the list variants became exact: a version 1 checkpoint was written when {@code TASKSET} still applied
-     * the entries' Nesterov flag, so its moments came from another update.
+     * 3 since half-precision parameters may keep float32 state ({@link StatePrecision}): the metadata names the
+     * state precision and each parameter's state dtype, and the archive may hold master copies. Version 2 files
+     * load as what they hold, state in the parameters' dtype ({@link StatePrecision#PARAM_DTYPE}). 2 since the list
+     * variants became exact: a version 1 checkpoint was written when {@code TASKSET} still applied the entries'
+     * Nesterov flag, so its moments came from another update.
      */
-    static final int VERSION = 2;
+    static final int VERSION = 3;
+    /** The oldest version this library reads. */
+    static final int OLDEST_READABLE_VERSION = 2;
     private static final String METADATA_KEY = "metadata";
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -47,17 +55,21 @@ final class Checkpoints {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .build();
 
-    record Metadata(String format, int version, long trainingSteps, ListVariant variant, long stepCount,
-                    List<GroupMetadata> groups) {
+    record Metadata(String format, int version, long trainingSteps, ListVariant variant,
+                    StatePrecision statePrecision, long stepCount, List<GroupMetadata> groups) {
     }
 
     record GroupMetadata(NAdamWConfig config, List<ParamMetadata> params) {
     }
 
-    record ParamMetadata(long[] shape, String dtype, long step, boolean hasState) {
+    record ParamMetadata(long[] shape, String dtype, String stateDtype, boolean master, long step,
+                         boolean hasState) {
     }
 
-    /** What a validated checkpoint restores: per group, per parameter, its step and moments (null when none). */
+    /**
+     * What a validated checkpoint restores: per group, per parameter, its step and its moments followed by its master
+     * copy if it has one (null when it has no state).
+     */
     private record Restored(long stepCount, List<List<ParamMetadata>> params, List<List<Tensor[]>> moments) {
     }
 
@@ -75,23 +87,30 @@ final class Checkpoints {
                 List<ParamMetadata> params = new ArrayList<>();
                 for (int i = 0; i < states.get(g).size(); i++) {
                     ParamState state = states.get(g).get(i);
+                    int dtype = state.param.scalar_type().value;
+                    int stateDtype = state.initialized() ? state.stateDtype
+                            : ParamState.stateDtypeFor(dtype, optimizer.statePrecision());
                     params.add(new ParamMetadata(state.param.shape(), state.param.scalar_type().toString(),
-                            state.step, state.initialized()));
+                            ParamState.scalarType(stateDtype).toString(), state.master != null, state.step,
+                            state.initialized()));
                     if (state.initialized()) {
                         archive.write(key(g, i, "exp_avg"), state.expAvg);
                         archive.write(key(g, i, "exp_avg_sq"), state.expAvgSq);
+                        if (state.master != null) {
+                            archive.write(key(g, i, "master"), state.master);
+                        }
                     }
                 }
                 groups.add(new GroupMetadata(optimizer.paramGroups().get(g).config(), params));
             }
             Metadata metadata = new Metadata(FORMAT, VERSION, optimizer.trainingSteps(), optimizer.variant(),
-                    optimizer.stepCount(), groups);
+                    optimizer.statePrecision(), optimizer.stepCount(), groups);
             archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
             archive.save_to(temporary.toString());
             beforeRename.run();
             Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (RuntimeException e) {
-            throw new IOException("cannot save the optimizer to " + path + ": " + firstLine(e), e);
+            throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e), e);
         } finally {
             Files.deleteIfExists(temporary);
         }
@@ -114,7 +133,7 @@ final class Checkpoints {
             archive.load_from(path.toString(), new DeviceOptional(new Device("cpu")));
         } catch (RuntimeException e) {
             throw new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?): "
-                    + firstLine(e), e);
+                    + Messages.firstLine(e), e);
         }
         IValue text = new IValue();
         if (!archive.try_read(METADATA_KEY, text) || !text.isString()) {
@@ -132,11 +151,14 @@ final class Checkpoints {
                 throw new CheckpointException(path + " has format version " + version
                         + ", newer than this library's " + VERSION + "; upgrade opt-list to load it");
             }
-            if (version < VERSION) {
+            if (version < OLDEST_READABLE_VERSION) {
                 throw new CheckpointException(path + " has format version " + version + ", written before the list"
                         + " variants were made exact (TASKSET then applied the entries' Nesterov flag, which the"
                         + " ranked list never did), so its moments come from another update; restart training"
                         + " from the model's weights with a fresh optimizer");
+            }
+            if (version == 2) {
+                asVersion3(tree);
             }
             metadata = MAPPER.treeToValue(tree, Metadata.class);
         } catch (JsonProcessingException | IllegalArgumentException e) {
@@ -171,7 +193,11 @@ final class Checkpoints {
                         + saved.dtype() + " in the checkpoint, " + param.scalar_type() + " here");
                 require(saved.step() >= 0 && saved.hasState() == (saved.step() > 0), path, where
                         + " has an inconsistent step count in the checkpoint: " + saved.step());
-                groupMoments.add(saved.hasState() ? readMoments(archive, path, g, i, param) : null);
+                if (saved.hasState()) {
+                    requireSamePrecision(saved, metadata.statePrecision(), optimizer.statePrecision(), param, path,
+                            where);
+                }
+                groupMoments.add(saved.hasState() ? readMoments(archive, path, g, i, param, saved) : null);
             }
             params.add(group.params());
             moments.add(groupMoments);
@@ -179,20 +205,56 @@ final class Checkpoints {
         return new Restored(metadata.stepCount(), params, moments);
     }
 
-    private static Tensor[] readMoments(InputArchive archive, Path path, int g, int i, Tensor param)
+    /**
+     * Refuses state kept in another dtype, or with or without a master copy, than this optimizer keeps for the
+     * parameter: state is not converted from one precision to another.
+     */
+    private static void requireSamePrecision(ParamMetadata saved, StatePrecision savedPrecision,
+                                             StatePrecision precision, Tensor param, Path path, String where)
             throws CheckpointException {
-        Tensor[] pair = new Tensor[2];
-        String[] names = {"exp_avg", "exp_avg_sq"};
-        for (int n = 0; n < 2; n++) {
-            Tensor moment = new Tensor();
-            require(archive.try_read(key(g, i, names[n]), moment) && moment.defined(), path,
-                    "the checkpoint lacks the tensor " + key(g, i, names[n]));
-            require(Arrays.equals(moment.shape(), param.shape())
-                            && moment.scalar_type().value == param.scalar_type().value, path,
-                    "the checkpoint's " + key(g, i, names[n]) + " does not match its parameter's shape and dtype");
-            pair[n] = moment;
+        int dtype = param.scalar_type().value;
+        String stateDtype = ParamState.scalarType(ParamState.stateDtypeFor(dtype, precision)).toString();
+        boolean master = precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && ParamState.isHalf(dtype);
+        require(saved.stateDtype().equals(stateDtype) && saved.master() == master, path, where
+                + " has its state in " + saved.stateDtype() + (saved.master() ? " with a float32 master copy" : "")
+                + " in the checkpoint (state precision " + savedPrecision + "), in " + stateDtype
+                + (master ? " with a float32 master copy" : "") + " here (state precision " + precision
+                + "); call setStatePrecision(StatePrecision." + savedPrecision + ") before load to resume it");
+    }
+
+    private static Tensor[] readMoments(InputArchive archive, Path path, int g, int i, Tensor param,
+                                        ParamMetadata saved) throws CheckpointException {
+        List<String> names = saved.master() ? List.of("exp_avg", "exp_avg_sq", "master")
+                : List.of("exp_avg", "exp_avg_sq");
+        Tensor[] tensors = new Tensor[names.size()];
+        for (int n = 0; n < names.size(); n++) {
+            String name = key(g, i, names.get(n));
+            Tensor tensor = new Tensor();
+            require(archive.try_read(name, tensor) && tensor.defined(), path,
+                    "the checkpoint lacks the tensor " + name);
+            String dtype = n < 2 ? saved.stateDtype() : "Float";
+            require(Arrays.equals(tensor.shape(), param.shape()) && tensor.scalar_type().toString().equals(dtype),
+                    path, "the checkpoint's " + name + " does not match its parameter's shape and state dtype");
+            tensors[n] = tensor;
         }
-        return pair;
+        return tensors;
+    }
+
+    /**
+     * Fills in what a version 2 document lacks: its state was in the parameters' dtype, without master copies.
+     */
+    private static void asVersion3(JsonNode tree) {
+        if (tree instanceof ObjectNode root) {
+            root.put("statePrecision", StatePrecision.PARAM_DTYPE.name());
+            for (JsonNode group : tree.path("groups")) {
+                for (JsonNode param : group.path("params")) {
+                    if (param instanceof ObjectNode node) {
+                        node.set("stateDtype", node.get("dtype"));
+                        node.put("master", false);
+                    }
+                }
+            }
+        }
     }
 
     /** Runs only after every check passed, so a refused checkpoint leaves the optimizer as it was. */
@@ -205,10 +267,15 @@ final class Checkpoints {
                     state.release();
                 } else {
                     if (!state.initialized()) {
-                        state.initialize();
+                        state.initialize(optimizer.statePrecision());
+                    } else {
+                        state.follow();
                     }
                     state.expAvg.copy_(moments[0]);
                     state.expAvgSq.copy_(moments[1]);
+                    if (state.master != null) {
+                        state.master.copy_(moments[2]);
+                    }
                 }
                 state.step = restored.params().get(g).get(i).step();
             }
@@ -224,11 +291,5 @@ final class Checkpoints {
 
     private static String key(int group, int index, String name) {
         return "g" + group + ".p" + index + "." + name;
-    }
-
-    private static String firstLine(Throwable e) {
-        String message = String.valueOf(e.getMessage());
-        int end = message.indexOf('\n');
-        return end < 0 ? message : message.substring(0, end);
     }
 }

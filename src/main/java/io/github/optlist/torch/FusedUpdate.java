@@ -15,7 +15,10 @@ import static io.github.optlist.torch.AtenOps.number;
 
 /**
  * The update of a whole {@link Bucket} with ATen's fused Adam kernels, which read {@code p, g, m, v} and write
- * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}.
+ * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}. {@code p} is the
+ * bucket's {@linkplain Bucket#targets() targets}: the parameters, or for half-precision parameters with float32
+ * state their float32 copies, which the kernel of that dtype updates like float32 parameters
+ * ({@link Bucket#widen}, {@link Bucket#roundIntoParams}).
  *
  * <p>The kernels compute, with their own bias corrections {@code bc1, bc2} and arguments {@code lr, beta1, wd, eps}:
  * <pre>
@@ -62,7 +65,7 @@ final class FusedUpdate {
     /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
     static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
-        IValue params = bucket.params();
+        IValue params = bucket.targets();
         IValue expAvgs = bucket.expAvgs();
         boolean extrapolate = config.useNesterov() && config.l2WeightDecay() == 0
                 && beta1 >= SMALLEST_BETA1_TO_EXTRAPOLATE;
@@ -96,7 +99,7 @@ final class FusedUpdate {
     private static void fusedKernel(OperatorHandle kernel, Bucket bucket, IValue grads,
                                     IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
                                     double weightDecay) {
-        AtenOps.fusedAdam(kernel, bucket.params(), grads, expAvgs, bucket.expAvgSqs(),
+        AtenOps.fusedAdam(kernel, bucket.targets(), grads, expAvgs, bucket.expAvgSqs(),
                 bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon());
     }
 }

@@ -16,8 +16,8 @@ import static io.github.optlist.torch.AtenOps.number;
 
 /**
  * The update of a whole {@link Bucket} with ATen's {@code _foreach_*} ops: the ops of {@link SingleTensorUpdate},
- * in the same order, each applied to every tensor of the bucket in one native call. Must run inside a no-grad
- * region and a {@code PointerScope}.
+ * in the same order, each applied to every tensor of the bucket in one native call, on the bucket's
+ * {@linkplain Bucket#targets() targets}. Must run inside a no-grad region and a {@code PointerScope}.
  */
 final class MultiTensorUpdate {
 
@@ -28,7 +28,7 @@ final class MultiTensorUpdate {
     static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
         double beta2 = config.beta2();
-        IValue params = bucket.params();
+        IValue params = bucket.targets();
         IValue expAvgs = bucket.expAvgs();
         IValue expAvgSqs = bucket.expAvgSqs();
 

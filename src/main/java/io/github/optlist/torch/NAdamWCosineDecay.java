@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.BiasCorrection;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
@@ -8,16 +9,19 @@ import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
@@ -51,7 +55,16 @@ import java.util.function.Supplier;
  *
  * <p>The update runs on one of three {@linkplain UpdatePath paths}, chosen per bucket of parameters that share a
  * device, dtype and step count: ATen's fused Adam kernels by default, its multi-tensor {@code _foreach_*} ops where
- * those cannot run, or one op at a time per tensor; see {@link #setUpdatePath}.
+ * those cannot run, or one op at a time per tensor; see {@link #setUpdatePath}. {@link #lastStepUpdates()} tells
+ * which path each bucket took, and why when it was a slower one.
+ *
+ * <p>Float16 and bfloat16 parameters keep their moments in float32 and have their update computed in float32,
+ * rounded into the parameter once per step, on every path; {@link #setStatePrecision} opts in to float32 master
+ * weights or out to torch.optim's state in the parameter's dtype.
+ *
+ * <p>The state follows its parameter: when a parameter has moved to another device or been cast to another dtype
+ * since its last update ({@code model.to(...)}), the next {@code step()} (or {@code save}) moves and casts its
+ * moments once, as torch's {@code load_state_dict} casts state to its parameter, and goes on from them.
  *
  * <p>{@code step()} frees every native temporary it creates before it returns, whatever scope the caller has, and
  * never reads a tensor value back to the host. The moments and scratch buffers are allocated on a parameter's
@@ -74,9 +87,12 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     private boolean closed;
     private LongConsumer skippedStepListener = step -> { };
     private UpdatePath updatePath = UpdatePath.FUSED;
+    private StatePrecision statePrecision = StatePrecision.FLOAT32;
     /** One per group: the multi-tensor and fused paths' tensor lists, kept while the buckets stay the same. */
-    private final List<Bucket.Cache> bucketCaches = new ArrayList<>();
+    private final List<Buckets> buckets = new ArrayList<>();
     private final Map<UpdatePath, Long> tensorUpdatesByPath = new EnumMap<>(UpdatePath.class);
+    private List<BucketUpdate> lastStepUpdates = List.of();
+    private final NonFinite nonFinite = new NonFinite();
 
     /**
      * An optimizer for one group of parameters with a custom configuration and the {@link ListVariant#TASKSET}
@@ -176,7 +192,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         }
         groups.add(group);
         states.add(groupStates);
-        bucketCaches.add(new Bucket.Cache());
+        buckets.add(new Buckets());
     }
 
     /** The parameter groups, in the order given, each with the configuration that really runs. */
@@ -260,36 +276,64 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * Applies one update to every parameter that has a gradient.
+     * Applies one update to every parameter that has a gradient. A parameter moved to another device or dtype
+     * since its last update first has its state moved and cast after it (the only time a step allocates after a
+     * parameter's first update).
      *
      * @throws IllegalArgumentException if a gradient is sparse or on another device than its parameter; no
-     *                                  parameter is changed then
+     *                                  parameter or state is changed then
      * @throws IllegalStateException    if the optimizer is closed
      */
     public void step() {
         requireOpen();
+        List<BucketUpdate> updates = new ArrayList<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             List<Tensor> grads = gradientsOrRefuse();
-            if (skipNonFiniteSteps && !NonFinite.allFinite(grads)) {
+            if (skipNonFiniteSteps && !nonFinite.allFinite(grads)) {
                 skippedSteps++;
+                lastStepUpdates = List.of();
                 skippedStepListener.accept(stepCount);
                 return;
             }
             int next = 0;
             for (int g = 0; g < groups.size(); g++) {
                 List<ParamState> groupStates = states.get(g);
-                stepGroup(g, grads.subList(next, next + groupStates.size()));
+                stepGroup(g, grads.subList(next, next + groupStates.size()), updates);
                 next += groupStates.size();
             }
         }
+        lastStepUpdates = Collections.unmodifiableList(updates);
         stepCount++;
     }
 
-    /** Updates group {@code g}'s parameters, bucket by bucket; {@code grads} has one entry per parameter. */
-    private void stepGroup(int g, List<Tensor> grads) {
+    /**
+     * Moves the state of every parameter that moved to another device, dtype or layout; see {@link ParamState#follow}.
+     * {@code step()} does it for the parameters it updates.
+     */
+    private void followParameters() {
+        for (int g = 0; g < states.size(); g++) {
+            boolean moved = false;
+            for (ParamState state : states.get(g)) {
+                if (state.initialized()) {
+                    moved |= state.follow();
+                }
+            }
+            if (moved) {
+                buckets.get(g).clear();
+            }
+        }
+    }
+
+    /**
+     * Updates group {@code g}'s parameters, bucket by bucket, and reports each bucket to {@code updates};
+     * {@code grads} has one entry per parameter.
+     */
+    private void stepGroup(int g, List<Tensor> grads, List<BucketUpdate> updates) {
         NAdamWConfig config = groups.get(g).config();
-        Map<BucketKey, Batch> batches = new LinkedHashMap<>();
         List<ParamState> groupStates = states.get(g);
+        Map<Bucket.Key, List<Integer>> members = new LinkedHashMap<>();
+        Map<Bucket.Key, String> fallbackReasons = new HashMap<>();
+        boolean moved = false;
         for (int i = 0; i < groupStates.size(); i++) {
             ParamState state = groupStates.get(i);
             Tensor grad = grads.get(i);
@@ -297,66 +341,125 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 continue;
             }
             if (!state.initialized()) {
-                state.initialize();
+                state.initialize(statePrecision);
+            } else {
+                moved |= state.follow();
             }
-            boolean fusable = updatePath == UpdatePath.FUSED && state.fusedKernelApplies
-                    && grad.scalar_type().value == state.dtype
-                    && state.param.is_contiguous() && grad.is_contiguous();
-            BucketKey key = new BucketKey(state.deviceCode, state.dtype, state.step, fusable);
-            batches.computeIfAbsent(key, k -> new Batch()).add(state, grad);
+            PathChoice choice = choosePath(state, grad, config);
+            Bucket.Key key = new Bucket.Key(state.deviceCode, state.dtype, state.step, choice.path());
+            members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+            if (!choice.fallbackReason().isEmpty()) {
+                fallbackReasons.putIfAbsent(key, choice.fallbackReason());
+            }
         }
-        List<List<ParamState>> sets = new ArrayList<>(batches.size());
-        batches.values().forEach(batch -> sets.add(batch.states));
-        List<Bucket> buckets = bucketCaches.get(g).bucketsFor(sets);
+        List<List<ParamState>> sets = new ArrayList<>(members.size());
+        members.values().forEach(indices -> sets.add(indices.stream().map(groupStates::get).toList()));
+        if (moved) {
+            buckets.get(g).clear();
+        }
+        List<Bucket> groupBuckets = buckets.get(g).forStep(sets);
 
         int b = 0;
-        for (Map.Entry<BucketKey, Batch> entry : batches.entrySet()) {
-            BucketKey key = entry.getKey();
-            Batch batch = entry.getValue();
-            double lr = CosineSchedule.learningRate(config, key.step(), trainingSteps, variant);
-            double stepSize = SingleTensorUpdate.stepSize(config, lr, key.step() + 1);
-            UpdatePath path = pathFor(key, config, stepSize);
-            switch (path) {
-                case FUSED -> FusedUpdate.apply(buckets.get(b), AtenOps.tensorList(batch.grads), config, stepSize);
-                case MULTI_TENSOR ->
-                        MultiTensorUpdate.apply(buckets.get(b), AtenOps.tensorList(batch.grads), config, stepSize);
+        for (Map.Entry<Bucket.Key, List<Integer>> entry : members.entrySet()) {
+            Bucket.Key key = entry.getKey();
+            Bucket bucket = groupBuckets.get(b++);
+            List<Tensor> bucketGrads = entry.getValue().stream().map(grads::get).toList();
+            double stepSize = stepSize(config, key.step());
+            switch (key.path()) {
+                case FUSED -> {
+                    FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
+                    bucket.roundIntoParams();
+                }
+                case MULTI_TENSOR -> {
+                    MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
+                    bucket.roundIntoParams();
+                }
                 case SINGLE_TENSOR -> {
-                    for (int i = 0; i < batch.states.size(); i++) {
-                        SingleTensorUpdate.apply(batch.states.get(i), batch.grads.get(i), config, stepSize);
+                    for (int i = 0; i < bucket.states.size(); i++) {
+                        SingleTensorUpdate.apply(bucket.states.get(i), bucketGrads.get(i), config, stepSize);
                     }
                 }
             }
-            for (ParamState state : batch.states) {
+            for (ParamState state : bucket.states) {
                 state.step++;
             }
-            tensorUpdatesByPath.merge(path, (long) batch.states.size(), Long::sum);
-            b++;
+            tensorUpdatesByPath.merge(key.path(), (long) bucket.states.size(), Long::sum);
+            ParamState first = bucket.states.get(0);
+            updates.add(new BucketUpdate(g, entry.getValue(), key.path(), first.deviceName,
+                    ParamState.scalarType(first.dtype).name(), ParamState.scalarType(first.stateDtype).name(),
+                    key.step(), fallbackReasons.getOrDefault(key, "")));
         }
     }
 
-    private UpdatePath pathFor(BucketKey key, NAdamWConfig config, double stepSize) {
-        if (updatePath == UpdatePath.SINGLE_TENSOR || !AtenOps.available()) {
-            return UpdatePath.SINGLE_TENSOR;
-        }
-        if (key.fusable() && FusedUpdate.canRun(config, stepSize)) {
-            return UpdatePath.FUSED;
-        }
-        return UpdatePath.MULTI_TENSOR;
+    /** The bias-corrected step size {@code lr_t} of the update at {@code step} (0-based). */
+    private double stepSize(NAdamWConfig config, long step) {
+        return BiasCorrection.stepSize(config, CosineSchedule.learningRate(config, step, trainingSteps, variant),
+                step + 1);
     }
 
-    /** What the parameters of one bucket share: the kernels take one dtype and device, the step one step size. */
-    private record BucketKey(int deviceCode, int dtype, long step, boolean fusable) {
+    /** The path chosen for one parameter at one step, and why it is slower than {@link #updatePath}; empty if not. */
+    private record PathChoice(UpdatePath path, String fallbackReason) {
     }
 
-    /** The parameters of one bucket at this step and their gradients, in group order. */
-    private static final class Batch {
-        final List<ParamState> states = new ArrayList<>();
-        final List<Tensor> grads = new ArrayList<>();
+    private static final PathChoice FUSED_AS_ASKED = new PathChoice(UpdatePath.FUSED, "");
+    private static final PathChoice MULTI_TENSOR_AS_ASKED = new PathChoice(UpdatePath.MULTI_TENSOR, "");
+    private static final PathChoice SINGLE_TENSOR_AS_ASKED = new PathChoice(UpdatePath.SINGLE_TENSOR, "");
+    private static final Set<Integer> FUSED_DTYPES = Set.of((int) ScalarType.Double.value,
+            (int) ScalarType.Float.value, (int) ScalarType.Half.value, (int) ScalarType.BFloat16.value);
 
-        void add(ParamState state, Tensor grad) {
-            states.add(state);
-            grads.add(grad);
+    /**
+     * The one place that decides which path updates a parameter at this step: the fastest that {@link #updatePath}
+     * allows and that can run on it. The fused kernels need a CPU or CUDA device, one of their dtypes, a gradient
+     * of the parameter's dtype, and parameter and gradient dense, non-overlapping and with the same strides in every
+     * dimension longer than 1 (any such layout, channels-last included, as in torch); a widened update runs on
+     * float32 copies laid out alike, so only the device matters then. They cannot run the step at which an entry's L2 term and decoupled decay would
+     * divide by zero ({@link FusedUpdate#canRun}).
+     */
+    private PathChoice choosePath(ParamState state, Tensor grad, NAdamWConfig config) {
+        if (updatePath == UpdatePath.SINGLE_TENSOR) {
+            return SINGLE_TENSOR_AS_ASKED;
         }
+        if (!AtenOps.available()) {
+            return new PathChoice(UpdatePath.SINGLE_TENSOR,
+                    "this LibTorch lacks the multi-tensor and fused operators this library calls");
+        }
+        if (updatePath == UpdatePath.MULTI_TENSOR) {
+            return MULTI_TENSOR_AS_ASKED;
+        }
+        String refusal = fusedKernelRefusal(state, grad, config);
+        return refusal == null ? FUSED_AS_ASKED : new PathChoice(UpdatePath.MULTI_TENSOR, refusal);
+    }
+
+    /** Why the fused kernels cannot update this parameter at this step, or null if they can. */
+    private String fusedKernelRefusal(ParamState state, Tensor grad, NAdamWConfig config) {
+        Tensor param = state.param;
+        if (!param.is_cpu() && !param.is_cuda()) {
+            return state.position + " is on " + state.deviceName + "; the fused kernels run on CPU and CUDA";
+        }
+        if (!FUSED_DTYPES.contains(state.stateDtype)) {
+            return state.position + " is updated in " + ParamState.scalarType(state.stateDtype)
+                    + "; the fused kernels take Double, Float, Half and BFloat16";
+        }
+        if (!state.widened()) {
+            if (grad.scalar_type().value != state.dtype) {
+                return state.position + " has dtype " + param.scalar_type() + " but its gradient "
+                        + grad.scalar_type();
+            }
+            if (!state.dense()) {
+                return state.position + " is not dense and non-overlapping (strides "
+                        + Arrays.toString(state.strides()) + ")";
+            }
+            if (!state.laidOutAsState(grad)) {
+                return state.position + " has strides " + Arrays.toString(state.strides()) + " but its gradient "
+                        + Arrays.toString(ParamState.strides(grad));
+            }
+        }
+        if (config.l2WeightDecay() != 0 && config.adamwWeightDecay() != 0
+                && !FusedUpdate.canRun(config, stepSize(config, state.step))) {
+            return "the decoupled decay of " + config.name() + " would wipe the parameters at step " + state.step
+                    + " (1 - lr_t * adamwWeightDecay == 0), which the fused mapping divides by";
+        }
+        return null;
     }
 
     /**
@@ -375,6 +478,47 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /** The fastest update path {@code step()} may use; see {@link #setUpdatePath}. */
     public UpdatePath updatePath() {
         return updatePath;
+    }
+
+    /**
+     * How each bucket of parameters was updated at the last {@code step()}: its group, parameters, device, dtype,
+     * step and path, and why the path is slower than {@link #updatePath()} when it is. Empty before the first step
+     * and after a skipped one.
+     */
+    public List<BucketUpdate> lastStepUpdates() {
+        return lastStepUpdates;
+    }
+
+    /**
+     * Chooses what float16 and bfloat16 parameters keep, and compute their update in; {@link StatePrecision#FLOAT32}
+     * by default. Parameters in float32 and float64 are the same under every value. Choose before the first step
+     * (and before {@link #load}): state created under one precision is not converted to another.
+     *
+     * @throws IllegalArgumentException if {@code precision} is null
+     * @throws IllegalStateException    if the precision would change while some parameter already has state
+     */
+    public void setStatePrecision(StatePrecision precision) {
+        if (precision == null) {
+            throw new IllegalArgumentException("precision must not be null");
+        }
+        if (precision == statePrecision) {
+            return;
+        }
+        for (List<ParamState> groupStates : states) {
+            for (ParamState state : groupStates) {
+                if (state.initialized()) {
+                    throw new IllegalStateException("cannot change the state precision from " + statePrecision
+                            + " to " + precision + ": " + state.position + " already has state (created at its first"
+                            + " step or by load); choose the precision on a fresh optimizer, before step() and load()");
+                }
+            }
+        }
+        this.statePrecision = precision;
+    }
+
+    /** What float16 and bfloat16 parameters keep and compute in; see {@link #setStatePrecision}. */
+    public StatePrecision statePrecision() {
+        return statePrecision;
     }
 
     /** How many tensor updates each path has applied, for tests that must know which path ran. */
@@ -436,36 +580,43 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     /**
      * Writes the optimizer's state to one file, atomically: the file is written aside, then renamed over
      * {@code path}, so a crash while saving leaves any previous file intact. What is saved: per-parameter step
-     * counts and both moments (through LibTorch's archive), every group's configuration, the training length,
-     * the schedule variant and a format version. The parameters themselves belong to the model: save it with
+     * counts, both moments and any master copies (through LibTorch's archive), every group's configuration, the
+     * training length, the schedule variant, the state precision and a format version. The state of a parameter
+     * that moved since its last update is moved after it first. The parameters themselves belong to the model: save it with
      * {@code model.save(OutputArchive)}.
      *
      * @throws IOException if the file cannot be written
      */
     public void save(Path path) throws IOException {
         requireOpen();
-        Checkpoints.save(this, states, path, () -> { });
+        save(path, () -> { });
     }
 
     /** As {@link #save(Path)}, running {@code beforeRename} between writing and renaming (tests simulate crashes). */
     void save(Path path, Runnable beforeRename) throws IOException {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            followParameters();
+        }
         Checkpoints.save(this, states, path, beforeRename);
     }
 
     /**
      * Restores the state saved by {@link #save(Path)} into this optimizer, which must be built over the same
      * parameters in the same groups and order, with the same configurations, training length and schedule
-     * variant. Moments saved on one device load onto the parameters' device, whatever it is. Everything is
-     * checked before anything changes: after a refused load the optimizer is exactly as it was.
+     * variant, and, for float16 and bfloat16 parameters, the same {@linkplain #setStatePrecision state precision}
+     * (format 2 files hold state in the parameters' dtype). Moments saved on one device load onto the parameters'
+     * device, whatever it is. Everything is checked before anything changes: after a refused load the optimizer is
+     * exactly as it was.
      *
      * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
      * @throws CheckpointException               if the file is truncated, foreign, from a newer format version, or
-     *                                           does not match this optimizer (another model, dtype or config)
+     *                                           does not match this optimizer (another model, dtype, config or
+     *                                           state precision)
      */
     public void load(Path path) throws IOException {
         requireOpen();
         Checkpoints.load(this, states, path);
-        bucketCaches.forEach(Bucket.Cache::clear);
+        buckets.forEach(Buckets::clear);
     }
 
     void restoreStepCount(long count) {
@@ -474,7 +625,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
 
     /**
      * A copy of {@code param}'s state, as torch's {@code optimizer.state_dict()["state"][i]}: its step count and, once
-     * it was updated, fresh copies of both moments on the parameter's device, owned by the caller (attached to the
+     * it was updated, fresh copies of both moments (and of its master copy, if it has one) on the state's device, owned by the caller (attached to the
      * caller's innermost {@link PointerScope}, if any). Changing them does not change this optimizer.
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
@@ -487,7 +638,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             return new ParamStateDict(state.step, null, null);
         }
         try (NoGradGuard noGrad = new NoGradGuard()) {
-            return new ParamStateDict(state.step, state.expAvg.clone(), state.expAvgSq.clone());
+            return new ParamStateDict(state.step, state.expAvg.clone(), state.expAvgSq.clone(),
+                    state.master == null ? null : state.master.clone());
         }
     }
 
@@ -525,14 +677,20 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 target.release();
             } else {
                 if (!target.initialized()) {
-                    target.initialize();
+                    target.initialize(statePrecision());
+                } else {
+                    target.follow();
                 }
                 target.expAvg.copy_(state.expAvg());
                 target.expAvgSq.copy_(state.expAvgSq());
+                if (target.master != null) {
+                    // Without a saved master copy the parameter's own value is the best there is.
+                    target.master.copy_(state.master() != null ? state.master() : target.param);
+                }
             }
             target.step = state.step();
         }
-        bucketCaches.forEach(Bucket.Cache::clear);
+        buckets.forEach(Buckets::clear);
     }
 
     /**
@@ -560,8 +718,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                 Tensor grad = state.param.grad();
                 if (grad.defined()) {
                     TensorChecks.requireDenseGradient(grad, state.position);
-                    int paramDevice = state.initialized() ? state.deviceCode : TensorChecks.deviceCode(state.param);
-                    TensorChecks.requireSameDevice(grad, paramDevice, state.param, state.position);
+                    TensorChecks.requireSameDevice(grad, state.param, state.position);
                     grads.add(grad);
                 } else {
                     grads.add(null);
@@ -571,7 +728,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         return grads;
     }
 
-    private ParamState stateOf(Tensor param) {
+    /** The state of {@code param}, for this class and its tests. */
+    ParamState stateOf(Tensor param) {
         if (param == null || param.isNull() || !param.defined()) {
             throw new IllegalArgumentException("param must be a defined tensor");
         }
@@ -599,7 +757,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        bucketCaches.forEach(Bucket.Cache::clear);
+        buckets.forEach(Buckets::clear);
+        nonFinite.release();
         for (List<ParamState> groupStates : states) {
             groupStates.forEach(ParamState::release);
         }

@@ -1,28 +1,79 @@
 package io.github.optlist.torch;
 
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static io.github.optlist.torch.AtenOps.call;
 import static org.bytedeco.pytorch.global.torch.isfinite;
+import static org.bytedeco.pytorch.global.torch.ones;
+import static org.bytedeco.pytorch.global.torch.zeros;
 
-/** The opt-in check for NaN and infinity in gradients: one host synchronization per device. */
+/**
+ * The opt-in check for NaN and infinity in gradients: one multi-tensor call per device and dtype
+ * ({@code _amp_foreach_non_finite_check_and_unscale_} with a scale of 1, as torch's {@code GradScaler} calls it,
+ * which leaves the gradients' values as they are), then one host synchronization per device to read its flag.
+ * The flag and the scale tensors of each device are made once and kept.
+ */
 final class NonFinite {
 
-    private NonFinite() {
+    /** Per device code: the flag the check raises ({@code found_inf}) and the scale 1 ({@code inv_scale}). */
+    private final Map<Integer, Tensor[]> flagsByDevice = new HashMap<>();
+
+    /** Whether every defined gradient holds only finite values; null entries are ignored. Call inside a scope. */
+    boolean allFinite(List<Tensor> grads) {
+        if (!AtenOps.available()) {
+            return allFiniteOneByOne(grads);
+        }
+        Map<Long, List<Tensor>> byDeviceAndDtype = new LinkedHashMap<>();
+        for (Tensor grad : grads) {
+            if (grad != null) {
+                long key = (long) TensorChecks.deviceCode(grad) << 32 | grad.scalar_type().value;
+                byDeviceAndDtype.computeIfAbsent(key, k -> new ArrayList<>()).add(grad);
+            }
+        }
+        Map<Integer, Tensor[]> used = new LinkedHashMap<>();
+        for (Map.Entry<Long, List<Tensor>> entry : byDeviceAndDtype.entrySet()) {
+            int device = (int) (entry.getKey() >>> 32);
+            Tensor[] flags = used.computeIfAbsent(device, d -> {
+                Tensor[] kept = flagsByDevice.computeIfAbsent(d, code -> newFlags(entry.getValue().get(0)));
+                kept[0].zero_();
+                return kept;
+            });
+            call(AtenOps.Ops.NON_FINITE_CHECK_AND_UNSCALE_, AtenOps.tensorList(entry.getValue()),
+                    new IValue(flags[0]), new IValue(flags[1]));
+        }
+        for (Tensor[] flags : used.values()) {
+            if (flags[0].item_float() != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
-    /** Whether every defined gradient holds only finite values; null entries are ignored. */
-    static boolean allFinite(List<Tensor> grads) {
-        Map<String, Tensor> flagPerDevice = new LinkedHashMap<>();
+    private static Tensor[] newFlags(Tensor onDevice) {
+        TensorOptions options = new TensorOptions(ScalarType.Float).device(new DeviceOptional(onDevice.device()));
+        return new Tensor[]{NativeMemory.outliveScope(zeros(new long[]{1}, options)),
+                NativeMemory.outliveScope(ones(new long[]{1}, options))};
+    }
+
+    /** Without the multi-tensor operator: one reduction per gradient, one synchronization per device. */
+    private static boolean allFiniteOneByOne(List<Tensor> grads) {
+        Map<Integer, Tensor> flagPerDevice = new LinkedHashMap<>();
         for (Tensor grad : grads) {
             if (grad == null) {
                 continue;
             }
             Tensor finite = isfinite(grad).all();
-            Tensor flag = flagPerDevice.putIfAbsent(grad.device().str().getString(), finite);
+            Tensor flag = flagPerDevice.putIfAbsent(TensorChecks.deviceCode(grad), finite);
             if (flag != null) {
                 flag.logical_and_(finite);
             }
@@ -33,5 +84,14 @@ final class NonFinite {
             }
         }
         return true;
+    }
+
+    /** Frees the kept flags. */
+    void release() {
+        for (Tensor[] flags : flagsByDevice.values()) {
+            NativeMemory.release(flags[0]);
+            NativeMemory.release(flags[1]);
+        }
+        flagsByDevice.clear();
     }
 }

@@ -1,21 +1,22 @@
 package io.github.optlist.torch;
 
+import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-
-import java.util.Set;
 
 import static org.bytedeco.pytorch.global.torch.zeros_like;
 
 /**
- * The optimizer's state for one parameter: its step count, both moments, and the scratch buffers the update paths
- * write into so that a step allocates nothing. The moments are created on the parameter's first update, on the
- * device, in the dtype and with the strides the parameter has then; a scratch buffer only when a path first needs it.
+ * The optimizer's state for one parameter: its step count, both moments, a float32 master copy under
+ * {@link StatePrecision#FLOAT32_MASTER_WEIGHTS}, and the scratch buffers the update paths write into so that a step
+ * allocates nothing. The state is created on the parameter's first update on the device and with the strides the
+ * parameter has then, in the {@linkplain #stateDtypeFor state dtype} of its dtype; a scratch buffer only when a path
+ * first needs it. When the parameter later moves to another device, dtype or layout, {@link #follow} moves the state
+ * after it.
  */
 final class ParamState {
-
-    private static final Set<Integer> FUSED_DTYPES = Set.of((int) ScalarType.Double.value,
-            (int) ScalarType.Float.value, (int) ScalarType.Half.value, (int) ScalarType.BFloat16.value);
 
     final Tensor param;
     /** Where the parameter stands, e.g. {@code params[2] of group 0}, for messages. */
@@ -24,16 +25,29 @@ final class ParamState {
     long step;
     Tensor expAvg;
     Tensor expAvgSq;
-    /** The parameter's {@linkplain TensorChecks#deviceCode device code} when the moments were created. */
+    /** The float32 master copy of a half-precision parameter under {@code FLOAT32_MASTER_WEIGHTS}, else null. */
+    Tensor master;
+    /** The parameter's {@linkplain TensorChecks#deviceCode device code} when the state was created or moved. */
     int deviceCode;
-    /** The parameter's {@code ScalarType} value when the moments were created. */
+    /** The parameter's {@code ScalarType} value when the state was created or moved. */
     int dtype;
-    /** Whether the fused kernels exist for the parameter's device and dtype. */
-    boolean fusedKernelApplies;
+    /** The parameter's device as a name, e.g. {@code cuda:0}, when the state was created or moved. */
+    String deviceName;
+    /** The {@code ScalarType} value of the moments and of the arithmetic: float32 for half parameters by default. */
+    int stateDtype;
+    /** The parameter's strides when the state was created or moved; the state tensors have the same if it is dense. */
+    private long[] strides;
+    /** Whether the parameter was dense and non-overlapping when the state was created or moved. */
+    private boolean dense;
+    private StatePrecision precision;
     /** {@code sqrt(v) + epsilon} on the single- and multi-tensor paths, the Nesterov numerator on the fused one. */
     private Tensor scratch;
     /** {@code grad - l2 * p} on the single- and multi-tensor paths, for configurations with an L2 term. */
     private Tensor l2Gradient;
+    /** The float32 copy of a half-precision parameter the update runs on under {@code FLOAT32}. */
+    private Tensor work;
+    /** The float32 copy of a half-precision parameter's gradient. */
+    private Tensor gradWork;
 
     ParamState(Tensor param, String position) {
         this.param = param;
@@ -44,16 +58,121 @@ final class ParamState {
         return expAvg != null;
     }
 
-    /** Allocates the moments; called inside a no-grad region. */
-    void initialize() {
-        expAvg = newBuffer();
-        expAvgSq = newBuffer();
-        dtype = param.scalar_type().value;
-        deviceCode = TensorChecks.deviceCode(param);
-        fusedKernelApplies = (param.is_cpu() || param.is_cuda()) && FUSED_DTYPES.contains(dtype);
+    static boolean isHalf(int dtype) {
+        return dtype == ScalarType.Half.value || dtype == ScalarType.BFloat16.value;
     }
 
-    /** The parameter-sized scratch buffer, allocated on first use. */
+    /** The dtype the moments are kept and the update is computed in, for a parameter of {@code dtype}. */
+    static int stateDtypeFor(int dtype, StatePrecision precision) {
+        return isHalf(dtype) && precision != StatePrecision.PARAM_DTYPE ? ScalarType.Float.value : dtype;
+    }
+
+    /** Allocates the moments (and the master copy) for the parameter as it is now; called inside a no-grad region. */
+    void initialize(StatePrecision statePrecision) {
+        initialize(statePrecision, param);
+    }
+
+    /**
+     * As {@link #initialize(StatePrecision)}, with the state made like {@code like} (a tensor of the parameter's
+     * shape) instead of the parameter: tests leave the state on another device than the parameter this way, as a
+     * {@code model.to(...)} after the first step does.
+     */
+    void initialize(StatePrecision statePrecision, Tensor like) {
+        this.precision = statePrecision;
+        record(like);
+        expAvg = newBuffer(like);
+        expAvgSq = newBuffer(like);
+        if (needsMaster()) {
+            master = newBuffer(like);
+            master.copy_(like);
+        }
+    }
+
+    private void record(Tensor tensor) {
+        dtype = tensor.scalar_type().value;
+        deviceCode = TensorChecks.deviceCode(tensor);
+        deviceName = tensor.device().str().getString();
+        strides = strides(tensor);
+        dense = tensor.is_non_overlapping_and_dense();
+        stateDtype = stateDtypeFor(dtype, precision);
+    }
+
+    private boolean needsMaster() {
+        return precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
+    }
+
+    /**
+     * Moves and casts the state after its parameter when the parameter's device, dtype or strides changed since the
+     * state was created, as torch's {@code load_state_dict} casts state to its parameter: the moments keep their
+     * values (rounded when the state dtype narrows), the master copy is kept while the parameter stays in half
+     * precision, taken from the parameter when it becomes half, and dropped when it no longer is. Scratch buffers
+     * are dropped and made again on first use. Called inside a no-grad region.
+     *
+     * @return whether anything moved, so that tensor lists holding the old tensors must be rebuilt
+     */
+    boolean follow() {
+        int nowDtype = param.scalar_type().value;
+        int nowDevice = TensorChecks.deviceCode(param);
+        if (nowDtype == dtype && nowDevice == deviceCode && hasStrides(param)) {
+            return false;
+        }
+        boolean hadMaster = master != null;
+        record(param);
+        expAvg = moved(expAvg);
+        expAvgSq = moved(expAvgSq);
+        if (needsMaster()) {
+            if (hadMaster) {
+                master = moved(master, ScalarType.Float.value);
+            } else {
+                master = newBuffer();
+                master.copy_(param);
+            }
+        } else {
+            NativeMemory.release(master);
+            master = null;
+        }
+        releaseScratch();
+        return true;
+    }
+
+    /** Whether the update runs on float32 copies of a half-precision parameter and its gradient. */
+    boolean widened() {
+        return stateDtype != dtype;
+    }
+
+    /** The tensor the update runs on: the parameter itself, its master copy, or its float32 working copy. */
+    Tensor target() {
+        if (master != null) {
+            return master;
+        }
+        return widened() ? work() : param;
+    }
+
+    /**
+     * The float32 copy of the parameter refreshed from it, under {@code FLOAT32}; null when the update runs on the
+     * parameter itself or on the master copy, which need no refresh.
+     */
+    Tensor workToRefresh() {
+        return widened() && master == null ? work() : null;
+    }
+
+    /** The float32 working copy of the parameter, allocated on first use. */
+    Tensor work() {
+        if (work == null) {
+            work = newBuffer();
+        }
+        return work;
+    }
+
+    /** The float32 buffer a widened update copies the gradient into, allocated on first use. */
+    Tensor gradWork() {
+        if (gradWork == null) {
+            gradWork = newBuffer();
+        }
+        return gradWork;
+    }
+
+    /** The parameter-sized scratch buffer in the state dtype, allocated on first use. */
     Tensor scratch() {
         if (scratch == null) {
             scratch = newBuffer();
@@ -61,7 +180,7 @@ final class ParamState {
         return scratch;
     }
 
-    /** The buffer for {@code grad - l2 * p}, allocated on first use. */
+    /** The buffer for {@code grad - l2 * p} in the state dtype, allocated on first use. */
     Tensor l2Gradient() {
         if (l2Gradient == null) {
             l2Gradient = newBuffer();
@@ -69,16 +188,103 @@ final class ParamState {
         return l2Gradient;
     }
 
+    /** A zero tensor shaped, strided and placed as the parameter, in the state dtype. */
     private Tensor newBuffer() {
-        return NativeMemory.outliveScope(zeros_like(param));
+        return newBuffer(param);
+    }
+
+    private Tensor newBuffer(Tensor like) {
+        return NativeMemory.outliveScope(zeros_like(like, options(stateDtype, like), new MemoryFormatOptional()));
+    }
+
+    private Tensor moved(Tensor old) {
+        return moved(old, stateDtype);
+    }
+
+    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}. */
+    private Tensor moved(Tensor old, int dtype) {
+        Tensor moved = NativeMemory.outliveScope(zeros_like(param, options(dtype, param),
+                new MemoryFormatOptional()));
+        moved.copy_(old);
+        NativeMemory.release(old);
+        return moved;
+    }
+
+    private static TensorOptions options(int dtype, Tensor on) {
+        return new TensorOptions(scalarType(dtype)).device(new DeviceOptional(on.device()));
+    }
+
+    static ScalarType scalarType(int value) {
+        for (ScalarType type : ScalarType.values()) {
+            if (type.value == value) {
+                return type;
+            }
+        }
+        throw new IllegalArgumentException("no ScalarType " + value);
+    }
+
+    /** The parameter's strides when the state was created or last moved, which the state tensors share. */
+    long[] strides() {
+        return strides;
+    }
+
+    /** Whether the parameter is dense and non-overlapping, as it was when the state was created or last moved. */
+    boolean dense() {
+        return dense;
+    }
+
+    /** Whether {@code tensor} has the strides recorded for the parameter; reads them without allocating. */
+    boolean hasStrides(Tensor tensor) {
+        if (tensor.dim() != strides.length) {
+            return false;
+        }
+        for (int i = 0; i < strides.length; i++) {
+            if (tensor.stride(i) != strides[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code grad}, of the parameter's shape, lays its elements out in memory as the state does: the same
+     * strides in every dimension longer than 1 (a dimension of size 1 is never stepped over, whatever its stride).
+     */
+    boolean laidOutAsState(Tensor grad) {
+        if (grad.dim() != strides.length) {
+            return false;
+        }
+        for (int i = 0; i < strides.length; i++) {
+            if (grad.stride(i) != strides[i] && grad.size(i) != 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The strides, read with calls that return plain values: no native object to make and free. */
+    static long[] strides(Tensor tensor) {
+        long[] out = new long[(int) tensor.dim()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tensor.stride(i);
+        }
+        return out;
+    }
+
+    private void releaseScratch() {
+        NativeMemory.release(scratch);
+        NativeMemory.release(l2Gradient);
+        NativeMemory.release(work);
+        NativeMemory.release(gradWork);
+        scratch = l2Gradient = work = gradWork = null;
     }
 
     /** Frees the state tensors; the parameter itself belongs to its group. */
     void release() {
         NativeMemory.release(expAvg);
         NativeMemory.release(expAvgSq);
-        NativeMemory.release(scratch);
-        NativeMemory.release(l2Gradient);
-        expAvg = expAvgSq = scratch = l2Gradient = null;
+        NativeMemory.release(master);
+        expAvg = expAvgSq = master = null;
+        releaseScratch();
     }
 }

@@ -17,26 +17,28 @@ final class SingleTensorUpdate {
     }
 
     /**
-     * The step size {@code lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)} of update {@code t} (1-based),
-     * or {@code lr} without bias correction.
+     * Applies one NAdamW update with step size {@code lr_t} ({@link io.github.optlist.BiasCorrection#stepSize}) to
+     * {@code state.param}, whose gradient is {@code grad}. A {@linkplain ParamState#widened() widened} update runs
+     * on float32 copies of the parameter (or on its master copy) and of the gradient, and rounds into the parameter
+     * once at the end.
      */
-    static double stepSize(NAdamWConfig config, double learningRate, long t) {
-        if (!config.useBiasCorrection()) {
-            return learningRate;
-        }
-        return learningRate * Math.sqrt(1 - Math.pow(config.beta2(), t)) / (1 - Math.pow(config.beta1(), t));
-    }
-
-    /** Applies one NAdamW update with step size {@code lr_t} to {@code state.param}, whose gradient is {@code grad}. */
     static void apply(ParamState state, Tensor grad, NAdamWConfig config, double stepSize) {
-        Tensor param = state.param;
+        Tensor param = state.target();
         double beta1 = config.beta1();
         double beta2 = config.beta2();
 
         Tensor g = grad;
+        if (state.widened()) {
+            Tensor work = state.workToRefresh();
+            if (work != null) {
+                work.copy_(state.param);
+            }
+            g = state.gradWork();
+            g.copy_(grad);
+        }
         if (config.l2WeightDecay() != 0) {
             // The published sign: the list was ranked with g = grad - l2 * p.
-            g = state.l2Gradient().copy_(grad).add_(param, new Scalar(-config.l2WeightDecay()));
+            g = state.l2Gradient().copy_(g).add_(param, new Scalar(-config.l2WeightDecay()));
         }
         state.expAvg.mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
         state.expAvgSq.mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
@@ -52,6 +54,9 @@ final class SingleTensorUpdate {
             param.addcdiv_(g, denominator, new Scalar(-stepSize * (1 - beta1)));
         } else {
             param.addcdiv_(state.expAvg, denominator, new Scalar(-stepSize));
+        }
+        if (state.widened()) {
+            state.param.copy_(param);
         }
     }
 }

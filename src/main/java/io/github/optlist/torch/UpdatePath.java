@@ -11,8 +11,10 @@ public enum UpdatePath {
     /**
      * ATen's fused Adam kernels ({@code _fused_adamw_}, {@code _fused_adam_}): one pass over parameter, gradient and
      * moments per tensor, plus one copy and one interpolation for Nesterov entries and one scaling when an entry has
-     * both an L2 term and decoupled decay. Runs on contiguous float64, float32, float16 and bfloat16 tensors on CPU
-     * and CUDA; other tensors take the {@link #MULTI_TENSOR} path. The default.
+     * both an L2 term and decoupled decay. Runs on float64, float32, float16 and bfloat16 tensors on CPU and CUDA
+     * whose layout is dense and non-overlapping (contiguous, channels-last, transposed, ...) with the gradient's
+     * strides; other tensors take the {@link #MULTI_TENSOR} path, which
+     * {@link NAdamWCosineDecay#lastStepUpdates()} reports with the reason. The default.
      */
     FUSED,
 

@@ -1,5 +1,8 @@
 package io.github.optlist.torch;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
@@ -9,9 +12,11 @@ import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
@@ -222,8 +227,9 @@ class CheckpointTest {
 
     @Test
     void newerFormatVersionIsRefused() throws IOException {
-        Path newer = withVersion(savedCheckpoint(params(), OptList.config(1), T), 3, "newer.ckpt");
-        assertRefusedAndUnchanged(newer, CheckpointException.class, "version 3", "newer");
+        int next = Checkpoints.VERSION + 1;
+        Path newer = withVersion(savedCheckpoint(params(), OptList.config(1), T), next, "newer.ckpt");
+        assertRefusedAndUnchanged(newer, CheckpointException.class, "version " + next, "newer");
     }
 
     @Test
@@ -248,6 +254,132 @@ class CheckpointTest {
             assertTrue(e.getMessage().contains("TORCH_PORT"), e.getMessage());
             assertEquals(0, optimizer.stepCount());
         }
+    }
+
+    static Tensor[] halfParams(ScalarType dtype) {
+        Tensor[] params = params();
+        for (int i = 0; i < params.length; i++) {
+            params[i] = params[i].detach().to(dtype).set_requires_grad(true);
+        }
+        return params;
+    }
+
+    static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config, StatePrecision precision) {
+        NAdamWCosineDecay optimizer = optimizer(params, config);
+        optimizer.setStatePrecision(precision);
+        return optimizer;
+    }
+
+    static Stream<Arguments> precisionsAndHalfDtypes() {
+        return Stream.of(StatePrecision.values()).flatMap(precision -> Stream.of(
+                Arguments.of(precision, ScalarType.Half), Arguments.of(precision, ScalarType.BFloat16)));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("precisionsAndHalfDtypes")
+    void halfPrecisionStateResumesBitForBit(StatePrecision precision, ScalarType dtype) throws IOException {
+        NAdamWConfig config = OptList.configs().stream().filter(c -> c.useNesterov() && c.l2WeightDecay() > 0)
+                .findFirst().orElseThrow();
+        Tensor[] reference = halfParams(dtype);
+        try (var opt = optimizer(reference, config, precision)) {
+            run(opt, reference, 0, TOTAL_STEPS);
+        }
+        Tensor[] first = halfParams(dtype);
+        Path file = dir.resolve("half.ckpt");
+        Tensor[] resumed = new Tensor[first.length];
+        try (var opt = optimizer(first, config, precision)) {
+            run(opt, first, 0, 5);
+            opt.save(file);
+            for (int i = 0; i < first.length; i++) {
+                resumed[i] = first[i].detach().clone().set_requires_grad(true); // as the model's checkpoint
+            }
+        }
+        try (var opt = optimizer(resumed, config, precision)) {
+            opt.load(file);
+            assertEquals(5, opt.stepCount());
+            run(opt, resumed, 5, TOTAL_STEPS);
+        }
+        for (int i = 0; i < reference.length; i++) {
+            assertArrayEquals(TestTensors.values(reference[i]), TestTensors.values(resumed[i]), "param " + i);
+        }
+    }
+
+    @Test
+    void checkpointOfAnotherStatePrecisionIsRefusedNamingIt() throws IOException {
+        Tensor[] saved = halfParams(ScalarType.BFloat16);
+        Path file = dir.resolve("float32-state.ckpt");
+        try (var opt = optimizer(saved, OptList.config(1), StatePrecision.FLOAT32)) {
+            run(opt, saved, 0, 2);
+            opt.save(file);
+        }
+        for (StatePrecision other : new StatePrecision[]{StatePrecision.PARAM_DTYPE,
+                StatePrecision.FLOAT32_MASTER_WEIGHTS}) {
+            Tensor[] params = halfParams(ScalarType.BFloat16);
+            try (var opt = optimizer(params, OptList.config(1), other)) {
+                CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(file));
+                assertTrue(e.getMessage().contains("params[0] of group 0 has its state in Float")
+                        && e.getMessage().contains("state precision " + other)
+                        && e.getMessage().contains("setStatePrecision(StatePrecision.FLOAT32)"), e.getMessage());
+                assertEquals(0, opt.stepCount());
+            }
+        }
+        // Float32 parameters are the same under every precision, so their checkpoints load under any.
+        Path plain = savedCheckpoint(params(), OptList.config(1), T);
+        try (var opt = optimizer(params(), OptList.config(1), StatePrecision.PARAM_DTYPE)) {
+            opt.load(plain);
+            assertEquals(2, opt.stepCount());
+        }
+    }
+
+    @Test
+    void version2CheckpointLoadsAsStateInTheParametersDtype() throws IOException {
+        Tensor[] saved = halfParams(ScalarType.Half);
+        Path file = dir.resolve("current.ckpt");
+        try (var opt = optimizer(saved, OptList.config(1), StatePrecision.PARAM_DTYPE)) {
+            run(opt, saved, 0, 3);
+            opt.save(file);
+        }
+        Path version2 = asVersion2(file);
+        try (var opt = optimizer(halfParams(ScalarType.Half), OptList.config(1), StatePrecision.PARAM_DTYPE)) {
+            opt.load(version2);
+            assertEquals(3, opt.stepCount());
+        }
+        try (var opt = optimizer(halfParams(ScalarType.Half), OptList.config(1))) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(version2));
+            assertTrue(e.getMessage().contains("setStatePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
+        }
+    }
+
+    /** A copy of {@code saved} as format version 2 wrote it: no state precision, state dtype or master flag. */
+    private Path asVersion2(Path saved) throws IOException {
+        InputArchive in = new InputArchive();
+        in.load_from(saved.toString());
+        IValue metadata = new IValue();
+        in.read("metadata", metadata);
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = (ObjectNode) mapper.readTree(metadata.toStringRef().getString());
+        root.put("version", 2);
+        root.remove("statePrecision");
+        OutputArchive out = new OutputArchive();
+        for (JsonNode group : root.path("groups")) {
+            for (JsonNode param : group.path("params")) {
+                ((ObjectNode) param).remove(List.of("stateDtype", "master"));
+            }
+        }
+        for (int g = 0; g < root.path("groups").size(); g++) {
+            for (int i = 0; i < root.path("groups").get(g).path("params").size(); i++) {
+                for (String name : new String[]{"exp_avg", "exp_avg_sq"}) {
+                    Tensor moment = new Tensor();
+                    if (in.try_read("g" + g + ".p" + i + "." + name, moment)) {
+                        out.write("g" + g + ".p" + i + "." + name, moment);
+                    }
+                }
+            }
+        }
+        out.write("metadata", new IValue(mapper.writeValueAsString(root)));
+        Path changed = dir.resolve("version2.ckpt");
+        out.save_to(changed.toString());
+        return changed;
     }
 
     /** A copy of checkpoint {@code saved} whose metadata claims format version {@code version}. */

@@ -11,6 +11,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.bytedeco.pytorch.global.torch.cuda_is_available;
@@ -61,6 +62,50 @@ class CudaTest {
                 run.close();
             }
         }
+    }
+
+    @Test
+    void halfPrecisionOnCudaAgreesWithTheSingleTensorPathOnCpu() {
+        Random random = new Random(19);
+        for (NAdamWConfig config : List.of(OptList.config(39), OptList.config(1))) {
+            for (UpdatePath path : new UpdatePath[]{UpdatePath.FUSED, UpdatePath.MULTI_TENSOR}) {
+                for (ScalarType dtype : new ScalarType[]{ScalarType.Half, ScalarType.BFloat16}) {
+                    var run = new UpdatePathTest.SideBySide(config, dtype, path, random, new Device("cuda:0"));
+                    for (int step = 0; step < 12; step++) {
+                        run.step(random, i -> true);
+                        // Both compute in float32 and round once; CUDA and CPU may round a few elements apart.
+                        run.assertAgree(0.05, config.name() + " " + path + " " + dtype + " step " + step);
+                    }
+                    BucketUpdate update = run.fast.lastStepUpdates().get(0);
+                    assertEquals(path, update.path(), update.fallbackReason());
+                    assertEquals("Float", update.stateDtype());
+                    run.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void stateFollowsAParameterMovedFromCpuToCuda() {
+        NAdamWConfig config = OptList.config(1);
+        Random random = new Random(23);
+        double[] p0 = TestTensors.gaussian(random, 33, 1.0);
+        Tensor p = Tensor.create(p0, 33).set_requires_grad(true);
+        ReferenceNAdamW ref = new ReferenceNAdamW(config, 10, ListVariant.TASKSET, p0);
+        try (var opt = new NAdamWCosineDecay(new TensorVector(p), config, 10)) {
+            for (int i = 0; i < 8; i++) {
+                if (i == 3) {
+                    p.set_data(p.detach().to(new Device("cuda:0"), ScalarType.Double));
+                }
+                double[] g = TestTensors.gaussian(random, 33, 1.0);
+                TestTensors.setGrad(p, g);
+                opt.step();
+                ref.step(g);
+            }
+            assertEquals("cuda:0", opt.lastStepUpdates().get(0).device());
+            assertTrue(opt.stateOf(p).expAvg.is_cuda());
+        }
+        NAdamWReferenceTest.assertClose(ref.params(), TestTensors.values(p), "moved to CUDA after 3 steps");
     }
 
     @Test

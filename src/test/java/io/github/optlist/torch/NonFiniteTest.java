@@ -6,7 +6,9 @@ import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
@@ -94,5 +96,60 @@ class NonFiniteTest {
         // the skipped step left the moments untouched too: the run equals one that never saw it
         assertArrayEquals(TestTensors.values(twinA), TestTensors.values(a));
         assertArrayEquals(TestTensors.values(twinB), TestTensors.values(b));
+    }
+
+    /** A float32 and a {@code dtype} parameter: the check runs once per device and dtype, so over two lists. */
+    static Tensor[] mixedParams(ScalarType dtype) {
+        return new Tensor[]{
+                Tensor.create(new double[]{1, -2, 3, 4}, 4).to(ScalarType.Float).detach().set_requires_grad(true),
+                Tensor.create(new double[]{0.5, 0.25, -1}, 3).to(dtype).detach().set_requires_grad(true)};
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ScalarType.class, names = {"Half", "BFloat16", "Float", "Double"})
+    void nonFiniteGradientOfEveryDtypeIsFound(ScalarType dtype) {
+        Tensor[] params = mixedParams(dtype);
+        try (var opt = new NAdamWCosineDecay(new TensorVector(params), entry, 10)) {
+            opt.setSkipNonFiniteSteps(true);
+            TestTensors.setGrad(params[0], new double[]{1, 1, 1, 1});
+            TestTensors.setGrad(params[1], new double[]{1, 1, 1});
+            opt.step();
+            assertEquals(0, opt.skippedSteps(), "finite gradients are not skipped");
+            double[] before = TestTensors.values(params[1]);
+            TestTensors.setGrad(params[0], new double[]{1, 1, 1, 1});
+            TestTensors.setGrad(params[1], new double[]{1, Double.POSITIVE_INFINITY, 1});
+            opt.step();
+            assertEquals(1, opt.skippedSteps());
+            assertEquals(List.of(), opt.lastStepUpdates());
+            assertArrayEquals(before, TestTensors.values(params[1]));
+            assertEquals(1, opt.stepCount(params[1]));
+        }
+    }
+
+    @Test
+    void checkLeavesFiniteGradientsAsTheyAre() {
+        Tensor[] checked = mixedParams(ScalarType.BFloat16);
+        Tensor[] unchecked = mixedParams(ScalarType.BFloat16);
+        Random random = new Random(4);
+        try (var withCheck = new NAdamWCosineDecay(new TensorVector(checked), entry, 10);
+             var without = new NAdamWCosineDecay(new TensorVector(unchecked), entry, 10)) {
+            withCheck.setSkipNonFiniteSteps(true);
+            for (int k = 0; k < 4; k++) {
+                double[] g0 = TestTensors.gaussian(random, 4, 1e-3);
+                double[] g1 = TestTensors.gaussian(random, 3, 1e3);
+                TestTensors.setGrad(checked[0], g0);
+                TestTensors.setGrad(checked[1], g1);
+                TestTensors.setGrad(unchecked[0], g0);
+                TestTensors.setGrad(unchecked[1], g1);
+                double[] gradBefore = TestTensors.values(checked[1].grad());
+                withCheck.step();
+                without.step();
+                assertArrayEquals(gradBefore, TestTensors.values(checked[1].grad()), "the gradient is unchanged");
+            }
+            assertEquals(0, withCheck.skippedSteps());
+        }
+        for (int i = 0; i < checked.length; i++) {
+            assertArrayEquals(TestTensors.values(unchecked[i]), TestTensors.values(checked[i]));
+        }
     }
 }

@@ -18,9 +18,13 @@ final class TestTensors {
         return Tensor.create(values, shape).set_requires_grad(true);
     }
 
-    /** The values of a float32 or float64 tensor, on any device, as doubles. */
+    /** The values of a floating-point tensor (float16 and bfloat16 exactly), on any device, as doubles. */
     static double[] values(Tensor tensor) {
         Tensor host = tensor.detach().cpu().contiguous();
+        if (host.scalar_type().value == ScalarType.Half.value
+                || host.scalar_type().value == ScalarType.BFloat16.value) {
+            host = host.to(ScalarType.Double);
+        }
         int n = (int) host.numel();
         double[] out = new double[n];
         if (host.scalar_type().value == ScalarType.Double.value) {

@@ -5,7 +5,9 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.MemoryFormat;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,9 +18,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -80,6 +84,7 @@ class UpdatePathTest {
                     "step " + step);
         }
         assertEquals(SHAPES.length * (long) STEPS_RUN, run.fast.tensorUpdates(path), "updates on the " + path + " path");
+        assertEquals(List.of(path), run.fast.lastStepUpdates().stream().map(BucketUpdate::path).toList());
         run.close();
     }
 
@@ -98,30 +103,80 @@ class UpdatePathTest {
         run.close();
     }
 
-    @Test
-    void nonContiguousParametersTakeTheMultiTensorPath() {
+    /**
+     * Runs {@code steps} steps of the same gradients on {@code param} with the fused path and on a contiguous copy
+     * with the single-tensor path, the gradient laid out by {@code layoutOfGrad}; returns the last step's report.
+     */
+    private static BucketUpdate compareWithContiguousRun(Tensor param, UnaryOperator<Tensor> layoutOfGrad) {
         NAdamWConfig config = OptList.config(0);
         Random random = new Random(5);
-        double[] values = TestTensors.gaussian(random, 24, 1.0);
-        Tensor single = Tensor.create(values, 4, 6).t().detach().set_requires_grad(true);
-        Tensor fused = Tensor.create(values, 4, 6).t().detach().set_requires_grad(true);
-        assertTrue(!fused.is_contiguous());
-        try (var singleOpt = optimizer(List.of(single), config, UpdatePath.SINGLE_TENSOR);
-             var fusedOpt = optimizer(List.of(fused), config, UpdatePath.FUSED)) {
+        Tensor contiguous = param.detach().contiguous().set_requires_grad(true);
+        int n = (int) param.numel();
+        BucketUpdate last;
+        try (var singleOpt = optimizer(List.of(contiguous), config, UpdatePath.SINGLE_TENSOR);
+             var fusedOpt = optimizer(List.of(param), config, UpdatePath.FUSED)) {
             for (int step = 0; step < 5; step++) {
-                double[] grad = TestTensors.gaussian(random, 24, 1.0);
+                double[] grad = TestTensors.gaussian(random, n, 1.0);
                 try (PointerScope scope = new PointerScope()) {
-                    single.mutable_grad().put(Tensor.create(grad, 4, 6).t());
-                    fused.mutable_grad().put(Tensor.create(grad, 4, 6).t());
+                    Tensor g = Tensor.create(grad, param.shape());
+                    contiguous.mutable_grad().put(g);
+                    param.mutable_grad().put(layoutOfGrad.apply(g.clone()));
                     singleOpt.step();
                     fusedOpt.step();
                 }
             }
-            assertMaxRelativeDifference(TestTensors.values(single), TestTensors.values(fused), FLOAT64_TOLERANCE,
-                    "transposed parameter");
-            assertEquals(0, fusedOpt.tensorUpdates(UpdatePath.FUSED));
-            assertEquals(5, fusedOpt.tensorUpdates(UpdatePath.MULTI_TENSOR));
+            last = fusedOpt.lastStepUpdates().get(0);
         }
+        assertMaxRelativeDifference(TestTensors.values(contiguous), TestTensors.values(param), FLOAT64_TOLERANCE,
+                "strided parameter");
+        return last;
+    }
+
+    @Test
+    void channelsLastParameterTakesTheFusedPath() {
+        Tensor param = TestTensors.param(TestTensors.gaussian(new Random(1), 2 * 3 * 4 * 5, 1.0), 2, 3, 4, 5)
+                .detach().contiguous(MemoryFormat.ChannelsLast).set_requires_grad(true);
+        assertFalse(param.is_contiguous());
+        BucketUpdate update = compareWithContiguousRun(param, g -> g.contiguous(MemoryFormat.ChannelsLast));
+        assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
+        assertFalse(update.fellBack());
+    }
+
+    @Test
+    void transposedParameterWithTransposedGradientTakesTheFusedPath() {
+        Tensor param = TestTensors.param(TestTensors.gaussian(new Random(2), 24, 1.0), 4, 6).t().detach()
+                .set_requires_grad(true);
+        BucketUpdate update = compareWithContiguousRun(param, g -> g.t().contiguous().t());
+        assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
+    }
+
+    @Test
+    void gradientWhoseStridesDifferOnlyInDimensionsOfSizeOneTakesTheFusedPath() {
+        Tensor param = TestTensors.param(TestTensors.gaussian(new Random(6), 12, 1.0), 3, 1, 4);
+        BucketUpdate update = compareWithContiguousRun(param,
+                g -> g.as_strided(new long[]{3, 1, 4}, new long[]{4, 1, 1}));
+        assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
+    }
+
+    @Test
+    void gradientWithOtherStridesTakesTheMultiTensorPathAndSaysWhy() {
+        Tensor param = TestTensors.param(TestTensors.gaussian(new Random(3), 24, 1.0), 4, 6).t().detach()
+                .set_requires_grad(true);
+        BucketUpdate update = compareWithContiguousRun(param, g -> g.contiguous());
+        assertEquals(UpdatePath.MULTI_TENSOR, update.path());
+        assertTrue(update.fellBack());
+        assertTrue(update.fallbackReason().contains("params[0] of group 0 has strides [1, 6] but its gradient [4, 1]"),
+                update.fallbackReason());
+    }
+
+    @Test
+    void parameterWithGapsTakesTheMultiTensorPathAndSaysWhy() {
+        Tensor every = TestTensors.param(TestTensors.gaussian(new Random(4), 24, 1.0), 4, 6);
+        Tensor param = every.detach().slice(1, new LongOptional(0), new LongOptional(6), 2).set_requires_grad(true);
+        assertFalse(param.is_non_overlapping_and_dense());
+        BucketUpdate update = compareWithContiguousRun(param, g -> g);
+        assertEquals(UpdatePath.MULTI_TENSOR, update.path());
+        assertTrue(update.fallbackReason().contains("not dense"), update.fallbackReason());
     }
 
     @Test
@@ -136,6 +191,9 @@ class UpdatePathTest {
         }
         assertEquals(0, run.fast.tensorUpdates(UpdatePath.FUSED));
         assertEquals(3L * SHAPES.length, run.fast.tensorUpdates(UpdatePath.MULTI_TENSOR));
+        BucketUpdate update = run.fast.lastStepUpdates().get(0);
+        assertEquals(UpdatePath.MULTI_TENSOR, update.path());
+        assertTrue(update.fallbackReason().contains("would wipe"), update.fallbackReason());
         run.close();
     }
 
@@ -146,6 +204,8 @@ class UpdatePathTest {
         run.step(random, i -> true);
         assertEquals(SHAPES.length, run.fast.tensorUpdates(UpdatePath.SINGLE_TENSOR));
         assertEquals(0, run.fast.tensorUpdates(UpdatePath.FUSED) + run.fast.tensorUpdates(UpdatePath.MULTI_TENSOR));
+        assertEquals(List.of(new BucketUpdate(0, List.of(0, 1, 2, 3, 4), UpdatePath.SINGLE_TENSOR, "cpu", "Double",
+                "Double", 0, "")), run.fast.lastStepUpdates());
         run.close();
     }
 
