@@ -60,6 +60,31 @@ class ParamStateDictTest {
     }
 
     @Test
+    void masterWeightsMoveWithTheStateSoAHalfParameterContinuesExactly() {
+        manual_seed(5);
+        Tensor a = randn(3, 4).to(org.bytedeco.pytorch.global.torch.ScalarType.Half).requires_grad_(true);
+        Tensor b = randn(3, 4).to(org.bytedeco.pytorch.global.torch.ScalarType.Half).requires_grad_(true);
+        try (NAdamWCosineDecay first = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10);
+             NAdamWCosineDecay second = TorchOptList.optimizerForIdx(new TensorVector(b), 0, 10)) {
+            first.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
+            second.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
+            stepWithGradients(first, a);
+            stepWithGradients(first, a);
+            b.detach().copy_(a.detach());
+            ParamStateDict state = first.stateDict(a);
+            // The master copy holds what float16 rounding dropped from the parameter.
+            assertFalse(java.util.Arrays.equals(values(state.master()), values(a.detach().to(
+                    org.bytedeco.pytorch.global.torch.ScalarType.Float))));
+            second.loadStateDict(b, state);
+            assertArrayEquals(values(state.master()), values(second.stateDict(b).master()), 0f);
+            stepWithGradients(first, a);
+            stepWithGradients(second, b);
+            assertArrayEquals(values(a.detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Float)),
+                    values(b.detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Float)), 0f);
+        }
+    }
+
+    @Test
     void stateDictIsACopy() {
         Tensor a = leaf(4);
         try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10)) {
