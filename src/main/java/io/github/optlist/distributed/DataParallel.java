@@ -1,5 +1,6 @@
 package io.github.optlist.distributed;
 
+import io.github.optlist.torch.NativeMemory;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -124,7 +125,7 @@ public final class DataParallel implements AutoCloseable {
                 throw new IllegalArgumentException("params[" + i + "] must be a dense floating-point tensor, got "
                         + t.scalar_type() + (t.is_sparse() ? " (sparse)" : ""));
             }
-            held.add(Native.outliveScope(new Tensor(t)));
+            held.add(NativeMemory.outliveScope(new Tensor(t)));
         }
         return held;
     }
@@ -257,6 +258,6 @@ public final class DataParallel implements AutoCloseable {
         }
         closed = true;
         buckets.close();
-        params.forEach(Native::release);
+        params.forEach(NativeMemory::release);
     }
 }

@@ -1,5 +1,6 @@
 package io.github.optlist.distributed;
 
+import io.github.optlist.torch.NativeMemory;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -57,7 +58,7 @@ final class FlatBuckets implements AutoCloseable {
                         total += tensors.get(i).numel();
                     }
                     Tensor first = tensors.get(members.get(0));
-                    Tensor flat = Native.outliveScope(first.new_empty(new long[]{total},
+                    Tensor flat = NativeMemory.outliveScope(first.new_empty(new long[]{total},
                             new TensorOptions(first.scalar_type()).device(
                                     new org.bytedeco.pytorch.DeviceOptional(first.device()))));
                     List<Tensor> views = new ArrayList<>();
@@ -66,7 +67,7 @@ final class FlatBuckets implements AutoCloseable {
                     for (int m = 0; m < members.size(); m++) {
                         Tensor t = tensors.get(members.get(m));
                         indices[m] = members.get(m);
-                        views.add(Native.outliveScope(flat.narrow(0, offset, t.numel()).view(t.shape())));
+                        views.add(NativeMemory.outliveScope(flat.narrow(0, offset, t.numel()).view(t.shape())));
                         offset += t.numel();
                     }
                     buckets.add(new Bucket(flat, indices, views));
@@ -87,8 +88,8 @@ final class FlatBuckets implements AutoCloseable {
     @Override
     public void close() {
         for (Bucket bucket : buckets) {
-            bucket.views.forEach(Native::release);
-            Native.release(bucket.flat);
+            bucket.views.forEach(NativeMemory::release);
+            NativeMemory.release(bucket.flat);
         }
         buckets.clear();
     }

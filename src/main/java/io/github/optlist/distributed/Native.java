@@ -1,7 +1,6 @@
 package io.github.optlist.distributed;
 
 import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
@@ -12,25 +11,10 @@ import java.util.Arrays;
 import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
-/** Native memory and small collectives of integers, shared by this package. */
+/** Small collectives of integers, shared by this package. */
 final class Native {
 
     private Native() {
-    }
-
-    /** Keeps {@code pointer} alive past the caller's innermost scope; release it with {@link #release}. */
-    static <P extends Pointer> P outliveScope(P pointer) {
-        if (PointerScope.getInnerScope() != null) {
-            pointer.retainReference();
-        }
-        return pointer;
-    }
-
-    /** Frees a pointer kept by {@link #outliveScope}; null is ignored. */
-    static void release(Pointer pointer) {
-        if (pointer != null && !pointer.isNull()) {
-            pointer.deallocate();
-        }
     }
 
     /** {@code values} reduced over all ranks with {@code op}; {@code like} gives the device the collective runs on. */

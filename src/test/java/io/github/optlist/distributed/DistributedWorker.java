@@ -54,6 +54,19 @@ public final class DistributedWorker {
     }
 
     /** Data parallel for both entries under both variants, ZeRO-1, and a ZeRO-1 checkpoint mid-run. */
+    /** {@code STEPS} data-parallel steps on this rank's rows, with either kind of optimizer. */
+    private static void trainSlice(TinyTraining.Mlp model, DataParallel dp, int[] rows, Runnable zeroGrad,
+                                   Runnable step) {
+        for (int k = 0; k < STEPS; k++) {
+            try (PointerScope scope = new PointerScope()) {
+                zeroGrad.run();
+                TinyTraining.loss(model, k, rows[0], rows[1]).backward();
+                dp.averageGradients();
+                step.run();
+            }
+        }
+    }
+
     private static void train(Path dir) throws Exception {
         try (TrainingGroup group = join()) {
             int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
@@ -64,14 +77,7 @@ public final class DistributedWorker {
                     try (DataParallel dp = DataParallel.of(group, model.parameters());
                          NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), idx, STEPS,
                                  variant)) {
-                        for (int k = 0; k < STEPS; k++) {
-                            try (PointerScope scope = new PointerScope()) {
-                                opt.zeroGrad();
-                                TinyTraining.loss(model, k, rows[0], rows[1]).backward();
-                                dp.averageGradients();
-                                opt.step();
-                            }
-                        }
+                        trainSlice(model, dp, rows, opt::zeroGrad, opt::step);
                     }
                     TinyTraining.write(dir.resolve("dp-" + variant + "-" + idx + "-rank" + group.rank() + ".txt"),
                             TinyTraining.values(model.parameters()));
@@ -80,14 +86,7 @@ public final class DistributedWorker {
                 try (DataParallel dp = DataParallel.of(group, model.parameters());
                      ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
                              STEPS, variant)) {
-                    for (int k = 0; k < STEPS; k++) {
-                        try (PointerScope scope = new PointerScope()) {
-                            opt.zeroGrad();
-                            TinyTraining.loss(model, k, rows[0], rows[1]).backward();
-                            dp.averageGradients();
-                            opt.step();
-                        }
-                    }
+                    trainSlice(model, dp, rows, opt::zeroGrad, opt::step);
                     TinyTraining.write(dir.resolve("zero-" + variant + "-moments-rank" + group.rank() + ".txt"),
                             new double[]{opt.momentBytes()});
                 }
