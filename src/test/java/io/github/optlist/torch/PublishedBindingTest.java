@@ -18,6 +18,7 @@ import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
  * {@code TorchOptList.optimizerForIdx} under each variant against the scalar reference of the published code it
@@ -75,6 +76,10 @@ class PublishedBindingTest {
                     optimizer.zeroGrad();
                     TestTensors.setGrad(param, grad);
                     optimizer.step();
+                }
+                for (BucketUpdate update : optimizer.lastStepUpdates()) {
+                    assertEquals(path, update.path(), "the path asked for runs: " + update);
+                    assertFalse(update.fellBack(), update.fallbackReason());
                 }
                 reference.step(grad);
                 NAdamWReferenceTest.assertClose(reference.params(), TestTensors.values(param),
