@@ -5,13 +5,13 @@ import io.github.optlist.OptList;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.ParamStateDict;
+import io.github.optlist.torch.ScalarTypes;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -349,7 +349,7 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
                             expAvgSq = mine.get(i).expAvgSq();
                         } else {
                             Tensor p = params.get(i);
-                            TensorOptions options = new TensorOptions(scalarType((int) all[n + i]))
+                            TensorOptions options = new TensorOptions(ScalarTypes.of((int) all[n + i]))
                                     .device(new org.bytedeco.pytorch.DeviceOptional(p.device()));
                             expAvg = p.new_empty(p.shape(), options);
                             expAvgSq = p.new_empty(p.shape(), options);
@@ -432,15 +432,6 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
             }
             stepCount = full.stepCount();
         }
-    }
-
-    private static ScalarType scalarType(int value) {
-        for (ScalarType type : ScalarType.values()) {
-            if (type.value == value) {
-                return type;
-            }
-        }
-        throw new IllegalStateException("unknown dtype code " + value);
     }
 
     private void requireOpen() {

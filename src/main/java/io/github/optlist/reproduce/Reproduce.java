@@ -13,11 +13,8 @@ import io.github.optlist.search.Search;
 import io.github.optlist.search.TrialResult;
 
 import java.io.IOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -135,7 +132,7 @@ public final class Reproduce {
                     + " XChart is not on the class path (add org.knowm.xchart:xchart 3.8.8 to your project to get"
                     + " the plot; summary.md and the tables are complete)");
         }
-        writeAtomically(summary, ReproduceSummary.markdown(result, protocol));
+        ResultsFile.writeAtomically(summary, ReproduceSummary.markdown(result, protocol));
         return result;
     }
 
@@ -159,16 +156,8 @@ public final class Reproduce {
         for (ReproduceRow row : rows) {
             lines.append(JSON.writeValueAsString(row)).append('\n');
         }
-        writeAtomically(jsonl, lines.toString());
-        writeAtomically(csv, CSV.writer(CSV.schemaFor(ReproduceRow.class).withHeader()).writeValueAsString(rows));
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-            writer.write(text);
-        }
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        ResultsFile.writeAtomically(jsonl, lines.toString());
+        ResultsFile.writeAtomically(csv,
+                CSV.writer(CSV.schemaFor(ReproduceRow.class).withHeader()).writeValueAsString(rows));
     }
 }

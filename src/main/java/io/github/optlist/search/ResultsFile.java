@@ -10,7 +10,6 @@ import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 
 import java.io.IOException;
-import java.io.Writer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -149,22 +148,28 @@ public final class ResultsFile {
 
     /** Writes {@code results.csv}-style table of {@code results}, written aside then renamed. */
     static void writeCsv(Path file, List<TrialResult> results) throws IOException {
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-            CSV.writer(CSV_SCHEMA).writeValues(writer).writeAll(results.stream().map(TrialRow::of).toList()).close();
-        }
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        writeAtomically(file, CSV.writer(CSV_SCHEMA).writeValueAsString(results.stream().map(TrialRow::of).toList()));
     }
 
     /** Writes a complete results file: the header, then the results. */
     static void writeJsonl(Path file, ResultsHeader header, List<TrialResult> results) throws IOException {
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
-            writer.write(JSON.writeValueAsString(header) + "\n");
-            for (TrialResult result : results) {
-                writer.write(JSON.writeValueAsString(result) + "\n");
-            }
+        StringBuilder lines = new StringBuilder(JSON.writeValueAsString(header)).append('\n');
+        for (TrialResult result : results) {
+            lines.append(JSON.writeValueAsString(result)).append('\n');
         }
+        writeAtomically(file, lines.toString());
+    }
+
+    /**
+     * Writes {@code text} to {@code file} in UTF-8, aside first and then renamed over it, so that a reader or a kill
+     * never sees half a file; creates the folder if needed.
+     *
+     * @throws IOException if the file cannot be written
+     */
+    public static void writeAtomically(Path file, String text) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.writeString(temporary, text, StandardCharsets.UTF_8);
         Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

@@ -91,7 +91,7 @@ final class Checkpoints {
                     int stateDtype = state.initialized() ? state.stateDtype
                             : ParamState.stateDtypeFor(dtype, optimizer.statePrecision());
                     params.add(new ParamMetadata(state.param.shape(), state.param.scalar_type().toString(),
-                            ParamState.scalarType(stateDtype).toString(), state.master != null, state.step,
+                            ScalarTypes.of(stateDtype).toString(), state.master != null, state.step,
                             state.initialized()));
                     if (state.initialized()) {
                         archive.write(key(g, i, "exp_avg"), state.expAvg);
@@ -213,7 +213,7 @@ final class Checkpoints {
                                              StatePrecision precision, Tensor param, Path path, String where)
             throws CheckpointException {
         int dtype = param.scalar_type().value;
-        String stateDtype = ParamState.scalarType(ParamState.stateDtypeFor(dtype, precision)).toString();
+        String stateDtype = ScalarTypes.of(ParamState.stateDtypeFor(dtype, precision)).toString();
         boolean master = precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && ParamState.isHalf(dtype);
         require(saved.stateDtype().equals(stateDtype) && saved.master() == master, path, where
                 + " has its state in " + saved.stateDtype() + (saved.master() ? " with a float32 master copy" : "")

@@ -386,7 +386,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             tensorUpdatesByPath.merge(key.path(), (long) bucket.states.size(), Long::sum);
             ParamState first = bucket.states.get(0);
             updates.add(new BucketUpdate(g, entry.getValue(), key.path(), first.deviceName,
-                    ParamState.scalarType(first.dtype).name(), ParamState.scalarType(first.stateDtype).name(),
+                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(),
                     key.step(), fallbackReasons.getOrDefault(key, "")));
         }
     }
@@ -412,8 +412,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * allows and that can run on it. The fused kernels need a CPU or CUDA device, one of their dtypes, a gradient
      * of the parameter's dtype, and parameter and gradient dense, non-overlapping and with the same strides in every
      * dimension longer than 1 (any such layout, channels-last included, as in torch); a widened update runs on
-     * float32 copies laid out alike, so only the device matters then. They cannot run the step at which an entry's L2 term and decoupled decay would
-     * divide by zero ({@link FusedUpdate#canRun}).
+     * float32 copies laid out alike, so only the device matters then. They cannot run the step at which an entry's
+     * L2 term and decoupled decay would divide by zero ({@link FusedUpdate#canRun}).
      */
     private PathChoice choosePath(ParamState state, Tensor grad, NAdamWConfig config) {
         if (updatePath == UpdatePath.SINGLE_TENSOR) {
@@ -437,7 +437,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             return state.position + " is on " + state.deviceName + "; the fused kernels run on CPU and CUDA";
         }
         if (!FUSED_DTYPES.contains(state.stateDtype)) {
-            return state.position + " is updated in " + ParamState.scalarType(state.stateDtype)
+            return state.position + " is updated in " + ScalarTypes.of(state.stateDtype)
                     + "; the fused kernels take Double, Float, Half and BFloat16";
         }
         if (!state.widened()) {

@@ -211,16 +211,7 @@ final class ParamState {
     }
 
     private static TensorOptions options(int dtype, Tensor on) {
-        return new TensorOptions(scalarType(dtype)).device(new DeviceOptional(on.device()));
-    }
-
-    static ScalarType scalarType(int value) {
-        for (ScalarType type : ScalarType.values()) {
-            if (type.value == value) {
-                return type;
-            }
-        }
-        throw new IllegalArgumentException("no ScalarType " + value);
+        return new TensorOptions(ScalarTypes.of(dtype)).device(new DeviceOptional(on.device()));
     }
 
     /** The parameter's strides when the state was created or last moved, which the state tensors share. */

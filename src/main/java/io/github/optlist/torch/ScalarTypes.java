@@ -1,0 +1,27 @@
+package io.github.optlist.torch;
+
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * LibTorch's dtypes by their code: the number {@code tensor.scalar_type().value} gives, which this library keeps
+ * in plain fields and sends between ranks in place of the enum.
+ */
+public final class ScalarTypes {
+
+    private ScalarTypes() {
+    }
+
+    /**
+     * The dtype whose code is {@code code}.
+     *
+     * @throws IllegalArgumentException if no dtype has that code
+     */
+    public static ScalarType of(int code) {
+        for (ScalarType type : ScalarType.values()) {
+            if (type.value == code) {
+                return type;
+            }
+        }
+        throw new IllegalArgumentException("no ScalarType " + code);
+    }
+}
