@@ -22,7 +22,7 @@ public record GroupState(NAdamWConfig config, List<String> paramNames, List<Para
         if (config == null || paramNames == null || params == null) {
             throw new IllegalArgumentException("config, paramNames and params must not be null");
         }
-        if (params.isEmpty() || params.contains(null)) {
+        if (params.isEmpty() || params.stream().anyMatch(java.util.Objects::isNull)) {
             throw new IllegalArgumentException("a group state needs at least one parameter and no null state");
         }
         if (!paramNames.isEmpty() && paramNames.size() != params.size()) {

@@ -32,7 +32,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
         if (stepCount < 0) {
             throw new IllegalArgumentException("stepCount must not be negative, got " + stepCount);
         }
-        if (groups == null || groups.isEmpty() || groups.contains(null)) {
+        if (groups == null || groups.isEmpty() || groups.stream().anyMatch(java.util.Objects::isNull)) {
             throw new IllegalArgumentException("an optimizer state needs at least one group and no null group");
         }
         groups = List.copyOf(groups);
