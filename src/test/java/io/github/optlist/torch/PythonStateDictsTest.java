@@ -453,6 +453,59 @@ class PythonStateDictsTest {
         }
     }
 
+    /**
+     * h16-pyfix's fixtures: {@code torch.save(opt.state_dict())} of the binding after 10 steps of SmallNet (8 float64
+     * parameters, T = 60). Read, the state holds every parameter at step 10; written back, its tensor records hold
+     * the very bytes of Python's records (compared in the zip, without pickle_load).
+     */
+    @Test
+    void aStateDictThePythonBindingWroteReadsAndWritesBackTheSameTensorBytes() throws IOException {
+        assumeTrue(Files.isDirectory(FIXTURES), "no " + FIXTURES + " (the Python fixtures of branch h16-pyfix)");
+        long[][] shapes = {{4, 1, 3, 3}, {4}, {4}, {4}, {20, 144}, {20}, {3, 20}, {3}};
+        for (int entry : new int[]{0, 1, 15, 18}) {
+            Path file = FIXTURES.resolve("entry_" + entry).resolve("optim_k10.pt");
+            List<Tensor> params = new ArrayList<>();
+            for (long[] shape : shapes) {
+                params.add(TestTensors.param(new double[(int) Arrays.stream(shape).reduce(1, (a, b) -> a * b)],
+                        shape));
+            }
+            List<ParamGroup> groups = List.of(new ParamGroup(params, OptList.config(entry, ListVariant.TORCH_PORT)));
+            OptimizerState state = PythonStateDicts.read(file, groups, 60, ListVariant.TORCH_PORT,
+                    StatePrecision.FLOAT32);
+            assertEquals(10, state.stepCount());
+            for (ParamStateDict param : state.groups().get(0).params()) {
+                assertEquals(10, param.step());
+                assertEquals(ScalarType.Double.value, param.expAvg().scalar_type().value);
+            }
+            assertRefused(file, groups, 61, ListVariant.TORCH_PORT, "'training_steps' is 60");
+            Path back = dir.resolve("entry_" + entry + ".pt");
+            PythonStateDicts.write(state, back);
+            Map<String, byte[]> python = records(file);
+            Map<String, byte[]> java = records(back);
+            assertEquals(16, python.size());
+            assertEquals(python.keySet(), java.keySet());
+            python.forEach((key, bytes) -> assertArrayEquals(bytes, java.get(key), "record data/" + key));
+        }
+    }
+
+    /** The zip's {@code <prefix>/data/<key>} records by key. */
+    static Map<String, byte[]> records(Path file) throws IOException {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        try (var zip = new java.util.zip.ZipFile(file.toFile())) {
+            for (var entries = zip.entries(); entries.hasMoreElements(); ) {
+                var entry = entries.nextElement();
+                String name = entry.getName();
+                int at = name.indexOf("/data/");
+                if (at >= 0) {
+                    try (var in = zip.getInputStream(entry)) {
+                        out.put(name.substring(at + 6), in.readAllBytes());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /** The published layout, checked in Python: torch.load, the binding's load_state_dict, a re-save. */
     @Test
     void aJavaWrittenFileLoadsIntoTheBindingInPython() throws Exception {
