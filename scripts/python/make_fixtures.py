@@ -3,7 +3,7 @@
 
 Run from the repository root with Debian's torch (see the fixtures' README.md for the exact command):
 
-    OMP_NUM_THREADS=1 /usr/bin/python3 scripts/python/make_fixtures.py [--out DIR] [--list PATH]
+    /usr/bin/python3 scripts/python/make_fixtures.py [--out DIR] [--list PATH] [--check-only]
 
 For each chosen list entry it trains SmallNet (float64) for STEPS steps with TorchPortNAdamW (the published
 binding's update, see optlist_torch.py) planned for TRAINING_STEPS steps, and writes the loss trajectory, the
@@ -146,7 +146,7 @@ def self_check(indices, list_path):
         ref32 = [(x, 0.0, 0.0) for x in p.tolist()]
         ref64 = list(ref32)
         for k, grad in enumerate(grads):
-            lr = TorchPortNAdamW_lr(opt, k)
+            lr = scheduled_lr(opt, k)
             param.grad = grad.clone()
             opt.step()
             ref32 = [scalar_step(x, gr, m, v, k + 1, lr, e, True) for (x, m, v), gr in zip(ref32, grad.tolist())]
@@ -168,7 +168,7 @@ def self_check(indices, list_path):
     return worst
 
 
-def TorchPortNAdamW_lr(opt, k):
+def scheduled_lr(opt, k):
     return opt.lr_at(opt.param_groups[0], k).item()
 
 
@@ -189,6 +189,7 @@ def main():
     root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     ap.add_argument("--out", default=os.path.join(root, "src", "test", "resources", "python-fixtures"))
     ap.add_argument("--list", default=ot.DEFAULT_LIST, help="the published opt_list.json (names.txt beside it)")
+    ap.add_argument("--check-only", action="store_true", help="run the self-check, write nothing")
     args = ap.parse_args()
     torch.set_num_threads(1)
     # The graph executor would swap in its own fused/autodiff graphs after a few runs, so a module loaded at
@@ -199,6 +200,8 @@ def main():
     indices = pick_entries(args.list)
     worst = self_check(indices, args.list)
     print("self-check against the README's scalar NAdamW passed:", worst)
+    if args.check_only:
+        return
 
     tmp = args.out + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -218,7 +221,7 @@ def main():
         name, entry = ot.load_entry(idx, args.list, names_path)
         model = script_copy(initial)
         opt = ot.TorchPortNAdamW(list(model.parameters()), training_steps=TRAINING_STEPS, **entry)
-        lrs = [TorchPortNAdamW_lr(opt, k) for k in range(STEPS)]
+        lrs = [scheduled_lr(opt, k) for k in range(STEPS)]
         d = os.path.join(tmp, f"entry_{idx}")
         os.makedirs(d)
 
