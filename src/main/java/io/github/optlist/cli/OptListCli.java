@@ -268,8 +268,10 @@ public final class OptListCli implements Runnable {
                     run.threadsPerWorker);
             settings = settings.toBuilder().blasThreads(run.blasThreads(settings.intraOpThreads())).build();
             PrintWriter console = spec.commandLine().getOut();
-            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)%n",
-                    task, settings.indices().size(), start, steps, run.seed, settings.shard(), run.workers);
+            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)"
+                            + " of %d thread(s), OpenBLAS threads %s%n", task, settings.indices().size(), start, steps,
+                    run.seed, settings.shard(), run.workers, settings.intraOpThreads(),
+                    settings.blasThreads() == 0 ? "left alone" : String.valueOf(settings.blasThreads()));
             console.flush();
             SearchResult result;
             try (Progress progress = Progress.forConsole(console, settings.indices().size())) {

@@ -237,7 +237,9 @@ public final class ResultsFile {
             Files.writeString(temporary, text, StandardCharsets.UTF_8);
         } catch (IOException e) {
             try {
-                Files.deleteIfExists(temporary);
+                if (Files.isRegularFile(temporary)) {
+                    Files.delete(temporary);
+                }
             } catch (IOException ignored) {
                 // the write's own failure is the one to report
             }
