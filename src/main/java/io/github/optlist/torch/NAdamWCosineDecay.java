@@ -121,7 +121,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * one training length and the warm-up length of {@code variant}; see
      * {@link #NAdamWCosineDecay(TensorVector, NAdamWConfig, long, ListVariant)}.
      *
-     * @throws IllegalArgumentException for no groups, a tensor in two groups, a null variant, or {@code trainingSteps <= 0}
+     * @throws IllegalArgumentException for no groups, a tensor in two groups, two tensors that share memory (see
+     *                                  {@link ParamGroup}), a null variant, or {@code trainingSteps <= 0}
      */
     public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant) {
         requireSchedule(trainingSteps, variant);
@@ -135,6 +136,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         for (ParamGroup group : groups) {
             register(group);
         }
+        SpinWaitWarning.logOncePerProcess();
     }
 
     /** Checks the schedule settings first, so that bad ones are refused before any tensor is looked at. */
@@ -152,11 +154,15 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * Adds a group; its parameters start at step 0.
+     * Adds a group; its parameters start at step 0. Everything is checked first: a refused group leaves the
+     * optimizer as it was.
      *
-     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes
+     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes, or
+     *                                  one that shares memory with it (see {@link ParamGroup})
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public void addParamGroup(ParamGroup group) {
+        requireOpen();
         if (group == null) {
             throw new IllegalArgumentException("group must not be null");
         }
@@ -164,6 +170,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         register(group);
     }
 
+    /**
+     * Refuses a tensor of {@code newGroups} that is already optimized, given twice, or sharing memory with another
+     * tensor of this optimizer or of {@code newGroups}: the optimizer would update that memory twice.
+     */
     private void requireNewTensors(List<ParamGroup> newGroups) {
         Map<Long, String> seen = new HashMap<>();
         stateByTensor.forEach((identity, state) -> seen.put(identity, state.position));
@@ -180,6 +190,18 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                             + "; a tensor can be in only one group");
                 }
             }
+        }
+        List<Tensor> all = new ArrayList<>();
+        List<String> positions = new ArrayList<>();
+        for (int g = 0; g < groups.size() + newGroups.size(); g++) {
+            ParamGroup group = g < groups.size() ? groups.get(g) : newGroups.get(g - groups.size());
+            for (int i = 0; i < group.params().size(); i++) {
+                all.add(group.params().get(i));
+                positions.add(position(g, i));
+            }
+        }
+        try (PointerScope scope = new PointerScope()) {
+            TensorChecks.requireNoSharedMemory(all, positions::get);
         }
     }
 
@@ -220,12 +242,18 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * had no gradient at some steps.
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public long stepCount(Tensor param) {
+        requireOpen();
         return stateOf(param).step;
     }
 
-    /** The learning rate the next {@code step()} applies to the first group. */
+    /**
+     * The learning rate the next {@code step()} applies to the first group.
+     *
+     * @throws IllegalStateException if the optimizer is closed
+     */
     public double learningRate() {
         return learningRate(0);
     }
@@ -235,8 +263,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * been updated the most (all of them, when each had a gradient at every step).
      *
      * @throws IllegalArgumentException if there is no such group
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public double learningRate(int groupIndex) {
+        requireOpen();
         if (groupIndex < 0 || groupIndex >= groups.size()) {
             throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + groupIndex);
         }
@@ -247,17 +277,37 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         return CosineSchedule.learningRate(groups.get(groupIndex).config(), next, trainingSteps, variant);
     }
 
-    /** Clears every parameter's gradient by setting it to none (undefined), as torch does by default. */
+    /**
+     * Clears every parameter's gradient by setting it to none (undefined), as torch does by default.
+     *
+     * @throws IllegalStateException if the optimizer is closed
+     */
     public void zeroGrad() {
         zeroGrad(true);
     }
 
     /**
-     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it and
-     * fills it with zeros.
+     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it from any
+     * graph, as torch's {@code zero_grad(set_to_none=False)} does, and fills it with zeros in place. Every gradient is
+     * checked first: a refused call changes none.
+     *
+     * @throws IllegalArgumentException if {@code setToNone} is false and a gradient is expanded (has a stride 0),
+     *                                  which cannot be filled in place
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public void zeroGrad(boolean setToNone) {
+        requireOpen();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            if (!setToNone) {
+                for (List<ParamState> groupStates : states) {
+                    for (ParamState state : groupStates) {
+                        Tensor grad = state.param.grad();
+                        if (grad.defined()) {
+                            TensorChecks.requireZeroableGradient(grad, state.position);
+                        }
+                    }
+                }
+            }
             for (ParamGroup group : groups) {
                 for (Tensor param : group.params()) {
                     Tensor grad = param.mutable_grad();
@@ -267,7 +317,13 @@ public final class NAdamWCosineDecay implements AutoCloseable {
                     if (setToNone) {
                         grad.reset();
                     } else {
-                        grad.detach_();
+                        // As torch: detach_() refuses views (e.g. gradients that are views of a bucket), and only
+                        // a gradient with a graph needs it.
+                        if (!grad.is_leaf()) {
+                            grad.detach_();
+                        } else if (grad.requires_grad()) {
+                            grad.requires_grad_(false);
+                        }
                         grad.zero_();
                     }
                 }
@@ -280,30 +336,53 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * since its last update first has its state moved and cast after it (the only time a step allocates after a
      * parameter's first update).
      *
-     * @throws IllegalArgumentException if a gradient is sparse or on another device than its parameter; no
-     *                                  parameter or state is changed then
+     * <p>Every gradient is checked against its parameter before anything changes: a refused step changes no
+     * parameter, moment or step count. A gradient of another floating-point dtype than its parameter is taken (the
+     * fused kernels then give way to the multi-tensor path). Should LibTorch still fail once the update is under
+     * way, the step throws a {@link StepFailedException}, which says what was being done and which parameters were
+     * updated.
+     *
+     * @throws IllegalArgumentException if a gradient is not dense (sparse, mkldnn, nested), not floating point, on
+     *                                  another device than its parameter or of another shape, or if a parameter was
+     *                                  resized after its first update or now overlaps itself; the message names it
+     *                                  ({@code params[1] of group 0 has shape [1000] but its gradient [10]})
+     * @throws StepFailedException      if LibTorch fails after the checks passed; the optimizer's
+     *                                  {@link #stepCount()} has not advanced then
      * @throws IllegalStateException    if the optimizer is closed
      */
     public void step() {
         requireOpen();
-        List<BucketUpdate> updates = new ArrayList<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             List<Tensor> grads = gradientsOrRefuse();
-            if (skipNonFiniteSteps && !nonFinite.allFinite(grads)) {
+            if (skipNonFiniteSteps && !allFinite(grads)) {
                 skippedSteps++;
                 lastStepUpdates = List.of();
                 skippedStepListener.accept(stepCount);
                 return;
             }
+            List<GroupPlan> plans = new ArrayList<>(groups.size());
             int next = 0;
             for (int g = 0; g < groups.size(); g++) {
-                List<ParamState> groupStates = states.get(g);
-                stepGroup(g, grads.subList(next, next + groupStates.size()), updates);
-                next += groupStates.size();
+                int size = states.get(g).size();
+                plans.add(prepareGroup(g, grads.subList(next, next + size)));
+                next += size;
             }
+            List<BucketUpdate> updates = new ArrayList<>();
+            for (GroupPlan plan : plans) {
+                applyGroup(plan, updates);
+            }
+            lastStepUpdates = Collections.unmodifiableList(updates);
         }
-        lastStepUpdates = Collections.unmodifiableList(updates);
         stepCount++;
+    }
+
+    private boolean allFinite(List<Tensor> grads) {
+        try {
+            return nonFinite.allFinite(grads);
+        } catch (RuntimeException e) {
+            throw new StepFailedException("step() failed while checking the gradients for NaN and infinity;"
+                    + " nothing was changed", List.of(), null, e);
+        }
     }
 
     /**
@@ -325,10 +404,18 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * Updates group {@code g}'s parameters, bucket by bucket, and reports each bucket to {@code updates};
-     * {@code grads} has one entry per parameter.
+     * What one group's update will do: its buckets with their keys and parameter indices, and the gradients,
+     * one entry per parameter of the group (null for none).
      */
-    private void stepGroup(int g, List<Tensor> grads, List<BucketUpdate> updates) {
+    private record GroupPlan(int group, List<Tensor> grads, List<Bucket.Key> keys, List<List<Integer>> members,
+                             List<Bucket> buckets, List<String> fallbackReasons) {
+    }
+
+    /**
+     * Readies group {@code g} for its update without changing any parameter: creates the state of parameters at
+     * their first update, moves the state of moved ones, and sorts the parameters with a gradient into buckets.
+     */
+    private GroupPlan prepareGroup(int g, List<Tensor> grads) {
         NAdamWConfig config = groups.get(g).config();
         List<ParamState> groupStates = states.get(g);
         Map<Bucket.Key, List<Integer>> members = new LinkedHashMap<>();
@@ -340,10 +427,16 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             if (grad == null) {
                 continue;
             }
-            if (!state.initialized()) {
-                state.initialize(statePrecision);
-            } else {
-                moved |= state.follow();
+            try {
+                if (!state.initialized()) {
+                    state.initialize(statePrecision);
+                } else {
+                    moved |= state.follow();
+                }
+            } catch (RuntimeException e) {
+                buckets.get(g).clear();
+                throw new StepFailedException("step() failed while " + (state.initialized() ? "moving" : "creating")
+                        + " the state of " + state.position + "; no parameter was changed", List.of(), null, e);
             }
             PathChoice choice = choosePath(state, grad, config);
             Bucket.Key key = new Bucket.Key(state.deviceCode, state.dtype, state.step, choice.path());
@@ -357,37 +450,61 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         if (moved) {
             buckets.get(g).clear();
         }
-        List<Bucket> groupBuckets = buckets.get(g).forStep(sets);
+        List<Bucket.Key> keys = new ArrayList<>(members.keySet());
+        List<String> reasons = keys.stream().map(key -> fallbackReasons.getOrDefault(key, "")).toList();
+        return new GroupPlan(g, grads, keys, new ArrayList<>(members.values()), buckets.get(g).forStep(sets),
+                reasons);
+    }
 
-        int b = 0;
-        for (Map.Entry<Bucket.Key, List<Integer>> entry : members.entrySet()) {
-            Bucket.Key key = entry.getKey();
-            Bucket bucket = groupBuckets.get(b++);
-            List<Tensor> bucketGrads = entry.getValue().stream().map(grads::get).toList();
-            double stepSize = stepSize(config, key.step());
-            switch (key.path()) {
-                case FUSED -> {
-                    FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
-                    bucket.roundIntoParams();
-                }
-                case MULTI_TENSOR -> {
-                    MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
-                    bucket.roundIntoParams();
-                }
-                case SINGLE_TENSOR -> {
-                    for (int i = 0; i < bucket.states.size(); i++) {
-                        SingleTensorUpdate.apply(bucket.states.get(i), bucketGrads.get(i), config, stepSize);
-                    }
-                }
+    /**
+     * Updates one group's parameters, bucket by bucket, and reports each bucket to {@code updates}; wraps a LibTorch
+     * failure into a {@link StepFailedException} naming the bucket.
+     */
+    private void applyGroup(GroupPlan plan, List<BucketUpdate> updates) {
+        NAdamWConfig config = groups.get(plan.group()).config();
+        for (int b = 0; b < plan.buckets().size(); b++) {
+            Bucket.Key key = plan.keys().get(b);
+            Bucket bucket = plan.buckets().get(b);
+            List<Integer> indices = plan.members().get(b);
+            ParamState first = bucket.states.get(0);
+            BucketUpdate update = new BucketUpdate(plan.group(), indices, key.path(), first.deviceName,
+                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(), key.step(),
+                    plan.fallbackReasons().get(b));
+            List<Tensor> bucketGrads = indices.stream().map(plan.grads()::get).toList();
+            try {
+                update(bucket, bucketGrads, key, config);
+            } catch (RuntimeException e) {
+                lastStepUpdates = List.copyOf(updates);
+                throw new StepFailedException("step() failed while updating params " + indices + " of group "
+                        + plan.group() + " on the " + key.path() + " path (" + first.deviceName + ", "
+                        + ScalarTypes.of(first.dtype) + ", step " + key.step() + "); these parameters and their"
+                        + " moments may be partly updated, their step counts did not advance; the "
+                        + updates.size() + " bucket(s) before were updated", updates, update, e);
             }
             for (ParamState state : bucket.states) {
                 state.step++;
             }
             tensorUpdatesByPath.merge(key.path(), (long) bucket.states.size(), Long::sum);
-            ParamState first = bucket.states.get(0);
-            updates.add(new BucketUpdate(g, entry.getValue(), key.path(), first.deviceName,
-                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(),
-                    key.step(), fallbackReasons.getOrDefault(key, "")));
+            updates.add(update);
+        }
+    }
+
+    private void update(Bucket bucket, List<Tensor> bucketGrads, Bucket.Key key, NAdamWConfig config) {
+        double stepSize = stepSize(config, key.step());
+        switch (key.path()) {
+            case FUSED -> {
+                FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
+                bucket.roundIntoParams();
+            }
+            case MULTI_TENSOR -> {
+                MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
+                bucket.roundIntoParams();
+            }
+            case SINGLE_TENSOR -> {
+                for (int i = 0; i < bucket.states.size(); i++) {
+                    SingleTensorUpdate.apply(bucket.states.get(i), bucketGrads.get(i), config, stepSize);
+                }
+            }
         }
     }
 
@@ -467,8 +584,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * chosen path cannot run (see {@link UpdatePath}), the next slower one is taken, tensor by tensor.
      *
      * @throws IllegalArgumentException if {@code path} is null
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public void setUpdatePath(UpdatePath path) {
+        requireOpen();
         if (path == null) {
             throw new IllegalArgumentException("path must not be null");
         }
@@ -495,9 +614,11 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * (and before {@link #load}): state created under one precision is not converted to another.
      *
      * @throws IllegalArgumentException if {@code precision} is null
-     * @throws IllegalStateException    if the precision would change while some parameter already has state
+     * @throws IllegalStateException    if the precision would change while some parameter already has state, or
+     *                                  the optimizer is closed
      */
     public void setStatePrecision(StatePrecision precision) {
+        requireOpen();
         if (precision == null) {
             throw new IllegalArgumentException("precision must not be null");
         }
@@ -531,9 +652,12 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * typically zeroes the gradients, computes the loss, calls {@code backward()} and returns the loss.
      *
      * @return the closure's loss, owned by the caller
-     * @throws IllegalArgumentException if {@code closure} is null or a gradient is sparse
+     * @throws IllegalArgumentException if {@code closure} is null, or as {@link #step()}
+     * @throws StepFailedException      as {@link #step()}
+     * @throws IllegalStateException    if the optimizer is closed, before the closure runs
      */
     public Tensor step(Supplier<Tensor> closure) {
+        requireOpen();
         if (closure == null) {
             throw new IllegalArgumentException("closure must not be null");
         }
@@ -550,8 +674,11 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * leaving parameters, moments and step counts unchanged. Off by default, when non-finite values flow into the
      * parameters exactly as the update formula says. The check costs one host synchronization per step and
      * device (a stall of the GPU's queue on CUDA) plus one pass over the gradients.
+     *
+     * @throws IllegalStateException if the optimizer is closed
      */
     public void setSkipNonFiniteSteps(boolean skip) {
+        requireOpen();
         this.skipNonFiniteSteps = skip;
     }
 
@@ -569,8 +696,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * Called with {@link #stepCount()} each time a step is skipped for non-finite gradients.
      *
      * @throws IllegalArgumentException if {@code listener} is null
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public void setSkippedStepListener(LongConsumer listener) {
+        requireOpen();
         if (listener == null) {
             throw new IllegalArgumentException("listener must not be null");
         }
@@ -676,6 +805,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             if (!state.hasMoments()) {
                 target.release();
             } else {
+                if (target.initialized() && !target.hasShape(target.param)) {
+                    // The parameter was resized after its first update: its old state cannot follow it.
+                    target.release();
+                }
                 if (!target.initialized()) {
                     target.initialize(statePrecision());
                 } else {
@@ -699,8 +832,10 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * this one.
      *
      * @throws IllegalArgumentException if {@code count} is negative
+     * @throws IllegalStateException    if the optimizer is closed
      */
     public void setStepCount(long count) {
+        requireOpen();
         if (count < 0) {
             throw new IllegalArgumentException("count must not be negative, got " + count);
         }
@@ -708,8 +843,8 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones and
-     * ones on another device than their parameter.
+     * One entry per parameter in group order: its gradient, or null when it has none. Refuses, before anything
+     * changes, every gradient that does not fit its parameter ({@link TensorChecks#requireGradientFits}).
      */
     private List<Tensor> gradientsOrRefuse() {
         List<Tensor> grads = new ArrayList<>();
@@ -717,8 +852,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
             for (ParamState state : groupStates) {
                 Tensor grad = state.param.grad();
                 if (grad.defined()) {
-                    TensorChecks.requireDenseGradient(grad, state.position);
-                    TensorChecks.requireSameDevice(grad, state.param, state.position);
+                    TensorChecks.requireGradientFits(state, grad);
                     grads.add(grad);
                 } else {
                     grads.add(null);
@@ -752,7 +886,11 @@ public final class NAdamWCosineDecay implements AutoCloseable {
 
     /**
      * Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched.
-     * A closed optimizer refuses {@code step}, {@code save} and {@code load} with an {@link IllegalStateException}.
+     * A closed optimizer refuses every call that would use its parameters or state ({@code step},
+     * {@code zeroGrad}, {@code addParamGroup}, {@code learningRate}, {@code stepCount(Tensor)}, {@code stateDict},
+     * {@code loadStateDict}, {@code save}, {@code load} and the setters) with an {@link IllegalStateException};
+     * the getters of plain values ({@code stepCount()}, {@code paramGroups()}, {@code trainingSteps()}, ...) still
+     * answer. Closing again does nothing.
      */
     @Override
     public void close() {

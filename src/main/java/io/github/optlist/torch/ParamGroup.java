@@ -14,7 +14,10 @@ import java.util.List;
  *
  * <p>The group holds its own references to the tensors; the vector or list it was built from may be freed.
  * Construction refuses, with an {@link IllegalArgumentException} naming the position, a null or empty list,
- * a null or undefined tensor, a tensor that is not floating point, a non-leaf tensor, and the same tensor twice;
+ * a null or undefined tensor, a tensor that is not floating point, a non-leaf tensor ("can't optimize a non-leaf
+ * Tensor", as torch.optim says), a tensor that is not dense (sparse, mkldnn, nested), one whose elements may share
+ * memory (an expanded tensor, stride 0), the same tensor twice, and two tensors that share memory ({@code p} and
+ * {@code p.detach()}, overlapping views of one buffer), which the optimizer would update twice;
  * and names that are not one non-empty, distinct name per parameter.
  *
  * <p>Names are optional: a group built from tensors alone has none; one built by {@link NamedParameters} or
@@ -47,6 +50,7 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
             held.add(NativeMemory.outliveScope(new Tensor(tensor)));
         }
         TensorChecks.requireDistinct(held);
+        TensorChecks.requireNoSharedMemory(held, i -> "params[" + i + "]");
         params = List.copyOf(held);
         names = checkedNames(names, params.size());
     }

@@ -37,6 +37,8 @@ final class ParamState {
     int stateDtype;
     /** The parameter's strides when the state was created or moved; the state tensors have the same if it is dense. */
     private long[] strides;
+    /** The parameter's sizes when the state was created or moved: the state tensors' sizes. */
+    private long[] shape;
     /** Whether the parameter was dense and non-overlapping when the state was created or moved. */
     private boolean dense;
     private StatePrecision precision;
@@ -78,14 +80,33 @@ final class ParamState {
      * {@code model.to(...)} after the first step does.
      */
     void initialize(StatePrecision statePrecision, Tensor like) {
-        this.precision = statePrecision;
-        record(like);
-        expAvg = newBuffer(like);
-        expAvgSq = newBuffer(like);
-        if (needsMaster()) {
-            master = newBuffer(like);
-            master.copy_(like);
+        StatePrecision before = precision;
+        precision = statePrecision;
+        int stateDtypeBefore = stateDtype;
+        stateDtype = stateDtypeFor(like.scalar_type().value, statePrecision);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            newAvg = newBuffer(like);
+            newAvgSq = newBuffer(like);
+            if (precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(like.scalar_type().value)) {
+                newMaster = newBuffer(like);
+                newMaster.copy_(like);
+            }
+        } catch (RuntimeException e) {
+            // All or nothing: a state with one moment missing would fail at every later step.
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            precision = before;
+            stateDtype = stateDtypeBefore;
+            throw e;
         }
+        record(like);
+        expAvg = newAvg;
+        expAvgSq = newAvgSq;
+        master = newMaster;
     }
 
     private void record(Tensor tensor) {
@@ -93,12 +114,9 @@ final class ParamState {
         deviceCode = TensorChecks.deviceCode(tensor);
         deviceName = tensor.device().str().getString();
         strides = strides(tensor);
+        shape = sizes(tensor);
         dense = tensor.is_non_overlapping_and_dense();
         stateDtype = stateDtypeFor(dtype, precision);
-    }
-
-    private boolean needsMaster() {
-        return precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
     }
 
     /**
@@ -116,21 +134,31 @@ final class ParamState {
         if (nowDtype == dtype && nowDevice == deviceCode && hasStrides(param)) {
             return false;
         }
-        boolean hadMaster = master != null;
-        record(param);
-        expAvg = moved(expAvg);
-        expAvgSq = moved(expAvgSq);
-        if (needsMaster()) {
-            if (hadMaster) {
-                master = moved(master, ScalarType.Float.value);
-            } else {
-                master = newBuffer();
-                master.copy_(param);
+        int nowStateDtype = stateDtypeFor(nowDtype, precision);
+        boolean keepsMaster = precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(nowDtype);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            // All moved before any is replaced: a failure (no memory on the device) leaves the old state whole.
+            newAvg = moved(expAvg, nowStateDtype);
+            newAvgSq = moved(expAvgSq, nowStateDtype);
+            if (keepsMaster) {
+                newMaster = moved(master != null ? master : param, ScalarType.Float.value);
             }
-        } else {
-            NativeMemory.release(master);
-            master = null;
+        } catch (RuntimeException e) {
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            throw e;
         }
+        NativeMemory.release(expAvg);
+        NativeMemory.release(expAvgSq);
+        NativeMemory.release(master);
+        record(param);
+        expAvg = newAvg;
+        expAvgSq = newAvgSq;
+        master = newMaster;
         releaseScratch();
         return true;
     }
@@ -197,16 +225,16 @@ final class ParamState {
         return NativeMemory.outliveScope(zeros_like(like, options(stateDtype, like), new MemoryFormatOptional()));
     }
 
-    private Tensor moved(Tensor old) {
-        return moved(old, stateDtype);
-    }
-
-    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}. */
+    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}; {@code old} is kept. */
     private Tensor moved(Tensor old, int dtype) {
         Tensor moved = NativeMemory.outliveScope(zeros_like(param, options(dtype, param),
                 new MemoryFormatOptional()));
-        moved.copy_(old);
-        NativeMemory.release(old);
+        try {
+            moved.copy_(old);
+        } catch (RuntimeException e) {
+            NativeMemory.release(moved);
+            throw e;
+        }
         return moved;
     }
 
@@ -217,6 +245,27 @@ final class ParamState {
     /** The parameter's strides when the state was created or last moved, which the state tensors share. */
     long[] strides() {
         return strides;
+    }
+
+    /** The sizes of the state tensors (the parameter's when the state was created or last moved). */
+    long[] shape() {
+        return shape;
+    }
+
+    /**
+     * Whether {@code tensor} has the sizes the state was made for; reads them one by one, without the native
+     * {@code ArrayRef} (and its Java wrapper) that {@code sizes()} would allocate per tensor and step.
+     */
+    boolean hasShape(Tensor tensor) {
+        if (tensor.dim() != shape.length) {
+            return false;
+        }
+        for (int i = 0; i < shape.length; i++) {
+            if (tensor.size(i) != shape[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether the parameter is dense and non-overlapping, as it was when the state was created or last moved. */
@@ -258,6 +307,15 @@ final class ParamState {
         long[] out = new long[(int) tensor.dim()];
         for (int i = 0; i < out.length; i++) {
             out[i] = tensor.stride(i);
+        }
+        return out;
+    }
+
+    /** The sizes, read with calls that return plain values. */
+    static long[] sizes(Tensor tensor) {
+        long[] out = new long[(int) tensor.dim()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tensor.size(i);
         }
         return out;
     }
