@@ -53,7 +53,7 @@ class BadInputTest {
 
     @Test
     void nullParameters() {
-        assertRefused(() -> TorchOptList.optimizerForIdx(null, 0, 100), "params", "null");
+        assertRefused(() -> TorchOptList.optimizerForIdx((TensorVector) null, 0, 100), "params", "null");
     }
 
     @Test
