@@ -335,8 +335,9 @@ final class Checkpoints {
         } catch (JsonProcessingException | IllegalArgumentException e) {
             throw new CheckpointException(path + " has unreadable metadata: " + e.getMessage(), e);
         }
-        require(metadata.trainingSteps() == optimizer.trainingSteps(), path, "the checkpoint was saved with trainingSteps "
-                + metadata.trainingSteps() + ", this optimizer has " + optimizer.trainingSteps());
+        require(metadata.trainingSteps() == optimizer.trainingSteps(), path,
+                "the checkpoint was saved with trainingSteps " + metadata.trainingSteps()
+                        + ", this optimizer has " + optimizer.trainingSteps());
         require(metadata.variant() == optimizer.variant(), path, "the checkpoint was saved with list variant "
                 + metadata.variant() + ", this optimizer has " + optimizer.variant());
         require(metadata.groups() != null && metadata.groups().size() == states.size(), path, "the checkpoint holds "
@@ -347,8 +348,8 @@ final class Checkpoints {
         for (int g = 0; g < states.size(); g++) {
             GroupMetadata group = metadata.groups().get(g);
             NAdamWConfig config = optimizer.paramGroups().get(g).config();
-            require(config.equals(group.config()), path, "group " + g + " of the checkpoint has config " + group.config()
-                    + ", this optimizer has " + config);
+            require(config.equals(group.config()), path, "group " + g + " of the checkpoint has config "
+                    + group.config() + ", this optimizer has " + config);
             require(group.params().size() == states.get(g).size(), path, "group " + g + " of the checkpoint holds "
                     + group.params().size() + " parameters, this optimizer " + states.get(g).size()
                     + " (another model?)");
