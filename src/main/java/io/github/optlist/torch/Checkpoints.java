@@ -21,11 +21,13 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -137,7 +139,8 @@ final class Checkpoints {
         void writeTo(FileChannel channel) throws IOException;
     }
 
-    private static final AtomicLong TEMPORARIES = new AtomicLong();
+    /** Numbers this process's temporary files (package-private for a test). */
+    static final AtomicLong TEMPORARIES = new AtomicLong();
 
     /**
      * Replaces {@code target} with {@code content}, so that {@code target} always holds either its previous bytes
@@ -156,13 +159,24 @@ final class Checkpoints {
     static void writeAtomically(Path target, String what, Content content) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path folder = absolute.getParent();
-        Path temporary = absolute.resolveSibling(absolute.getFileName() + ".tmp" + ProcessHandle.current().pid()
-                + "-" + TEMPORARIES.incrementAndGet());
         String failed = "cannot save " + what + " to " + target + ": ";
-        try (FileChannel folderChannel = openFolder(folder, failed)) {
+        FileChannel folderChannel = openFolder(folder, failed);
+        try {
+            Path temporary = null;
             try {
-                try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE)) {
+                for (int attempt = 0; temporary == null; attempt++) {
+                    Path candidate = absolute.resolveSibling(absolute.getFileName() + ".tmp"
+                            + ProcessHandle.current().pid() + "-" + TEMPORARIES.incrementAndGet());
+                    try {
+                        temporary = Files.createFile(candidate);
+                    } catch (FileAlreadyExistsException stale) {
+                        // Left by a killed process that had this pid (containers reuse them): not ours to delete.
+                        if (attempt == 100) {
+                            throw stale;
+                        }
+                    }
+                }
+                try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
                     content.writeTo(channel);
                     channel.force(true);
                 }
@@ -171,23 +185,38 @@ final class Checkpoints {
                 IOException failure = new IOException(failed + cause(e, folder)
                         + "; the previous file, if any, is unchanged", e);
                 try {
-                    Files.deleteIfExists(temporary);
+                    if (temporary != null) {
+                        Files.deleteIfExists(temporary);
+                    }
                 } catch (IOException deleting) {
                     failure.addSuppressed(deleting);
                 }
                 throw failure;
             }
-            try {
-                folderChannel.force(true);
-            } catch (IOException e) {
-                throw new IOException("saved " + what + " to " + target + ", but flushing its folder failed ("
-                        + cause(e, folder) + "): the new file is in place but may not survive a power failure", e);
+            if (folderChannel != null) {
+                try {
+                    folderChannel.force(true);
+                } catch (IOException e) {
+                    throw new IOException("saved " + what + " to " + target + ", but flushing its folder failed ("
+                            + cause(e, folder) + "): the new file is in place but may not survive a power failure",
+                            e);
+                }
+            }
+        } finally {
+            if (folderChannel != null) {
+                folderChannel.close();
             }
         }
     }
 
-    /** Opened before writing, so that a folder that cannot be flushed is refused while nothing has changed. */
+    /**
+     * Opened before writing, so that a folder that cannot be flushed is refused while nothing has changed; null on
+     * Windows, which neither opens nor needs to flush folders (its renames are journaled by NTFS).
+     */
     private static FileChannel openFolder(Path folder, String failed) throws IOException {
+        if (File.separatorChar == '\\') {
+            return null;
+        }
         try {
             return FileChannel.open(folder, StandardOpenOption.READ);
         } catch (IOException e) {

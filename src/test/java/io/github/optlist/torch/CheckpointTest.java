@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -141,6 +142,29 @@ class CheckpointTest {
             try (Stream<Path> files = Files.list(dir)) {
                 assertEquals(List.of(file), files.toList(), "no temporary file left behind");
             }
+        }
+        try (var fresh = optimizer(params(), OptList.config(0))) {
+            fresh.load(file);
+            assertEquals(2, fresh.stepCount());
+        }
+    }
+
+    @Test
+    void staleTemporaryFilesOfAKilledProcessWithThisPidAreSkippedAndKept() throws IOException {
+        Path file = dir.resolve("opt.ckpt");
+        long next = Checkpoints.TEMPORARIES.get() + 1;
+        List<Path> stale = new ArrayList<>();
+        for (long n = next; n < next + 3; n++) {
+            stale.add(Files.writeString(dir.resolve("opt.ckpt.tmp" + ProcessHandle.current().pid() + "-" + n),
+                    "left by a killed process"));
+        }
+        Tensor[] params = params();
+        try (var opt = optimizer(params, OptList.config(0))) {
+            run(opt, params, 0, 2);
+            opt.save(file);
+        }
+        for (Path path : stale) {
+            assertEquals("left by a killed process", Files.readString(path));
         }
         try (var fresh = optimizer(params(), OptList.config(0))) {
             fresh.load(file);
