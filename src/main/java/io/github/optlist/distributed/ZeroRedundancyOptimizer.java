@@ -312,7 +312,9 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
      * (atomically). A collective; every rank returns once the file is written. Rank 0 holds the whole state for the
      * time of the call. Save the model's parameters too (they are the same on every rank).
      *
-     * @throws IOException          on every rank, if rank 0 cannot write the file
+     * @throws IOException          on every rank, if rank 0 cannot write the file (rank 0's names the path and the
+     *                              cause); the previous file is then unchanged, as after a failed
+     *                              {@link NAdamWCosineDecay#save(Path)}
      * @throws DistributedException if a rank fails or times out
      */
     public void save(Path path) throws IOException {
@@ -335,7 +337,7 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
             long[] all = group.worldSize() == 1 ? meta
                     : Native.allReduce(group, meta, ReduceOp.RedOpType.SUM, params.get(0), "checkpoint metadata");
             NAdamWCosineDecay full = group.rank() == 0 ? new NAdamWCosineDecay(groups, trainingSteps, variant) : null;
-            String failure = null;
+            Exception failure = null;
             try {
                 for (int i = 0; i < n; i++) {
                     if (all[i] == 0) {
@@ -368,7 +370,7 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
                     try {
                         full.save(path);
                     } catch (IOException | RuntimeException e) {
-                        failure = e.getMessage();
+                        failure = e;
                     }
                 }
             } finally {
@@ -381,8 +383,9 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
                 ok = Native.allReduce(group, ok, ReduceOp.RedOpType.MIN, params.get(0), "checkpoint save check");
             }
             if (ok[0] == 0) {
-                throw new IOException(group.rank() == 0 ? "cannot save the sharded optimizer to " + path + ": "
-                        + failure : "rank 0 could not save the sharded optimizer to " + path + " (see its error)");
+                throw group.rank() == 0 ? new IOException("cannot save the sharded optimizer: " + failure.getMessage(),
+                        failure) : new IOException("rank 0 could not save the sharded optimizer to " + path
+                        + " (see its error)");
             }
         }
     }

@@ -707,26 +707,33 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * Writes the optimizer's state to one file, atomically: the file is written aside, then renamed over
-     * {@code path}, so a crash while saving leaves any previous file intact. What is saved: per-parameter step
-     * counts, both moments and any master copies (through LibTorch's archive), every group's configuration, the
-     * training length, the schedule variant, the state precision and a format version. The state of a parameter
-     * that moved since its last update is moved after it first. The parameters themselves belong to the model: save it with
+     * Writes the optimizer's state to one file, atomically: the file is written aside (as {@code <name>.tmp<pid>-<n>}
+     * in the same folder), flushed to the device, renamed over {@code path}, and the folder flushed, so
+     * {@code path} holds either its previous bytes or the whole new checkpoint, even across a crash or a power
+     * failure. What is saved: per-parameter step counts, both moments and any master copies (through LibTorch's
+     * archive), every group's configuration, the training length, the schedule variant, the state precision and a
+     * format version; the archive's zip CRC32s let {@link #load} detect damage. The state of a parameter that moved
+     * since its last update is moved after it first. The parameters themselves belong to the model: save it with
      * {@code model.save(OutputArchive)}.
      *
-     * @throws IOException if the file cannot be written
+     * <p>On failure (no such folder, read-only folder, full disk, quota, a LibTorch error) the previous file at
+     * {@code path}, if any, is left byte for byte as it was, the temporary file is deleted, the optimizer is
+     * unchanged, and the {@link IOException} names {@code path} and the cause (e.g. "No space left on device").
+     * Only if flushing the folder fails after the rename is the new file already in place; the message says so. A
+     * process killed while saving leaves its temporary file (safe to delete) and an intact {@code path}.
+     *
+     * @throws IllegalArgumentException if {@code path} is null
+     * @throws IOException              if the file cannot be written, as above
      */
     public void save(Path path) throws IOException {
         requireOpen();
-        save(path, () -> { });
-    }
-
-    /** As {@link #save(Path)}, running {@code beforeRename} between writing and renaming (tests simulate crashes). */
-    void save(Path path, Runnable beforeRename) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             followParameters();
         }
-        Checkpoints.save(this, states, path, beforeRename);
+        Checkpoints.save(this, states, path);
     }
 
     /**
@@ -734,13 +741,17 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * parameters in the same groups and order, with the same configurations, training length and schedule
      * variant, and, for float16 and bfloat16 parameters, the same {@linkplain #setStatePrecision state precision}
      * (format 2 files hold state in the parameters' dtype). Moments saved on one device load onto the parameters'
-     * device, whatever it is. Everything is checked before anything changes: after a refused load the optimizer is
-     * exactly as it was.
+     * device, whatever it is. The file is read once, whole, and every zip entry's CRC32 is checked before LibTorch
+     * parses any of it, so a damaged file (a flipped bit in a moment, the metadata or the archive's structure) is
+     * refused rather than loaded. Everything is checked before anything changes: after a refused load the optimizer
+     * is exactly as it was. The file's size is held in native memory for the time of the call.
      *
+     * @throws IllegalArgumentException          if {@code path} is null
      * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
-     * @throws CheckpointException               if the file is truncated, foreign, from a newer format version, or
-     *                                           does not match this optimizer (another model, dtype, config or
-     *                                           state precision)
+     * @throws CheckpointException               if the file is damaged (naming the damaged entry or structure),
+     *                                           truncated, foreign, from a newer format version, or does not match
+     *                                           this optimizer (another model, dtype, config or state precision)
+     * @throws IOException                       if the file cannot be read
      */
     public void load(Path path) throws IOException {
         requireOpen();
