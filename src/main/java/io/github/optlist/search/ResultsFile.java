@@ -11,13 +11,13 @@ import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 
 import io.github.optlist.Messages;
+import io.github.optlist.internal.AtomicFile;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -220,8 +220,8 @@ public final class ResultsFile {
     }
 
     /**
-     * Writes {@code text} to {@code file} in UTF-8, aside first and then renamed over it, so that a reader or a kill
-     * never sees half a file; creates the folder if needed.
+     * Writes {@code text} to {@code file} in UTF-8 with {@link AtomicFile}, so that a reader or a kill never sees
+     * half a file; creates the folder if needed.
      *
      * @throws IOException if the file cannot be written, naming the operation, the file and the cause
      */
@@ -232,24 +232,7 @@ public final class ResultsFile {
         } catch (IOException e) {
             throw Messages.ioFailure("create folder", folder, e);
         }
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        try {
-            Files.writeString(temporary, text, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            try {
-                if (Files.isRegularFile(temporary)) {
-                    Files.delete(temporary);
-                }
-            } catch (IOException ignored) {
-                // the write's own failure is the one to report
-            }
-            throw Messages.ioFailure("write", temporary, e);
-        }
-        try {
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw Messages.ioFailure("rename " + temporary + " to", file, e);
-        }
+        AtomicFile.writeString(file, "the results", text);
     }
 
     static Path siblingCsv(Path jsonl) {

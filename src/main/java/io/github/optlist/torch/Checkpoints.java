@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
 import io.github.optlist.Messages;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.AtomicFile;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -21,26 +22,15 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.zip.CRC32;
-import java.util.zip.DataFormatException;
-import java.util.zip.Inflater;
 
 /**
  * The checkpoint file of a {@link NAdamWCosineDecay}: one LibTorch archive holding the moments of every
@@ -92,7 +82,7 @@ final class Checkpoints {
     }
 
     /**
-     * Writes the checkpoint with {@link #writeAtomically}. LibTorch serializes the archive into a Java callback
+     * Writes the checkpoint with {@link io.github.optlist.internal.AtomicFile#write}. LibTorch serializes the archive into a Java callback
      * ({@link ChannelWriter}) rather than into a file of its own: a write it sees fail aborts the JVM (its stream
      * writer rethrows from a destructor), while a failed Java write is an {@link IOException} here.
      */
@@ -126,116 +116,11 @@ final class Checkpoints {
             Metadata metadata = new Metadata(FORMAT, VERSION, optimizer.trainingSteps(), optimizer.variant(),
                     optimizer.statePrecision(), optimizer.stepCount(), groups);
             archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
-            writeAtomically(path, "the optimizer", channel -> ChannelWriter.save(archive, channel));
+            AtomicFile.write(path, "the optimizer", channel -> ChannelWriter.save(archive, channel));
         } catch (RuntimeException e) {
             throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e)
                     + "; the previous file, if any, is unchanged", e);
         }
-    }
-
-    /** What {@link #writeAtomically} writes: the whole content, from the start of an empty file. */
-    @FunctionalInterface
-    interface Content {
-        void writeTo(FileChannel channel) throws IOException;
-    }
-
-    /** Numbers this process's temporary files (package-private for a test). */
-    static final AtomicLong TEMPORARIES = new AtomicLong();
-
-    /**
-     * Replaces {@code target} with {@code content}, so that {@code target} always holds either its previous bytes
-     * or all of the new ones, even across a crash or a power failure: writes a new temporary file beside it
-     * ({@code <name>.tmp<pid>-<n>}, same folder, hence same file system), flushes it to the device, renames it
-     * atomically over {@code target}, and flushes the folder so the rename itself is durable.
-     *
-     * <p>If anything fails before the rename (no such folder, read-only folder, full disk, quota, {@code content}
-     * throwing), {@code target} is left byte for byte as it was and the temporary file is deleted; the
-     * {@link IOException} names {@code target} and the cause. Only a failure to flush the folder after the rename
-     * is reported with the new file already in place, and says so. A process killed mid-write leaves its temporary
-     * file behind, never a damaged {@code target}.
-     *
-     * @param what what is written, for the messages ("the optimizer")
-     */
-    static void writeAtomically(Path target, String what, Content content) throws IOException {
-        Path absolute = target.toAbsolutePath();
-        Path folder = absolute.getParent();
-        String failed = "cannot save " + what + " to " + target + ": ";
-        FileChannel folderChannel = openFolder(folder, failed);
-        try {
-            Path temporary = null;
-            try {
-                for (int attempt = 0; temporary == null; attempt++) {
-                    Path candidate = absolute.resolveSibling(absolute.getFileName() + ".tmp"
-                            + ProcessHandle.current().pid() + "-" + TEMPORARIES.incrementAndGet());
-                    try {
-                        temporary = Files.createFile(candidate);
-                    } catch (FileAlreadyExistsException stale) {
-                        // Left by a killed process that had this pid (containers reuse them): not ours to delete.
-                        if (attempt == 100) {
-                            throw stale;
-                        }
-                    }
-                }
-                try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-                    content.writeTo(channel);
-                    channel.force(true);
-                }
-                Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException | RuntimeException e) {
-                IOException failure = new IOException(failed + cause(e, folder)
-                        + "; the previous file, if any, is unchanged", e);
-                try {
-                    if (temporary != null) {
-                        Files.deleteIfExists(temporary);
-                    }
-                } catch (IOException deleting) {
-                    failure.addSuppressed(deleting);
-                }
-                throw failure;
-            }
-            if (folderChannel != null) {
-                try {
-                    folderChannel.force(true);
-                } catch (IOException e) {
-                    throw new IOException("saved " + what + " to " + target + ", but flushing its folder failed ("
-                            + cause(e, folder) + "): the new file is in place but may not survive a power failure",
-                            e);
-                }
-            }
-        } finally {
-            if (folderChannel != null) {
-                folderChannel.close();
-            }
-        }
-    }
-
-    /**
-     * Opened before writing, so that a folder that cannot be flushed is refused while nothing has changed; null on
-     * Windows, which neither opens nor needs to flush folders (its renames are journaled by NTFS).
-     */
-    private static FileChannel openFolder(Path folder, String failed) throws IOException {
-        if (File.separatorChar == '\\') {
-            return null;
-        }
-        try {
-            return FileChannel.open(folder, StandardOpenOption.READ);
-        } catch (IOException e) {
-            throw new IOException(failed + cause(e, folder) + "; nothing was written", e);
-        }
-    }
-
-    /** The reason of a file-system failure without the temporary file's name, which the user never asked for. */
-    private static String cause(Throwable e, Path folder) {
-        if (e instanceof NoSuchFileException) {
-            return "no folder " + folder;
-        }
-        if (e instanceof AccessDeniedException) {
-            return "permission denied in " + folder;
-        }
-        if (e instanceof FileSystemException fs && fs.getReason() != null) {
-            return fs.getReason();
-        }
-        return Messages.firstLine(e);
     }
 
     /**
@@ -406,230 +291,6 @@ final class Checkpoints {
         return new Restored(metadata.stepCount(), params, moments);
     }
 
-    /**
-     * A LibTorch archive (a zip file) read whole into native memory and checked before LibTorch parses it: its
-     * structure (end of central directory, zip64 records, every central and local header within the file and
-     * agreeing on the entry's name) and every entry's CRC32. LibTorch itself skips the CRC check (its miniz is built
-     * with {@code MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS}), so a flipped bit in a moment would load silently. The
-     * bytes checked are the bytes LibTorch then parses: the file is read once.
-     */
-    static final class VerifiedZip {
-
-        private static final long LOCAL_HEADER = 0x04034b50L;
-        private static final long CENTRAL_HEADER = 0x02014b50L;
-        private static final long END = 0x06054b50L;
-        private static final long ZIP64_END = 0x06064b50L;
-        private static final long ZIP64_LOCATOR = 0x07064b50L;
-        private static final long MAX_32 = 0xffffffffL;
-        private static final int CHUNK = 1 << 30;
-
-        private final Path path;
-        private final BytePointer bytes;
-        private final long size;
-
-        private VerifiedZip(Path path, BytePointer bytes) {
-            this.path = path;
-            this.bytes = bytes;
-            this.size = bytes.capacity();
-        }
-
-        /**
-         * The file's bytes, verified; the caller frees them.
-         *
-         * @throws CheckpointException if the file is not a zip archive, is truncated, or any entry fails its CRC32
-         * @throws IOException         if the file cannot be read
-         */
-        static BytePointer read(Path path) throws IOException {
-            BytePointer bytes;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                long size = channel.size();
-                if (size < 22) {
-                    throw new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?): "
-                            + size + " bytes, too short for a zip archive");
-                }
-                bytes = new BytePointer(size);
-                try {
-                    for (long from = 0; from < size; from += CHUNK) {
-                        ByteBuffer chunk = slice(bytes, from, Math.min(size, from + CHUNK));
-                        while (chunk.hasRemaining()) {
-                            if (channel.read(chunk) < 0) {
-                                throw new CheckpointException(path + " shrank while being read");
-                            }
-                        }
-                    }
-                    new VerifiedZip(path, bytes).verify();
-                } catch (IOException | RuntimeException e) {
-                    bytes.close();
-                    throw e;
-                }
-            }
-            return bytes;
-        }
-
-        private void verify() throws CheckpointException {
-            long end = findEnd();
-            long entries = u16(end + 10);
-            long directorySize = u32(end + 12);
-            long directory = u32(end + 16);
-            long directoryEnd = end;
-            if (end >= 20 && u32(end - 20) == ZIP64_LOCATOR) {
-                long zip64End = u64(end - 20 + 8);
-                structure(zip64End >= 0 && zip64End + 56 <= end - 20 && u32(zip64End) == ZIP64_END,
-                        "its zip64 end record is missing");
-                entries = u64(zip64End + 32);
-                directorySize = u64(zip64End + 40);
-                directory = u64(zip64End + 48);
-                directoryEnd = zip64End;
-            }
-            structure(directory >= 0 && directorySize >= 0 && directory + directorySize <= directoryEnd,
-                    "its central directory lies outside the file");
-            long at = directory;
-            for (long n = 0; n < entries; n++) {
-                structure(at + 46 <= directory + directorySize && u32(at) == CENTRAL_HEADER,
-                        "its central directory is cut short after " + n + " of " + entries + " entries");
-                at = verifyEntry(at, directory, directory + directorySize);
-            }
-            structure(at == directory + directorySize, "its central directory holds more than " + entries
-                    + " entries");
-        }
-
-        /** Checks the entry whose central header is at {@code at}; returns where the next header starts. */
-        private long verifyEntry(long at, long directory, long directoryEnd) throws CheckpointException {
-            int method = u16(at + 10);
-            long crc = u32(at + 16);
-            long compressed = u32(at + 20);
-            long uncompressed = u32(at + 24);
-            int nameLength = u16(at + 28);
-            int extraLength = u16(at + 30);
-            int commentLength = u16(at + 32);
-            long local = u32(at + 42);
-            long next = at + 46 + nameLength + extraLength + commentLength;
-            structure(next <= directoryEnd, "its central directory is cut short");
-            String name = string(at + 46, nameLength);
-            long extraEnd = at + 46 + nameLength + extraLength;
-            for (long x = at + 46 + nameLength; x + 4 <= extraEnd; ) {
-                int id = u16(x);
-                long fieldsEnd = x + 4 + u16(x + 2);
-                structure(fieldsEnd <= extraEnd, "entry '" + name + "' has a cut extra field");
-                if (id == 1) { // zip64: the 64-bit values of the fields that hold 0xffffffff, in this order
-                    long field = x + 4;
-                    if (uncompressed == MAX_32) {
-                        structure(field + 8 <= fieldsEnd, "entry '" + name + "' has a cut zip64 field");
-                        uncompressed = u64(field);
-                        field += 8;
-                    }
-                    if (compressed == MAX_32) {
-                        structure(field + 8 <= fieldsEnd, "entry '" + name + "' has a cut zip64 field");
-                        compressed = u64(field);
-                        field += 8;
-                    }
-                    if (local == MAX_32) {
-                        structure(field + 8 <= fieldsEnd, "entry '" + name + "' has a cut zip64 field");
-                        local = u64(field);
-                    }
-                }
-                x = fieldsEnd;
-            }
-            structure(local >= 0 && local + 30 <= directory && u32(local) == LOCAL_HEADER,
-                    "entry '" + name + "' has no local header where the central directory says");
-            int localNameLength = u16(local + 26);
-            long data = local + 30 + localNameLength + u16(local + 28);
-            structure(name.equals(string(local + 30, Math.min(localNameLength, (int) (directory - local - 30)))),
-                    "entry '" + name + "' has another name in its local header");
-            structure(compressed >= 0 && data + compressed <= directory, "entry '" + name
-                    + "' runs past the end of its data");
-            long actual = switch (method) {
-                case 0 -> {
-                    structure(compressed == uncompressed, "entry '" + name + "' has inconsistent sizes");
-                    yield crc(data, compressed);
-                }
-                case 8 -> inflatedCrc(name, data, compressed, uncompressed);
-                default -> throw damaged("entry '" + name + "' uses zip compression method " + method
-                        + ", which LibTorch does not write");
-            };
-            if (actual != crc) {
-                throw damaged("entry '" + name + "' fails its CRC32 check (the archive records "
-                        + Long.toHexString(crc) + ", its bytes give " + Long.toHexString(actual) + ")");
-            }
-            return next;
-        }
-
-        private long findEnd() throws CheckpointException {
-            for (long at = size - 22; at >= Math.max(0, size - 22 - 0xffff); at--) {
-                if (u32(at) == END && at + 22 + u16(at + 20) == size) {
-                    return at;
-                }
-            }
-            throw new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?):"
-                    + " it has no zip end of central directory");
-        }
-
-        private long crc(long from, long length) {
-            CRC32 crc = new CRC32();
-            for (long at = from; at < from + length; at += CHUNK) {
-                crc.update(slice(bytes, at, Math.min(from + length, at + CHUNK)));
-            }
-            return crc.getValue();
-        }
-
-        private long inflatedCrc(String name, long from, long length, long expected) throws CheckpointException {
-            CRC32 crc = new CRC32();
-            Inflater inflater = new Inflater(true);
-            byte[] out = new byte[1 << 16];
-            long total = 0;
-            try {
-                for (long at = from; at < from + length; at += CHUNK) {
-                    inflater.setInput(slice(bytes, at, Math.min(from + length, at + CHUNK)));
-                    while (!inflater.needsInput() && !inflater.finished()) {
-                        int n = inflater.inflate(out);
-                        crc.update(out, 0, n);
-                        total += n;
-                    }
-                }
-            } catch (DataFormatException e) {
-                throw damaged("entry '" + name + "' does not inflate: " + e.getMessage());
-            } finally {
-                inflater.end();
-            }
-            structure(total == expected, "entry '" + name + "' inflates to " + total + " bytes, not " + expected);
-            return crc.getValue();
-        }
-
-        private void structure(boolean condition, String problem) throws CheckpointException {
-            if (!condition) {
-                throw damaged(problem);
-            }
-        }
-
-        private CheckpointException damaged(String problem) {
-            return new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?):"
-                    + " it is damaged: " + problem + "; nothing was loaded");
-        }
-
-        private String string(long at, int length) {
-            byte[] name = new byte[Math.max(0, length)];
-            slice(bytes, at, at + name.length).get(name);
-            return new String(name, StandardCharsets.UTF_8);
-        }
-
-        private int u16(long at) {
-            return (bytes.get(at) & 0xff) | (bytes.get(at + 1) & 0xff) << 8;
-        }
-
-        private long u32(long at) {
-            return u16(at) | (long) u16(at + 2) << 16;
-        }
-
-        /** A view of {@code bytes[from, to)}, {@code to - from} at most {@link #CHUNK}. */
-        static ByteBuffer slice(BytePointer bytes, long from, long to) {
-            return new BytePointer(bytes).position(from).limit(to).asByteBuffer();
-        }
-
-        /** Negative for values past 2^63, which the callers' bounds checks refuse. */
-        private long u64(long at) {
-            return u32(at) | u32(at + 4) << 32;
-        }
-    }
 
     /**
      * Refuses state kept in another dtype, or with or without a master copy, than this optimizer keeps for the

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.AtomicFile;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.LinearImpl;
@@ -126,16 +127,16 @@ class CheckpointTest {
             opt.save(file);
         }
         byte[] before = Files.readAllBytes(file);
-        List<Checkpoints.Content> failures = List.of(channel -> {
+        List<AtomicFile.Content> failures = List.of(channel -> {
             channel.write(ByteBuffer.wrap(new byte[before.length / 2])); // half a file, then the write fails
             throw new IOException("simulated write failure");
         }, channel -> {
             channel.write(ByteBuffer.wrap(new byte[before.length / 2]));
             throw new IllegalStateException("simulated write failure");
         });
-        for (Checkpoints.Content failing : failures) {
+        for (AtomicFile.Content failing : failures) {
             IOException e = assertThrows(IOException.class,
-                    () -> Checkpoints.writeAtomically(file, "the optimizer", failing));
+                    () -> AtomicFile.write(file, "the optimizer", failing));
             assertTrue(e.getMessage().contains("cannot save the optimizer to " + file)
                     && e.getMessage().contains("simulated write failure"), e.getMessage());
             assertArrayEquals(before, Files.readAllBytes(file));
@@ -152,7 +153,7 @@ class CheckpointTest {
     @Test
     void staleTemporaryFilesOfAKilledProcessWithThisPidAreSkippedAndKept() throws IOException {
         Path file = dir.resolve("opt.ckpt");
-        long next = Checkpoints.TEMPORARIES.get() + 1;
+        long next = AtomicFile.TEMPORARIES.get() + 1;
         List<Path> stale = new ArrayList<>();
         for (long n = next; n < next + 3; n++) {
             stale.add(Files.writeString(dir.resolve("opt.ckpt.tmp" + ProcessHandle.current().pid() + "-" + n),
