@@ -131,7 +131,9 @@ public final class DistributedWorker {
      */
     private static void noncontiguous(TrainingGroup group, Path dir) throws Exception {
         try (PointerScope scope = new PointerScope()) {
-            Tensor sent = TinyTraining.noncontiguous(group.rank() == 0 ? 0 : -100, 2, 3);
+            // Rank 0 sends a transposed view, rank 1 receives into a contiguous tensor of the same shape.
+            Tensor sent = group.rank() == 0 ? TinyTraining.noncontiguous(0, 2, 3)
+                    : TinyTraining.noncontiguous(-100, 2, 3).contiguous();
             group.broadcast(sent, 0);
             Tensor summed = TinyTraining.noncontiguous(10 * group.rank(), 2, 3);
             group.allReduceSum(summed);
