@@ -28,7 +28,7 @@ public final class DistributedWorker {
     private DistributedWorker() {
     }
 
-    /** {@code train <dir>}, {@code resume <dir>}, {@code nccl <dir>}, {@code hang} or {@code failures <port> <port>}. */
+    /** {@code train <dir>}, {@code resume <dir>}, {@code nccl <dir>}, {@code hang} or {@code failures <p> <p>}. */
     public static void main(String[] args) throws Exception {
         String scenario = args[0];
         try {
