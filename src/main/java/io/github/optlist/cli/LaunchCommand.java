@@ -54,7 +54,8 @@ public final class LaunchCommand implements Callable<Integer> {
      * Runs the ranks to the end; returns 0 when all succeed, else the first failed rank's exit code (124 when the
      * time limit stopped them).
      *
-     * @throws IllegalArgumentException for a bad rank count, port, main class or time limit; nothing is started then
+     * @throws IllegalArgumentException for a bad rank count, port or time limit, or a main class that is not on the
+     *                                  class path; nothing is started then
      */
     @Override
     public Integer call() {
@@ -66,10 +67,7 @@ public final class LaunchCommand implements Callable<Integer> {
                 timeLimitSeconds == null ? null : Duration.ofSeconds(timeLimitSeconds));
         Launcher.Result result = Launcher.run(settings, System.out::println);
         if (result.exitCode() != 0) {
-            System.err.println("opt-list launch: " + (result.exitCode() == 124 && result.firstFailedRank() < 0
-                    ? "time limit reached, every rank stopped"
-                    : "rank " + result.firstFailedRank() + " failed with exit code " + result.exitCode()
-                    + (keepGoing ? "" : "; the other ranks were stopped")));
+            System.err.println("opt-list launch: " + result.summary(!keepGoing));
         }
         return result.exitCode();
     }
