@@ -27,7 +27,7 @@ import static org.bytedeco.pytorch.global.torch.tanh;
  * median time per step over the timed steps, after warm-up steps.
  *
  * <pre>
- * for n in 1 2 4; do OPT_LIST_TEST_CLASSES=1 bin/opt-list launch --nproc $n \
+ * for n in 1 2 4; do bin/opt-list launch --nproc $n --classpath target/bench \
  *     io.github.optlist.distributed.DistributedBenchmark; done
  * </pre>
  */

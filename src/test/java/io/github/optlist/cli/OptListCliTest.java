@@ -270,4 +270,19 @@ class OptListCliTest {
         run(2, "search", "--task", "nope", "--trials", "2", "--steps", "10", "--out", dir.toString());
         run(2, "search", "--task", "seed-mlp");
     }
+
+    @Test
+    void launchRefusesAClasspathEntryThatIsNotThereBeforeStartingAnyRank() {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            assertEquals(2, OptListCli.execute("launch", "--nproc", "2", "--classpath",
+                    dir.resolve("no-such-folder").toString(), "io.github.optlist.examples.DataParallelExample"));
+        } finally {
+            System.setErr(original);
+        }
+        assertTrue(captured.toString().contains("--classpath " + dir.resolve("no-such-folder") + ": no such folder"),
+                captured.toString());
+    }
 }
