@@ -1,8 +1,7 @@
 package io.github.optlist.torch;
 
-import org.bytedeco.pytorch.Device;
+import io.github.optlist.internal.DeviceDtype;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.Layout;
 
 import java.util.HashMap;
@@ -72,27 +71,9 @@ final class TensorChecks {
      * with where the parameter is now: the state follows a parameter that moved.
      */
     static void requireSameDevice(Tensor grad, Tensor param, String where) {
-        if (deviceCode(grad) != deviceCode(param)) {
+        if (!DeviceDtype.of(grad).sameDevice(DeviceDtype.of(param))) {
             throw new IllegalArgumentException(where + " is on " + param.device().str().getString()
                     + " but its gradient is on " + grad.device().str().getString());
         }
-    }
-
-    private static final int CPU_CODE = DeviceType.CPU.value << 8 | 0xff;
-
-    /**
-     * The device type and index in one number, compared without native objects. CPU and CUDA tensors are read with
-     * calls that return plain values (a {@code Device} object costs microseconds to make and free, per tensor and
-     * step); other devices through their {@code Device}.
-     */
-    static int deviceCode(Tensor tensor) {
-        if (tensor.is_cpu()) {
-            return CPU_CODE;
-        }
-        if (tensor.is_cuda()) {
-            return DeviceType.CUDA.value << 8 | (tensor.unsafeGetTensorImpl().get_device() & 0xff);
-        }
-        Device device = tensor.device();
-        return device.type().value << 8 | (device.index() & 0xff);
     }
 }

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.internal;
 
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
@@ -12,7 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.github.optlist.torch.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.call;
 import static org.bytedeco.pytorch.global.torch.isfinite;
 import static org.bytedeco.pytorch.global.torch.ones;
 import static org.bytedeco.pytorch.global.torch.zeros;
@@ -21,29 +21,28 @@ import static org.bytedeco.pytorch.global.torch.zeros;
  * The opt-in check for NaN and infinity in gradients: one multi-tensor call per device and dtype
  * ({@code _amp_foreach_non_finite_check_and_unscale_} with a scale of 1, as torch's {@code GradScaler} calls it,
  * which leaves the gradients' values as they are), then one host synchronization per device to read its flag.
- * The flag and the scale tensors of each device are made once and kept.
+ * The flag and the scale tensors of each device are made once and kept. Not API: the optimizers of
+ * {@code io.github.optlist.torch} and {@code io.github.optlist.distributed} share it.
  */
-final class NonFinite {
+public final class NonFiniteCheck {
 
-    /** Per device code: the flag the check raises ({@code found_inf}) and the scale 1 ({@code inv_scale}). */
-    private final Map<Integer, Tensor[]> flagsByDevice = new HashMap<>();
+    /** Per device: the flag the check raises ({@code found_inf}) and the scale 1 ({@code inv_scale}). */
+    private final Map<DeviceDtype, Tensor[]> flagsByDevice = new HashMap<>();
 
     /** Whether every defined gradient holds only finite values; null entries are ignored. Call inside a scope. */
-    boolean allFinite(List<Tensor> grads) {
+    public boolean allFinite(List<Tensor> grads) {
         if (!AtenOps.available()) {
             return allFiniteOneByOne(grads);
         }
-        Map<Long, List<Tensor>> byDeviceAndDtype = new LinkedHashMap<>();
+        Map<DeviceDtype, List<Tensor>> byDeviceAndDtype = new LinkedHashMap<>();
         for (Tensor grad : grads) {
             if (grad != null) {
-                long key = (long) TensorChecks.deviceCode(grad) << 32 | grad.scalar_type().value;
-                byDeviceAndDtype.computeIfAbsent(key, k -> new ArrayList<>()).add(grad);
+                byDeviceAndDtype.computeIfAbsent(DeviceDtype.of(grad), k -> new ArrayList<>()).add(grad);
             }
         }
-        Map<Integer, Tensor[]> used = new LinkedHashMap<>();
-        for (Map.Entry<Long, List<Tensor>> entry : byDeviceAndDtype.entrySet()) {
-            int device = (int) (entry.getKey() >>> 32);
-            Tensor[] flags = used.computeIfAbsent(device, d -> {
+        Map<DeviceDtype, Tensor[]> used = new LinkedHashMap<>();
+        for (Map.Entry<DeviceDtype, List<Tensor>> entry : byDeviceAndDtype.entrySet()) {
+            Tensor[] flags = used.computeIfAbsent(entry.getKey().device(), d -> {
                 Tensor[] kept = flagsByDevice.computeIfAbsent(d, code -> newFlags(entry.getValue().get(0)));
                 kept[0].zero_();
                 return kept;
@@ -67,13 +66,13 @@ final class NonFinite {
 
     /** Without the multi-tensor operator: one reduction per gradient, one synchronization per device. */
     private static boolean allFiniteOneByOne(List<Tensor> grads) {
-        Map<Integer, Tensor> flagPerDevice = new LinkedHashMap<>();
+        Map<DeviceDtype, Tensor> flagPerDevice = new LinkedHashMap<>();
         for (Tensor grad : grads) {
             if (grad == null) {
                 continue;
             }
             Tensor finite = isfinite(grad).all();
-            Tensor flag = flagPerDevice.putIfAbsent(TensorChecks.deviceCode(grad), finite);
+            Tensor flag = flagPerDevice.putIfAbsent(DeviceDtype.of(grad).device(), finite);
             if (flag != null) {
                 flag.logical_and_(finite);
             }
@@ -87,7 +86,7 @@ final class NonFinite {
     }
 
     /** Frees the kept flags. */
-    void release() {
+    public void release() {
         for (Tensor[] flags : flagsByDevice.values()) {
             NativeMemory.release(flags[0]);
             NativeMemory.release(flags[1]);

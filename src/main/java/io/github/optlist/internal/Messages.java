@@ -1,4 +1,4 @@
-package io.github.optlist;
+package io.github.optlist.internal;
 
 /** Helpers for the messages opt-list reports. */
 public final class Messages {
