@@ -65,9 +65,8 @@ class NonFiniteTest {
         Tensor twinA = TestTensors.param(a0, 4);
         Tensor twinB = TestTensors.param(b0, 3);
         List<Long> reported = new ArrayList<>();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(a, b), entry, 10);
+        try (var opt = skipping(entry, a, b);
              var twin = new NAdamWCosineDecay(new TensorVector(twinA, twinB), entry, 10)) {
-            opt.setSkipNonFiniteSteps(true);
             opt.setSkippedStepListener(reported::add);
             for (int k = 0; k < 5; k++) {
                 double[] ga = TestTensors.gaussian(random, 4, 1.0);
@@ -98,6 +97,12 @@ class NonFiniteTest {
         assertArrayEquals(TestTensors.values(twinB), TestTensors.values(b));
     }
 
+    /** An optimizer over {@code params} that skips steps with non-finite gradients, 10 steps long. */
+    static NAdamWCosineDecay skipping(io.github.optlist.NAdamWConfig config, Tensor... params) {
+        return new NAdamWCosineDecay(java.util.List.of(ParamGroup.of(new TensorVector(params), config)), 10,
+                io.github.optlist.ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withSkipNonFiniteSteps(true));
+    }
+
     /** A float32 and a {@code dtype} parameter: the check runs once per device and dtype, so over two lists. */
     static Tensor[] mixedParams(ScalarType dtype) {
         return new Tensor[]{
@@ -109,8 +114,7 @@ class NonFiniteTest {
     @EnumSource(value = ScalarType.class, names = {"Half", "BFloat16", "Float", "Double"})
     void nonFiniteGradientOfEveryDtypeIsFound(ScalarType dtype) {
         Tensor[] params = mixedParams(dtype);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(params), entry, 10)) {
-            opt.setSkipNonFiniteSteps(true);
+        try (var opt = skipping(entry, params)) {
             TestTensors.setGrad(params[0], new double[]{1, 1, 1, 1});
             TestTensors.setGrad(params[1], new double[]{1, 1, 1});
             opt.step();
@@ -131,9 +135,8 @@ class NonFiniteTest {
         Tensor[] checked = mixedParams(ScalarType.BFloat16);
         Tensor[] unchecked = mixedParams(ScalarType.BFloat16);
         Random random = new Random(4);
-        try (var withCheck = new NAdamWCosineDecay(new TensorVector(checked), entry, 10);
+        try (var withCheck = skipping(entry, checked);
              var without = new NAdamWCosineDecay(new TensorVector(unchecked), entry, 10)) {
-            withCheck.setSkipNonFiniteSteps(true);
             for (int k = 0; k < 4; k++) {
                 double[] g0 = TestTensors.gaussian(random, 4, 1e-3);
                 double[] g1 = TestTensors.gaussian(random, 3, 1e3);
