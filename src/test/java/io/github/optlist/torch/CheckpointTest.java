@@ -116,7 +116,7 @@ class CheckpointTest {
     }
 
     @Test
-    void crashWhileSavingLeavesThePreviousFileIntact() throws IOException {
+    void failedSaveLeavesThePreviousFileIntact() throws IOException {
         Tensor[] params = params();
         Path file = dir.resolve("opt.ckpt");
         try (var opt = optimizer(params, OptList.config(0))) {
@@ -124,9 +124,9 @@ class CheckpointTest {
             opt.save(file);
             byte[] before = Files.readAllBytes(file);
             run(opt, params, 2, 4);
-            assertThrows(IOException.class, () -> opt.save(file, () -> {
-                throw new IllegalStateException("simulated crash");
-            }));
+            // A directory where the file is written aside makes LibTorch's write fail after the state was gathered.
+            Files.createDirectory(dir.resolve("opt.ckpt.tmp" + ProcessHandle.current().pid()));
+            assertThrows(IOException.class, () -> opt.save(file));
             assertArrayEquals(before, Files.readAllBytes(file));
             try (Stream<Path> files = Files.list(dir)) {
                 assertEquals(List.of(file), files.toList(), "no temporary file left behind");
@@ -265,9 +265,8 @@ class CheckpointTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config, StatePrecision precision) {
-        NAdamWCosineDecay optimizer = optimizer(params, config);
-        optimizer.setStatePrecision(precision);
-        return optimizer;
+        return new NAdamWCosineDecay(List.of(ParamGroup.of(new TensorVector(params), config)), T, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withStatePrecision(precision));
     }
 
     static Stream<Arguments> precisionsAndHalfDtypes() {
@@ -319,7 +318,7 @@ class CheckpointTest {
                 CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(file));
                 assertTrue(e.getMessage().contains("params[0] of group 0 has its state in Float")
                         && e.getMessage().contains("state precision " + other)
-                        && e.getMessage().contains("setStatePrecision(StatePrecision.FLOAT32)"), e.getMessage());
+                        && e.getMessage().contains(".statePrecision(StatePrecision.FLOAT32)"), e.getMessage());
                 assertEquals(0, opt.stepCount());
             }
         }
@@ -346,7 +345,7 @@ class CheckpointTest {
         }
         try (var opt = optimizer(halfParams(ScalarType.Half), OptList.config(1))) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(version2));
-            assertTrue(e.getMessage().contains("setStatePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
+            assertTrue(e.getMessage().contains(".statePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
         }
     }
 
