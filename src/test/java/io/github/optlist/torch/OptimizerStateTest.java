@@ -97,7 +97,8 @@ class OptimizerStateTest {
             OptimizerState otherConfig = new OptimizerState(T, good.variant(), good.statePrecision(), 5,
                     List.of(good.groups().get(0), new GroupState(OptList.config(2), good.groups().get(1).params())));
             OptimizerState otherShape = new OptimizerState(T, good.variant(), good.statePrecision(), 5,
-                    List.of(good.groups().get(1), good.groups().get(0)));
+                    List.of(new GroupState(good.groups().get(0).config(), good.groups().get(1).params()),
+                            new GroupState(good.groups().get(1).config(), good.groups().get(0).params())));
             OptimizerState fewer = new OptimizerState(T, good.variant(), good.statePrecision(), 5,
                     List.of(good.groups().get(0)));
             assertRefused(opt, longer, "trainingSteps " + (T + 1));
