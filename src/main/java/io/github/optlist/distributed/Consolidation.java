@@ -75,7 +75,8 @@ final class Consolidation {
         List<GroupState> out = new ArrayList<>();
         int base = 0;
         for (var group : zero.paramGroups()) {
-            out.add(new GroupState(group.config(), List.of(all).subList(base, base + group.params().size())));
+            out.add(new GroupState(group.config(), group.names(), List.of(all).subList(base,
+                    base + group.params().size())));
             base += group.params().size();
         }
         return new OptimizerState(zero.trainingSteps(), zero.variant(), zero.options().statePrecision(),

@@ -133,7 +133,8 @@ public final class DataParallel implements AutoCloseable {
     /** Refuses, on every rank alike, parameters that differ across ranks in number, shape or dtype. */
     static void requireSameParameters(TrainingGroup group, List<Tensor> params) {
         Tensor like = params.get(0);
-        SmallCollectives.requireSameOnEveryRank(group, new long[]{params.size()}, like, i -> "the number of parameters");
+        SmallCollectives.requireSameOnEveryRank(group, new long[]{params.size()}, like,
+                i -> "the number of parameters");
         long[] signatures = new long[params.size()];
         for (int i = 0; i < signatures.length; i++) {
             signatures[i] = SmallCollectives.signature(params.get(i));

@@ -343,14 +343,16 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      * written. Rank 0 holds the whole state for the time of the call. Save the model's parameters too (they are the
      * same on every rank).
      *
-     * @throws IOException          on every rank, if rank 0 cannot write the file
+     * @throws IOException          on every rank, if rank 0 cannot write the file (rank 0's names the path and the
+     *                              cause); the previous file is then unchanged, as after a failed
+     *                              {@link NAdamWCosineDecay#save(Path)}
      * @throws DistributedException if a rank fails or times out
      */
     @Override
     public void save(Path path) throws IOException {
         requireOpen();
         requirePath(path);
-        String failure = null;
+        Exception failure = null;
         try (NAdamWCosineDecay full = group.rank() == 0
                 ? new NAdamWCosineDecay(groups, trainingSteps, variant, options) : null) {
             Consolidation.gather(this, false, (i, state) -> {
@@ -363,13 +365,14 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
                 try {
                     full.save(path);
                 } catch (IOException | RuntimeException e) {
-                    failure = e.getMessage();
+                    failure = e;
                 }
             }
         }
         if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "checkpoint save check")) {
-            throw new IOException(group.rank() == 0 ? "cannot save the sharded optimizer to " + path + ": "
-                    + failure : "rank 0 could not save the sharded optimizer to " + path + " (see its error)");
+            throw group.rank() == 0 ? new IOException("cannot save the sharded optimizer: " + failure.getMessage(),
+                    failure) : new IOException("rank 0 could not save the sharded optimizer to " + path
+                    + " (see its error)");
         }
     }
 

@@ -9,8 +9,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.Messages;
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.internal.ScalarTypes;
+import io.github.optlist.internal.AtomicFile;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.ArchiveWriter;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
@@ -20,10 +25,11 @@ import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -71,20 +77,93 @@ final class Checkpoints {
     }
 
     /**
-     * Writes {@code state}, the state of an optimizer over {@code groups}, to {@code path}: the archive is written
-     * aside, then renamed over {@code path}, so a failure leaves any previous file intact.
+     * Writes {@code state}, the state of an optimizer over {@code groups}, with {@link AtomicFile#write}. LibTorch
+     * serializes the archive into a Java callback
+     * ({@link ChannelWriter}) rather than into a file of its own: a write it sees fail aborts the JVM (its stream
+     * writer rethrows from a destructor), while a failed Java write is an {@link IOException} here.
      */
     static void save(OptimizerState state, List<ParamGroup> groups, Path path) throws IOException {
-        Path absolute = path.toAbsolutePath();
-        Path temporary = absolute.resolveSibling(absolute.getFileName() + ".tmp" + ProcessHandle.current().pid());
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             OutputArchive archive = archive(state, groups);
-            archive.save_to(temporary.toString());
-            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFile.write(path, "the optimizer", channel -> ChannelWriter.save(archive, channel));
         } catch (RuntimeException e) {
-            throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e), e);
-        } finally {
-            Files.deleteIfExists(temporary);
+            throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e)
+                    + "; the previous file, if any, is unchanged", e);
+        }
+    }
+
+    /**
+     * LibTorch's archive writer as a callback into Java: the bytes go to the file channel of the calling thread's
+     * {@link #save}. The callback never reports a failure to LibTorch (that would abort the JVM, see
+     * {@link Checkpoints#save}): it keeps the first one, drops the rest of the bytes, and {@link #save} throws it
+     * once LibTorch returns. One instance for the whole JVM, since JavaCPP allows only a few callbacks at a time.
+     */
+    private static final class ChannelWriter extends ArchiveWriter {
+
+        private static final long CHUNK = 1L << 30;
+        private static final ThreadLocal<Sink> SINK = new ThreadLocal<>();
+        private static final ChannelWriter INSTANCE = NativeMemory.outliveScope(new ChannelWriter());
+
+        private static final class Sink {
+            final FileChannel channel;
+            Throwable failure;
+
+            Sink(FileChannel channel) {
+                this.channel = channel;
+            }
+        }
+
+        static void save(OutputArchive archive, FileChannel channel) throws IOException {
+            Sink sink = new Sink(channel);
+            SINK.set(sink);
+            try {
+                archive.save_to(INSTANCE);
+            } finally {
+                SINK.remove();
+            }
+            if (sink.failure instanceof IOException e) {
+                throw e;
+            }
+            if (sink.failure != null) {
+                throw new IOException(Messages.firstLine(sink.failure), sink.failure);
+            }
+        }
+
+        @Override
+        public long call(Pointer buffer, long size) {
+            Sink sink = SINK.get();
+            if (sink != null && sink.failure == null) {
+                try {
+                    write(sink.channel, buffer, size);
+                } catch (Throwable e) {
+                    sink.failure = e;
+                }
+            }
+            return size;
+        }
+
+        private static void write(FileChannel channel, Pointer buffer, long size) throws IOException {
+            if (buffer == null || buffer.isNull()) {
+                // LibTorch's "skip ahead" (a record written as metadata only): zeros in a fresh file.
+                ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(size, 1 << 16));
+                for (long left = size; left > 0; left -= zeros.limit()) {
+                    zeros.clear().limit((int) Math.min(left, zeros.capacity()));
+                    while (zeros.hasRemaining()) {
+                        channel.write(zeros);
+                    }
+                }
+                return;
+            }
+            BytePointer bytes = new BytePointer(buffer).capacity(size);
+            for (long from = 0; from < size; from += CHUNK) {
+                ByteBuffer chunk = VerifiedZip.slice(bytes, from, Math.min(size, from + CHUNK));
+                while (chunk.hasRemaining()) {
+                    channel.write(chunk);
+                }
+            }
         }
     }
 
@@ -126,6 +205,9 @@ final class Checkpoints {
      * caller's scope. Whether the state fits the optimizer otherwise is {@link OptimizerState#requireFits}'s to say.
      */
     static OptimizerState load(Path path, List<ParamGroup> groups) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
         if (!Files.isRegularFile(path)) {
             throw new NoSuchFileException(path.toString(), null, "no checkpoint file there");
         }
@@ -134,13 +216,16 @@ final class Checkpoints {
         }
     }
 
-    private static OptimizerState readAndValidate(Path path, List<ParamGroup> groups) throws CheckpointException {
+    private static OptimizerState readAndValidate(Path path, List<ParamGroup> groups) throws IOException {
         InputArchive archive = new InputArchive();
+        BytePointer bytes = VerifiedZip.read(path);
         try {
-            archive.load_from(path.toString(), new DeviceOptional(new Device("cpu")));
+            archive.load_from(bytes, bytes.capacity(), new DeviceOptional(new Device("cpu")));
         } catch (RuntimeException e) {
             throw new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?): "
                     + Messages.firstLine(e), e);
+        } finally {
+            bytes.close(); // LibTorch copied what it parsed
         }
         IValue text = new IValue();
         if (!archive.try_read(METADATA_KEY, text) || !text.isString()) {

@@ -15,11 +15,11 @@ import static io.github.optlist.internal.AtenOps.call;
 import static io.github.optlist.internal.AtenOps.number;
 
 /**
- * The update of a whole {@link BucketTensorLists} with ATen's fused Adam kernels, which read {@code p, g, m, v} and write
- * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}. {@code p} is the
- * bucket's {@linkplain BucketTensorLists#targets() targets}: the parameters, or for half-precision parameters with float32
- * state their float32 copies, which the kernel of that dtype updates like float32 parameters
- * ({@link BucketTensorLists#widen}, {@link BucketTensorLists#roundIntoParams}).
+ * The update of a whole bucket ({@link BucketTensorLists}) with ATen's fused Adam kernels, which read
+ * {@code p, g, m, v} and write {@code p, m, v} once per element. Must run inside a no-grad region and a
+ * {@code PointerScope}. {@code p} is the bucket's {@linkplain BucketTensorLists#targets() targets}: the parameters, or
+ * for half-precision parameters with float32 state their float32 copies, which the kernel of that dtype updates like
+ * float32 parameters ({@link BucketTensorLists#widen}, {@link BucketTensorLists#roundIntoParams}).
  *
  * <p>The kernels compute, with their own bias corrections {@code bc1, bc2} and arguments {@code lr, beta1, wd, eps}:
  * <pre>

@@ -6,6 +6,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.AtenOps;
 import io.github.optlist.internal.DeviceDtype;
+import io.github.optlist.internal.NonFiniteCheck;
 import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -27,7 +28,7 @@ import java.util.Map;
 final class GroupStepper {
 
     /** What the parameters of a bucket share: the kernels take one dtype and device, the step one step size. */
-    private record BucketKey(DeviceDtype where, long step, UpdatePath path) {
+    record BucketKey(DeviceDtype where, long step, UpdatePath path) {
     }
 
     private final int index;
@@ -36,6 +37,7 @@ final class GroupStepper {
     private final long trainingSteps;
     private final ListVariant variant;
     private final OptimizerOptions options;
+    private final Map<Long, ParamState> byIdentity = new HashMap<>();
     private List<BucketTensorLists> buckets = List.of();
 
     GroupStepper(int index, ParamGroup group, long trainingSteps, ListVariant variant, OptimizerOptions options) {
@@ -49,6 +51,22 @@ final class GroupStepper {
             made.add(new ParamState(group.params().get(i), "params[" + i + "] of group " + index));
         }
         this.states = List.copyOf(made);
+        made.forEach(state -> byIdentity.put(TensorChecks.identity(state.param), state));
+    }
+
+    /** The state of the parameter whose {@linkplain TensorChecks#identity identity} is {@code identity}, or null. */
+    ParamState stateOf(long identity) {
+        return byIdentity.get(identity);
+    }
+
+    /** {@code check}'s verdict on {@code grads}, a LibTorch failure wrapped as the step's. */
+    static boolean allFinite(NonFiniteCheck check, List<Tensor> grads) {
+        try {
+            return check.allFinite(grads);
+        } catch (RuntimeException e) {
+            throw new StepFailedException("step() failed while checking the gradients for NaN and infinity;"
+                    + " nothing was changed", List.of(), null, e);
+        }
     }
 
     ParamGroup group() {
@@ -68,7 +86,19 @@ final class GroupStepper {
         return CosineSchedule.learningRate(group.config(), next, trainingSteps, variant);
     }
 
-    /** Clears the gradients: to none if {@code setToNone}, else detached and zeroed. */
+    /** Refuses, changing nothing, a gradient that cannot be zeroed in place (an expanded one). */
+    void requireZeroable() {
+        try (PointerScope scope = new PointerScope()) {
+            for (ParamState state : states) {
+                Tensor grad = state.param.grad();
+                if (grad.defined()) {
+                    TensorChecks.requireZeroableGradient(grad, state.position);
+                }
+            }
+        }
+    }
+
+    /** Clears the gradients: to none if {@code setToNone}, else detached from any graph and zeroed in place. */
     void zeroGrad(boolean setToNone) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             for (Tensor param : group.params()) {
@@ -79,7 +109,13 @@ final class GroupStepper {
                 if (setToNone) {
                     grad.reset();
                 } else {
-                    grad.detach_();
+                    // As torch: detach_() refuses views (e.g. gradients that are views of a bucket), and only a
+                    // gradient with a graph needs it.
+                    if (!grad.is_leaf()) {
+                        grad.detach_();
+                    } else if (grad.requires_grad()) {
+                        grad.requires_grad_(false);
+                    }
                     grad.zero_();
                 }
             }
@@ -88,7 +124,7 @@ final class GroupStepper {
 
     /** The group's state: copies of its tensors in the caller's scope if {@code copy}, else the live ones. */
     GroupState state(boolean copy) {
-        return new GroupState(group.config(), states.stream().map(state -> state.dict(copy)).toList());
+        return new GroupState(group.config(), group.names(), states.stream().map(state -> state.dict(copy)).toList());
     }
 
     /** Replaces every parameter's state with {@code state}'s, checked to fit beforehand. In a no-grad scope. */
@@ -101,15 +137,14 @@ final class GroupStepper {
 
     /**
      * One entry per parameter in group order: its gradient, or null when it has none. Refuses, before anything
-     * changes, sparse gradients and ones on another device than their parameter.
+     * changes, every gradient that does not fit its parameter ({@link TensorChecks#requireGradientFits}).
      */
     List<Tensor> gradientsOrRefuse() {
         List<Tensor> grads = new ArrayList<>(states.size());
         for (ParamState state : states) {
             Tensor grad = state.param.grad();
             if (grad.defined()) {
-                TensorChecks.requireDenseGradient(grad, state.position);
-                TensorChecks.requireSameDevice(grad, state.param, state.position);
+                TensorChecks.requireGradientFits(state, grad);
                 grads.add(grad);
             } else {
                 grads.add(null);
@@ -119,10 +154,21 @@ final class GroupStepper {
     }
 
     /**
-     * Updates the parameters that have a gradient ({@code grads}, from {@link #gradientsOrRefuse()}), bucket by
-     * bucket, and reports each bucket to {@code reports}. Called inside a no-grad region and a scope.
+     * What one step of the group will do, made by {@link #prepare} without changing any parameter: the buckets with
+     * their keys, parameter indices, tensor lists and fallback reasons, and the gradients (one entry per parameter).
      */
-    void step(List<Tensor> grads, List<PathReport> reports) {
+    record Plan(List<Tensor> grads, List<BucketKey> keys, List<List<Integer>> members,
+                List<BucketTensorLists> lists, List<String> fallbackReasons) {
+    }
+
+    /**
+     * Readies the parameters that have a gradient ({@code grads}, from {@link #gradientsOrRefuse()}) for their update
+     * without changing any parameter: creates the state of those at their first update, moves the state of moved
+     * ones, and sorts them into buckets. Called inside a no-grad region and a scope.
+     *
+     * @throws StepFailedException if LibTorch fails making or moving a state; no parameter was changed
+     */
+    Plan prepare(List<Tensor> grads) {
         NAdamWConfig config = group.config();
         Map<BucketKey, List<Integer>> members = new LinkedHashMap<>();
         Map<BucketKey, String> fallbackReasons = new HashMap<>();
@@ -133,10 +179,16 @@ final class GroupStepper {
             if (grad == null) {
                 continue;
             }
-            if (!state.initialized()) {
-                state.initialize(options.statePrecision());
-            } else {
-                moved |= state.follow();
+            try {
+                if (!state.initialized()) {
+                    state.initialize(options.statePrecision());
+                } else {
+                    moved |= state.follow();
+                }
+            } catch (RuntimeException e) {
+                clearCaches();
+                throw new StepFailedException("step() failed while " + (state.initialized() ? "moving" : "creating")
+                        + " the state of " + state.position + "; no parameter was changed", List.of(), null, e);
             }
             PathDecision.PathChoice choice = PathDecision.choose(options.updatePath(), AtenOps.available(),
                     facts(state, grad), config, state.step, stepSize(state.step));
@@ -149,35 +201,58 @@ final class GroupStepper {
         if (moved) {
             clearCaches();
         }
-        List<BucketTensorLists> lists = listsFor(members.values());
-        int b = 0;
-        for (Map.Entry<BucketKey, List<Integer>> entry : members.entrySet()) {
-            BucketKey key = entry.getKey();
-            BucketTensorLists bucket = lists.get(b++);
-            List<Tensor> bucketGrads = entry.getValue().stream().map(grads::get).toList();
-            double stepSize = stepSize(key.step());
-            switch (key.path()) {
-                case FUSED -> {
-                    FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
-                    bucket.roundIntoParams();
-                }
-                case MULTI_TENSOR -> {
-                    MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
-                    bucket.roundIntoParams();
-                }
-                case SINGLE_TENSOR -> {
-                    for (int i = 0; i < bucket.states.size(); i++) {
-                        SingleTensorUpdate.apply(bucket.states.get(i), bucketGrads.get(i), config, stepSize);
-                    }
-                }
+        List<BucketKey> keys = new ArrayList<>(members.keySet());
+        return new Plan(grads, keys, new ArrayList<>(members.values()), listsFor(members.values()),
+                keys.stream().map(key -> fallbackReasons.getOrDefault(key, "")).toList());
+    }
+
+    /**
+     * Updates the group bucket by bucket as {@code plan} says, and reports each bucket to {@code reports}.
+     *
+     * @throws StepFailedException if LibTorch fails, naming the bucket; {@code reports} holds the buckets updated
+     */
+    void apply(Plan plan, List<PathReport> reports) {
+        NAdamWConfig config = group.config();
+        for (int b = 0; b < plan.lists().size(); b++) {
+            BucketKey key = plan.keys().get(b);
+            BucketTensorLists bucket = plan.lists().get(b);
+            List<Integer> indices = plan.members().get(b);
+            ParamState first = bucket.states.get(0);
+            PathReport report = new PathReport(index, indices, key.path(), first.deviceName,
+                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(), key.step(),
+                    plan.fallbackReasons().get(b));
+            try {
+                update(bucket, indices.stream().map(plan.grads()::get).toList(), key, config);
+            } catch (RuntimeException e) {
+                throw new StepFailedException("step() failed while updating params " + indices + " of group "
+                        + index + " on the " + key.path() + " path (" + first.deviceName + ", "
+                        + ScalarTypes.of(first.dtype) + ", step " + key.step() + "); these parameters and their"
+                        + " moments may be partly updated, their step counts did not advance; the "
+                        + reports.size() + " bucket(s) before were updated", reports, report, e);
             }
             for (ParamState state : bucket.states) {
                 state.step++;
             }
-            ParamState first = bucket.states.get(0);
-            reports.add(new PathReport(index, entry.getValue(), key.path(), first.deviceName,
-                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(),
-                    key.step(), fallbackReasons.getOrDefault(key, "")));
+            reports.add(report);
+        }
+    }
+
+    private void update(BucketTensorLists bucket, List<Tensor> grads, BucketKey key, NAdamWConfig config) {
+        double stepSize = stepSize(key.step());
+        switch (key.path()) {
+            case FUSED -> {
+                FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize);
+                bucket.roundIntoParams();
+            }
+            case MULTI_TENSOR -> {
+                MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize);
+                bucket.roundIntoParams();
+            }
+            case SINGLE_TENSOR -> {
+                for (int i = 0; i < bucket.states.size(); i++) {
+                    SingleTensorUpdate.apply(bucket.states.get(i), grads.get(i), config, stepSize);
+                }
+            }
         }
     }
 

@@ -14,9 +14,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
@@ -61,6 +59,10 @@ import java.util.function.Supplier;
  * never reads a tensor value back to the host. The moments and scratch buffers are allocated on a parameter's
  * first update and freed by {@link #close()} (or by the garbage collector).
  *
+ * <p>A closed optimizer refuses every call that would use its parameters or state with an
+ * {@link IllegalStateException}; the getters of plain values ({@code stepCount()}, {@code paramGroups()},
+ * {@code options()}, ...) still answer.
+ *
  * <p>Not thread-safe: one optimizer serves one training loop; distinct optimizers over distinct parameters may
  * step concurrently.
  */
@@ -70,8 +72,6 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     private final ListVariant variant;
     private final OptimizerOptions options;
     private final List<GroupStepper> groups = new ArrayList<>();
-    /** Every parameter's state by tensor identity, to find it. */
-    private final Map<Long, ParamState> stateByTensor = new HashMap<>();
     private final NonFiniteCheck nonFinite = new NonFiniteCheck();
     private long stepCount;
     private long skippedSteps;
@@ -90,10 +90,8 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     }
 
     /**
-     * An optimizer for one group of parameters with the default options. {@code config} runs as it says, Nesterov
-     * included; {@code variant} only picks the schedule's warm-up length. To run a list entry as a published binding
-     * did, pass {@code variant.apply(entry)} (or use {@link TorchOptList#optimizerForIdx}), which also drops
-     * Nesterov under {@link ListVariant#TASKSET}.
+     * An optimizer for one group with the default options; {@code config} runs as it says, {@code variant} picks the
+     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did).
      *
      * @throws IllegalArgumentException for no or bad parameters, a null config or variant, or
      *                                  {@code trainingSteps <= 0}
@@ -111,8 +109,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * An optimizer for several groups, each with its own configuration (run as it says, Nesterov included), sharing
      * one training length, the warm-up length of {@code variant}, and {@code options}.
      *
-     * @throws IllegalArgumentException for no groups, a tensor in two groups ({@link ParamGroup#requireDisjoint}), a
-     *                                  null variant or options, or {@code trainingSteps <= 0}
+     * @throws IllegalArgumentException for no groups, a tensor in two groups or two sharing memory
+     *                                  ({@link ParamGroup#requireDisjoint}), null variant or options, or
+     *                                  {@code trainingSteps <= 0}
      */
     public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant,
                              OptimizerOptions options) {
@@ -125,6 +124,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         this.variant = variant;
         this.options = options;
         groups.forEach(this::register);
+        SpinWaitWarning.logOncePerProcess();
     }
 
     /** Checks the schedule settings first, so that bad ones are refused before any tensor is looked at. */
@@ -142,11 +142,13 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     }
 
     /**
-     * Adds a group; its parameters start at step 0.
+     * Adds a group; its parameters start at step 0. Everything is checked first.
      *
-     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes
+     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes, or
+     *                                  one sharing memory with it
      */
     public void addParamGroup(ParamGroup group) {
+        requireOpen();
         if (group == null) {
             throw new IllegalArgumentException("group must not be null");
         }
@@ -157,11 +159,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     }
 
     private void register(ParamGroup group) {
-        GroupStepper stepper = new GroupStepper(groups.size(), group, trainingSteps, variant, options);
-        for (ParamState state : stepper.states()) {
-            stateByTensor.put(TensorChecks.identity(state.param), state);
-        }
-        groups.add(stepper);
+        groups.add(new GroupStepper(groups.size(), group, trainingSteps, variant, options));
     }
 
     @Override
@@ -196,6 +194,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
     public long stepCount(Tensor param) {
+        requireOpen();
         return stateOf(param).step;
     }
 
@@ -211,6 +210,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if there is no such group
      */
     public double learningRate(int groupIndex) {
+        requireOpen();
         if (groupIndex < 0 || groupIndex >= groups.size()) {
             throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + groupIndex);
         }
@@ -223,22 +223,31 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     }
 
     /**
-     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it and
-     * fills it with zeros.
+     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it from any
+     * graph, as torch's {@code zero_grad(set_to_none=False)} does, and fills it with zeros in place. Every gradient is
+     * checked first: a refused call changes none.
+     *
+     * @throws IllegalArgumentException if {@code setToNone} is false and a gradient is expanded (has a stride 0)
      */
     public void zeroGrad(boolean setToNone) {
+        requireOpen();
+        if (!setToNone) {
+            groups.forEach(GroupStepper::requireZeroable);
+        }
         groups.forEach(group -> group.zeroGrad(setToNone));
     }
 
     /**
-     * Applies one update to every parameter that has a gradient, or, under
-     * {@link OptimizerOptions#skipNonFiniteSteps()}, skips the step when a gradient holds NaN or infinity. A
-     * parameter moved to another device or dtype since its last update first has its state moved and cast after it
-     * (the only time a step allocates after a parameter's first update).
+     * Applies one update to every parameter that has a gradient (or, under
+     * {@link OptimizerOptions#skipNonFiniteSteps()}, skips the step when a gradient holds NaN or infinity), after
+     * checking every gradient against its parameter. A parameter moved since its last update first has its state
+     * moved after it (the only allocation after a parameter's first update).
      *
-     * @throws IllegalArgumentException if a gradient is sparse or on another device than its parameter; no
-     *                                  parameter or state is changed then
-     * @throws IllegalStateException    if the optimizer is closed
+     * @throws IllegalArgumentException if a gradient is not dense, not floating point, on another device than its
+     *                                  parameter or of another shape, or a parameter was resized after its first
+     *                                  update or now overlaps itself; nothing is changed then
+     * @throws StepFailedException      if LibTorch fails after the checks passed, saying what was being done and
+     *                                  which parameters were updated; {@link #stepCount()} stays
      */
     @Override
     public void step() {
@@ -251,15 +260,22 @@ public final class NAdamWCosineDecay implements ListOptimizer {
                 grads.add(group.gradientsOrRefuse());
                 all.addAll(grads.get(grads.size() - 1));
             }
-            if (options.skipNonFiniteSteps() && !nonFinite.allFinite(all)) {
+            if (options.skipNonFiniteSteps() && !GroupStepper.allFinite(nonFinite, all)) {
                 skippedSteps++;
                 lastStepUpdates = List.of();
                 skippedStepListener.accept(stepCount);
                 return;
             }
+            List<GroupStepper.Plan> plans = new ArrayList<>(groups.size());
             for (int g = 0; g < groups.size(); g++) {
-                groups.get(g).step(grads.get(g), reports);
+                plans.add(groups.get(g).prepare(grads.get(g)));
             }
+            for (int g = 0; g < groups.size(); g++) {
+                groups.get(g).apply(plans.get(g), reports);
+            }
+        } catch (StepFailedException e) {
+            lastStepUpdates = e.completedUpdates();
+            throw e;
         }
         lastStepUpdates = Collections.unmodifiableList(reports);
         stepCount++;
@@ -273,6 +289,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code closure} is null or a gradient is sparse
      */
     public Tensor step(Supplier<Tensor> closure) {
+        requireOpen();
         if (closure == null) {
             throw new IllegalArgumentException("closure must not be null");
         }
@@ -300,6 +317,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code listener} is null
      */
     public void setSkippedStepListener(LongConsumer listener) {
+        requireOpen();
         if (listener == null) {
             throw new IllegalArgumentException("listener must not be null");
         }
@@ -340,30 +358,14 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         stepCount = state.stepCount();
     }
 
-    /**
-     * Writes {@link #state()} to one file, atomically: the file is written aside, then renamed over {@code path},
-     * so a crash while saving leaves any previous file intact. What is saved: per-parameter step counts, both
-     * moments and any master copies (through LibTorch's archive), every group's configuration, the training length,
-     * the schedule variant, the state precision and a format version. The parameters themselves belong to the
-     * model: save it with {@code model.save(OutputArchive)}.
-     *
-     * @throws IOException           if the file cannot be written
-     * @throws IllegalStateException if the optimizer is closed
-     */
     @Override
     public void save(Path path) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
         Checkpoints.save(state(false), paramGroups(), path);
     }
 
-    /**
-     * Restores a file of {@link #save(Path)} (of this class or a sharded optimizer), checked as {@link #loadState}
-     * checks a state (format 2 files hold state in the parameters' dtype: {@link StatePrecision#PARAM_DTYPE}).
-     *
-     * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
-     * @throws CheckpointException               if the file is truncated, foreign, from a newer format version, or
-     *                                           does not fit this optimizer; nothing is changed then
-     * @throws IllegalStateException             if the optimizer is closed
-     */
     @Override
     public void load(Path path) throws IOException {
         requireOpen();
@@ -381,7 +383,6 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * A copy of {@code param}'s entry of {@link #state()}, as torch's {@code state_dict()["state"][i]}.
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
-     * @throws IllegalStateException    if the optimizer is closed
      */
     public ParamStateDict stateDict(Tensor param) {
         requireOpen();
@@ -397,7 +398,6 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}, {@code state} is null, or its
      *                                  moments are not floating point or have another shape than {@code param}
-     * @throws IllegalStateException    if the optimizer is closed
      */
     public void loadStateDict(Tensor param, ParamStateDict state) {
         requireOpen();
@@ -416,6 +416,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code count} is negative
      */
     public void setStepCount(long count) {
+        requireOpen();
         if (count < 0) {
             throw new IllegalArgumentException("count must not be negative, got " + count);
         }
@@ -427,11 +428,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         if (param == null || param.isNull() || !param.defined()) {
             throw new IllegalArgumentException("param must be a defined tensor");
         }
-        ParamState state = stateByTensor.get(TensorChecks.identity(param));
-        if (state == null) {
-            throw new IllegalArgumentException("this optimizer does not hold the given tensor");
-        }
-        return state;
+        long identity = TensorChecks.identity(param);
+        return groups.stream().map(group -> group.stateOf(identity)).filter(java.util.Objects::nonNull).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("this optimizer does not hold the given tensor"));
     }
 
     private void requireOpen() {
@@ -440,7 +439,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         }
     }
 
-    /** Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched. */
+    /** Frees the moments and scratch buffers now instead of at garbage collection; closing again does nothing. */
     @Override
     public void close() {
         closed = true;

@@ -1,8 +1,8 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.internal.ScalarTypes;
 import io.github.optlist.internal.DeviceDtype;
 import io.github.optlist.internal.NativeMemory;
+import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -32,7 +32,7 @@ final class ParamState {
     Tensor master;
     /** The parameter's device and dtype when the state was created or moved. */
     DeviceDtype where;
-    /** The parameter's {@code ScalarType} value when the state was created or moved ({@code where.dtype()}). */
+    /** The parameter's {@code ScalarType} value when the state was created or moved. */
     int dtype;
     /** The parameter's device as a name, e.g. {@code cuda:0}, when the state was created or moved. */
     String deviceName;
@@ -40,6 +40,8 @@ final class ParamState {
     int stateDtype;
     /** The parameter's strides when the state was created or moved; the state tensors have the same if it is dense. */
     private long[] strides;
+    /** The parameter's sizes when the state was created or moved: the state tensors' sizes. */
+    private long[] shape;
     /** Whether the parameter was dense and non-overlapping when the state was created or moved. */
     private boolean dense;
     private StatePrecision precision;
@@ -72,14 +74,34 @@ final class ParamState {
 
     /** Allocates the moments (and the master copy) for the parameter as it is now; called inside a no-grad region. */
     void initialize(StatePrecision statePrecision) {
-        this.precision = statePrecision;
-        record(param);
-        expAvg = newBuffer();
-        expAvgSq = newBuffer();
-        if (needsMaster()) {
-            master = newBuffer();
-            master.copy_(param);
+        Tensor like = param;
+        StatePrecision before = precision;
+        precision = statePrecision;
+        int stateDtypeBefore = stateDtype;
+        stateDtype = stateDtypeFor(like.scalar_type().value, statePrecision);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            newAvg = newBuffer(like);
+            newAvgSq = newBuffer(like);
+            if (keepsMaster(like.scalar_type().value, precision)) {
+                newMaster = newBuffer(like);
+                newMaster.copy_(like);
+            }
+        } catch (RuntimeException e) {
+            // All or nothing: a state with one moment missing would fail at every later step.
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            precision = before;
+            stateDtype = stateDtypeBefore;
+            throw e;
         }
+        record(like);
+        expAvg = newAvg;
+        expAvgSq = newAvgSq;
+        master = newMaster;
     }
 
     private void record(Tensor tensor) {
@@ -87,12 +109,9 @@ final class ParamState {
         dtype = where.dtype();
         deviceName = tensor.device().str().getString();
         strides = strides(tensor);
+        shape = sizes(tensor);
         dense = tensor.is_non_overlapping_and_dense();
         stateDtype = stateDtypeFor(dtype, precision);
-    }
-
-    private boolean needsMaster() {
-        return keepsMaster(dtype, precision);
     }
 
     /**
@@ -105,24 +124,36 @@ final class ParamState {
      * @return whether anything moved, so that tensor lists holding the old tensors must be rebuilt
      */
     boolean follow() {
-        if (DeviceDtype.of(param).equals(where) && hasStrides(param)) {
+        DeviceDtype now = DeviceDtype.of(param);
+        int nowDtype = now.dtype();
+        if (now.equals(where) && hasStrides(param)) {
             return false;
         }
-        boolean hadMaster = master != null;
-        record(param);
-        expAvg = moved(expAvg);
-        expAvgSq = moved(expAvgSq);
-        if (needsMaster()) {
-            if (hadMaster) {
-                master = moved(master, ScalarType.Float.value);
-            } else {
-                master = newBuffer();
-                master.copy_(param);
+        int nowStateDtype = stateDtypeFor(nowDtype, precision);
+        boolean keepsMaster = keepsMaster(nowDtype, precision);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            // All moved before any is replaced: a failure (no memory on the device) leaves the old state whole.
+            newAvg = moved(expAvg, nowStateDtype);
+            newAvgSq = moved(expAvgSq, nowStateDtype);
+            if (keepsMaster) {
+                newMaster = moved(master != null ? master : param, ScalarType.Float.value);
             }
-        } else {
-            NativeMemory.release(master);
-            master = null;
+        } catch (RuntimeException e) {
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            throw e;
         }
+        NativeMemory.release(expAvg);
+        NativeMemory.release(expAvgSq);
+        NativeMemory.release(master);
+        record(param);
+        expAvg = newAvg;
+        expAvgSq = newAvgSq;
+        master = newMaster;
         releaseScratch();
         return true;
     }
@@ -182,19 +213,23 @@ final class ParamState {
 
     /** A zero tensor shaped, strided and placed as the parameter, in the state dtype. */
     private Tensor newBuffer() {
-        return NativeMemory.outliveScope(zeros_like(param, options(stateDtype, param), new MemoryFormatOptional()));
+        return newBuffer(param);
     }
 
-    private Tensor moved(Tensor old) {
-        return moved(old, stateDtype);
+    private Tensor newBuffer(Tensor like) {
+        return NativeMemory.outliveScope(zeros_like(like, options(stateDtype, like), new MemoryFormatOptional()));
     }
 
-    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}. */
+    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}; {@code old} is kept. */
     private Tensor moved(Tensor old, int dtype) {
         Tensor moved = NativeMemory.outliveScope(zeros_like(param, options(dtype, param),
                 new MemoryFormatOptional()));
-        moved.copy_(old);
-        NativeMemory.release(old);
+        try {
+            moved.copy_(old);
+        } catch (RuntimeException e) {
+            NativeMemory.release(moved);
+            throw e;
+        }
         return moved;
     }
 
@@ -205,6 +240,27 @@ final class ParamState {
     /** The parameter's strides when the state was created or last moved, which the state tensors share. */
     long[] strides() {
         return strides;
+    }
+
+    /** The sizes of the state tensors (the parameter's when the state was created or last moved). */
+    long[] shape() {
+        return shape;
+    }
+
+    /**
+     * Whether {@code tensor} has the sizes the state was made for; reads them one by one, without the native
+     * {@code ArrayRef} (and its Java wrapper) that {@code sizes()} would allocate per tensor and step.
+     */
+    boolean hasShape(Tensor tensor) {
+        if (tensor.dim() != shape.length) {
+            return false;
+        }
+        for (int i = 0; i < shape.length; i++) {
+            if (tensor.size(i) != shape[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether the parameter is dense and non-overlapping, as it was when the state was created or last moved. */
@@ -246,6 +302,15 @@ final class ParamState {
         long[] out = new long[(int) tensor.dim()];
         for (int i = 0; i < out.length; i++) {
             out[i] = tensor.stride(i);
+        }
+        return out;
+    }
+
+    /** The sizes, read with calls that return plain values. */
+    static long[] sizes(Tensor tensor) {
+        long[] out = new long[(int) tensor.dim()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tensor.size(i);
         }
         return out;
     }
@@ -312,6 +377,10 @@ final class ParamState {
         if (!state.hasMoments()) {
             release();
         } else {
+            if (initialized() && !hasShape(param)) {
+                // The parameter was resized after its first update: its old state cannot follow it.
+                release();
+            }
             if (!initialized()) {
                 initialize(statePrecision);
             } else {

@@ -14,18 +14,19 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Random;
 
-import static org.bytedeco.pytorch.global.torch.cuda_is_available;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Runs on a machine with CUDA and the CUDA build of the presets ({@code -Pcuda}); skipped with the reason elsewhere. */
+/**
+ * Runs on a machine with CUDA and the CUDA build of the presets ({@code -Pcuda}); elsewhere skipped with the reason,
+ * or failed with it under {@code -Doptlist.requireCuda=true} (see {@link CudaRequirement}).
+ */
 class CudaTest {
 
     @BeforeEach
     void requireCuda() {
-        assumeTrue(cuda_is_available(), "CUDA is not available here: build with -Pcuda on a machine with a GPU");
+        CudaRequirement.requireDevices(1);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NonFiniteCheck;
+import io.github.optlist.internal.NonFiniteCheck.Method;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
@@ -18,6 +20,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NonFiniteTest {
@@ -153,6 +156,37 @@ class NonFiniteTest {
         }
         for (int i = 0; i < checked.length; i++) {
             assertArrayEquals(TestTensors.values(unchecked[i]), TestTensors.values(checked[i]));
+        }
+    }
+    @Test
+    void bfloat16OnCudaIsCheckedWithIsfiniteAndEverythingElseWithTheMultiTensorOperator() {
+        int cuda = org.bytedeco.pytorch.global.torch.DeviceType.CUDA.value;
+        int cpu = org.bytedeco.pytorch.global.torch.DeviceType.CPU.value;
+        assertEquals(Method.ISFINITE_PER_TENSOR, NonFiniteCheck.methodFor(cuda, ScalarType.BFloat16.value));
+        for (ScalarType dtype : new ScalarType[]{ScalarType.Half, ScalarType.Float, ScalarType.Double}) {
+            assertEquals(Method.MULTI_TENSOR_OPERATOR, NonFiniteCheck.methodFor(cuda, dtype.value), dtype.name());
+            assertEquals(Method.MULTI_TENSOR_OPERATOR, NonFiniteCheck.methodFor(cpu, dtype.value), dtype.name());
+        }
+        assertEquals(Method.MULTI_TENSOR_OPERATOR, NonFiniteCheck.methodFor(cpu, ScalarType.BFloat16.value));
+    }
+
+    @ParameterizedTest
+    @ValueSource(doubles = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY})
+    void cudaBfloat16BranchFindsNonFiniteValuesAndPassesFiniteOnes(double bad) {
+        // CPU tensors taken down the branch the check takes for bfloat16 gradients on CUDA.
+        int cuda = org.bytedeco.pytorch.global.torch.DeviceType.CUDA.value;
+        NonFiniteCheck check = new NonFiniteCheck((deviceType, dtype) -> NonFiniteCheck.methodFor(cuda, dtype));
+        try (var scope = new org.bytedeco.javacpp.PointerScope()) {
+            Tensor finite = Tensor.create(new double[]{1, -3e38, 0.5}, 3).to(ScalarType.BFloat16);
+            Tensor other = Tensor.create(new double[]{2, 4}, 2).to(ScalarType.BFloat16);
+            Tensor wide = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float);
+            assertTrue(check.allFinite(java.util.Arrays.asList(finite, null, other, wide)));
+            Tensor nonFinite = Tensor.create(new double[]{1, bad, 0.5}, 3).to(ScalarType.BFloat16);
+            assertFalse(check.allFinite(java.util.Arrays.asList(finite, nonFinite, wide)));
+            assertTrue(check.allFinite(List.of(finite, other)), "the flag is cleared for the next check");
+            assertArrayEquals(new double[]{1, bad, 0.5}, TestTensors.values(nonFinite), "values are left as they are");
+        } finally {
+            check.release();
         }
     }
 }

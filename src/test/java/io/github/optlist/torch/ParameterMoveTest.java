@@ -138,7 +138,8 @@ class ParameterMoveTest {
         Tensor p = Tensor.create(new double[]{0.5, -0.25, 0.125}, 3).to(ScalarType.BFloat16).detach()
                 .set_requires_grad(true);
         try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), T,
-                ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS))) {
+                ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS))) {
             TestTensors.setGrad(p, new double[]{1, 1, 1});
             opt.step();
             p.set_data(p.detach().to(ScalarType.Float));
