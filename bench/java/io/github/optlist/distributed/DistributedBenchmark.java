@@ -114,8 +114,9 @@ public final class DistributedBenchmark {
         }
         long[] perRank = new long[group.worldSize()];
         perRank[group.rank()] = momentBytes;
-        perRank = Native.allReduce(group, perRank, ReduceOp.RedOpType.SUM, model.parameters().get(0), "benchmark");
-        long[] maxMedian = Native.allReduce(group, new long[]{Math.round(median(millis) * 1000)},
+        perRank = SmallCollectives.allReduce(group, perRank, ReduceOp.RedOpType.SUM, model.parameters().get(0),
+                "benchmark");
+        long[] maxMedian = SmallCollectives.allReduce(group, new long[]{Math.round(median(millis) * 1000)},
                 ReduceOp.RedOpType.MAX, model.parameters().get(0), "benchmark");
         if (group.rank() == 0) {
             StringBuilder moments = new StringBuilder();

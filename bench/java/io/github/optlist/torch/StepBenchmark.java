@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.AtenOps;
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
@@ -116,8 +118,7 @@ public final class StepBenchmark {
         // TORCH_PORT, the variant that applies the entries' Nesterov flag, so the Nesterov contestants run Nesterov.
         NAdamWConfig config = OptList.config(index, ListVariant.TORCH_PORT);
         NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
-                1_000_000_000L, ListVariant.TORCH_PORT);
-        optimizer.setUpdatePath(path);
+                1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS.withUpdatePath(path));
         return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
     }
 

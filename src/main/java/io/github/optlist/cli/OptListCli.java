@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.Version;

@@ -1,6 +1,6 @@
 package io.github.optlist.distributed;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;

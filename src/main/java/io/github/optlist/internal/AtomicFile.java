@@ -1,6 +1,5 @@
 package io.github.optlist.internal;
 
-import io.github.optlist.Messages;
 
 import java.io.File;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import io.github.optlist.search.Candidate;
 import io.github.optlist.search.FolderLock;
 import io.github.optlist.search.FolderLockedException;

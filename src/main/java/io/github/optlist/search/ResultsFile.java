@@ -10,7 +10,7 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import io.github.optlist.internal.AtomicFile;
 
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.github.optlist.search;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.github.optlist.search;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 
 import java.io.IOException;
 import java.nio.file.Files;

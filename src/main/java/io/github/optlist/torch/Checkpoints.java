@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
-import io.github.optlist.Messages;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.Messages;
+import io.github.optlist.internal.NativeMemory;
+import io.github.optlist.internal.ScalarTypes;
 import io.github.optlist.internal.AtomicFile;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
@@ -33,7 +35,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The checkpoint file of a {@link NAdamWCosineDecay}: one LibTorch archive holding the moments of every
+ * The checkpoint file of an {@link OptimizerState}: one LibTorch archive holding the moments of every
  * parameter that has state, under {@code g<group>.p<index>.exp_avg} and {@code .exp_avg_sq} (and its float32
  * master copy under {@code .master}, if it has one), and a JSON document (written by Jackson) under
  * {@code metadata}: the format name and version, the training length, the schedule variant, the state precision,
@@ -71,51 +73,21 @@ final class Checkpoints {
                          boolean hasState) {
     }
 
-    /**
-     * What a validated checkpoint restores: per group, per parameter, its step and its moments followed by its master
-     * copy if it has one (null when it has no state).
-     */
-    private record Restored(long stepCount, List<List<ParamMetadata>> params, List<List<Tensor[]>> moments) {
-    }
-
     private Checkpoints() {
     }
 
     /**
-     * Writes the checkpoint with {@link io.github.optlist.internal.AtomicFile#write}. LibTorch serializes the archive into a Java callback
+     * Writes {@code state}, the state of an optimizer over {@code groups}, with {@link AtomicFile#write}. LibTorch
+     * serializes the archive into a Java callback
      * ({@link ChannelWriter}) rather than into a file of its own: a write it sees fail aborts the JVM (its stream
      * writer rethrows from a destructor), while a failed Java write is an {@link IOException} here.
      */
-    static void save(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Path path) throws IOException {
+    static void save(OptimizerState state, List<ParamGroup> groups, Path path) throws IOException {
         if (path == null) {
             throw new IllegalArgumentException("path must not be null");
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            OutputArchive archive = new OutputArchive();
-            List<GroupMetadata> groups = new ArrayList<>();
-            for (int g = 0; g < states.size(); g++) {
-                List<ParamMetadata> params = new ArrayList<>();
-                for (int i = 0; i < states.get(g).size(); i++) {
-                    ParamState state = states.get(g).get(i);
-                    int dtype = state.param.scalar_type().value;
-                    int stateDtype = state.initialized() ? state.stateDtype
-                            : ParamState.stateDtypeFor(dtype, optimizer.statePrecision());
-                    params.add(new ParamMetadata(state.param.shape(), state.param.scalar_type().toString(),
-                            ScalarTypes.of(stateDtype).toString(), state.master != null, state.step,
-                            state.initialized()));
-                    if (state.initialized()) {
-                        archive.write(key(g, i, "exp_avg"), state.expAvg);
-                        archive.write(key(g, i, "exp_avg_sq"), state.expAvgSq);
-                        if (state.master != null) {
-                            archive.write(key(g, i, "master"), state.master);
-                        }
-                    }
-                }
-                groups.add(new GroupMetadata(optimizer.paramGroups().get(g).config(), params));
-            }
-            Metadata metadata = new Metadata(FORMAT, VERSION, optimizer.trainingSteps(), optimizer.variant(),
-                    optimizer.statePrecision(), optimizer.stepCount(), groups);
-            archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
+            OutputArchive archive = archive(state, groups);
             AtomicFile.write(path, "the optimizer", channel -> ChannelWriter.save(archive, channel));
         } catch (RuntimeException e) {
             throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e)
@@ -195,21 +167,56 @@ final class Checkpoints {
         }
     }
 
-    static void load(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Path path) throws IOException {
+    /** The archive holding {@code state}; the parameters' shapes and dtypes come from {@code groups}. */
+    private static OutputArchive archive(OptimizerState state, List<ParamGroup> groups)
+            throws JsonProcessingException {
+        OutputArchive archive = new OutputArchive();
+        List<GroupMetadata> groupsMetadata = new ArrayList<>();
+        for (int g = 0; g < state.groups().size(); g++) {
+            GroupState group = state.groups().get(g);
+            List<ParamMetadata> params = new ArrayList<>();
+            for (int i = 0; i < group.params().size(); i++) {
+                ParamStateDict param = group.params().get(i);
+                Tensor tensor = groups.get(g).params().get(i);
+                int dtype = tensor.scalar_type().value;
+                String stateDtype = param.hasMoments() ? param.expAvg().scalar_type().toString()
+                        : ScalarTypes.of(ParamState.stateDtypeFor(dtype, state.statePrecision())).toString();
+                params.add(new ParamMetadata(tensor.shape(), tensor.scalar_type().toString(), stateDtype,
+                        param.master() != null, param.step(), param.hasMoments()));
+                if (param.hasMoments()) {
+                    archive.write(key(g, i, "exp_avg"), param.expAvg());
+                    archive.write(key(g, i, "exp_avg_sq"), param.expAvgSq());
+                    if (param.master() != null) {
+                        archive.write(key(g, i, "master"), param.master());
+                    }
+                }
+            }
+            groupsMetadata.add(new GroupMetadata(group.config(), params));
+        }
+        Metadata metadata = new Metadata(FORMAT, VERSION, state.trainingSteps(), state.variant(),
+                state.statePrecision(), state.stepCount(), groupsMetadata);
+        archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
+        return archive;
+    }
+
+    /**
+     * Reads the checkpoint at {@code path} and checks it for consistency and against the parameters of
+     * {@code groups} (their number, shapes and dtypes); returns the state it holds, its tensors on the CPU in the
+     * caller's scope. Whether the state fits the optimizer otherwise is {@link OptimizerState#requireFits}'s to say.
+     */
+    static OptimizerState load(Path path, List<ParamGroup> groups) throws IOException {
         if (path == null) {
             throw new IllegalArgumentException("path must not be null");
         }
         if (!Files.isRegularFile(path)) {
             throw new NoSuchFileException(path.toString(), null, "no checkpoint file there");
         }
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            Restored restored = readAndValidate(optimizer, states, path);
-            apply(optimizer, states, restored);
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            return readAndValidate(path, groups);
         }
     }
 
-    private static Restored readAndValidate(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Path path)
-            throws IOException {
+    private static OptimizerState readAndValidate(Path path, List<ParamGroup> groups) throws IOException {
         InputArchive archive = new InputArchive();
         BytePointer bytes = VerifiedZip.read(path);
         try {
@@ -249,29 +256,21 @@ final class Checkpoints {
         } catch (JsonProcessingException | IllegalArgumentException e) {
             throw new CheckpointException(path + " has unreadable metadata: " + e.getMessage(), e);
         }
-        require(metadata.trainingSteps() == optimizer.trainingSteps(), path,
-                "the checkpoint was saved with trainingSteps " + metadata.trainingSteps()
-                        + ", this optimizer has " + optimizer.trainingSteps());
-        require(metadata.variant() == optimizer.variant(), path, "the checkpoint was saved with list variant "
-                + metadata.variant() + ", this optimizer has " + optimizer.variant());
-        require(metadata.groups() != null && metadata.groups().size() == states.size(), path, "the checkpoint holds "
+        require(metadata.groups() != null && metadata.groups().size() == groups.size(), path, "the checkpoint holds "
                 + (metadata.groups() == null ? 0 : metadata.groups().size()) + " parameter groups, this optimizer "
-                + states.size() + " (another model?)");
-        List<List<ParamMetadata>> params = new ArrayList<>();
-        List<List<Tensor[]>> moments = new ArrayList<>();
-        for (int g = 0; g < states.size(); g++) {
+                + groups.size() + " (another model?)");
+        List<GroupState> groupStates = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
             GroupMetadata group = metadata.groups().get(g);
-            NAdamWConfig config = optimizer.paramGroups().get(g).config();
-            require(config.equals(group.config()), path, "group " + g + " of the checkpoint has config "
-                    + group.config() + ", this optimizer has " + config);
-            require(group.params().size() == states.get(g).size(), path, "group " + g + " of the checkpoint holds "
-                    + group.params().size() + " parameters, this optimizer " + states.get(g).size()
-                    + " (another model?)");
-            List<Tensor[]> groupMoments = new ArrayList<>();
+            List<Tensor> targets = groups.get(g).params();
+            require(group.config() != null && group.params() != null, path, "group " + g + " lacks its config");
+            require(group.params().size() == targets.size(), path, "group " + g + " of the checkpoint holds "
+                    + group.params().size() + " parameters, this optimizer " + targets.size() + " (another model?)");
+            List<ParamStateDict> dicts = new ArrayList<>();
             for (int i = 0; i < group.params().size(); i++) {
                 ParamMetadata saved = group.params().get(i);
-                Tensor param = states.get(g).get(i).param;
-                String where = states.get(g).get(i).position;
+                Tensor param = targets.get(i);
+                String where = "params[" + i + "] of group " + g;
                 require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
                         + Arrays.toString(saved.shape()) + " in the checkpoint, " + Arrays.toString(param.shape())
                         + " here (another model?)");
@@ -280,33 +279,21 @@ final class Checkpoints {
                 require(saved.step() >= 0 && saved.hasState() == (saved.step() > 0), path, where
                         + " has an inconsistent step count in the checkpoint: " + saved.step());
                 if (saved.hasState()) {
-                    requireSamePrecision(saved, metadata.statePrecision(), optimizer.statePrecision(), param, path,
-                            where);
+                    Tensor[] tensors = readMoments(archive, path, g, i, param, saved);
+                    dicts.add(new ParamStateDict(saved.step(), tensors[0], tensors[1],
+                            tensors.length > 2 ? tensors[2] : null));
+                } else {
+                    dicts.add(ParamStateDict.empty());
                 }
-                groupMoments.add(saved.hasState() ? readMoments(archive, path, g, i, param, saved) : null);
             }
-            params.add(group.params());
-            moments.add(groupMoments);
+            groupStates.add(new GroupState(group.config(), dicts));
         }
-        return new Restored(metadata.stepCount(), params, moments);
-    }
-
-
-    /**
-     * Refuses state kept in another dtype, or with or without a master copy, than this optimizer keeps for the
-     * parameter: state is not converted from one precision to another.
-     */
-    private static void requireSamePrecision(ParamMetadata saved, StatePrecision savedPrecision,
-                                             StatePrecision precision, Tensor param, Path path, String where)
-            throws CheckpointException {
-        int dtype = param.scalar_type().value;
-        String stateDtype = ScalarTypes.of(ParamState.stateDtypeFor(dtype, precision)).toString();
-        boolean master = precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && ParamState.isHalf(dtype);
-        require(saved.stateDtype().equals(stateDtype) && saved.master() == master, path, where
-                + " has its state in " + saved.stateDtype() + (saved.master() ? " with a float32 master copy" : "")
-                + " in the checkpoint (state precision " + savedPrecision + "), in " + stateDtype
-                + (master ? " with a float32 master copy" : "") + " here (state precision " + precision
-                + "); call setStatePrecision(StatePrecision." + savedPrecision + ") before load to resume it");
+        try {
+            return new OptimizerState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
+                    metadata.stepCount(), groupStates);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
+        }
     }
 
     private static Tensor[] readMoments(InputArchive archive, Path path, int g, int i, Tensor param,
@@ -342,32 +329,6 @@ final class Checkpoints {
                 }
             }
         }
-    }
-
-    /** Runs only after every check passed, so a refused checkpoint leaves the optimizer as it was. */
-    private static void apply(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Restored restored) {
-        for (int g = 0; g < states.size(); g++) {
-            for (int i = 0; i < states.get(g).size(); i++) {
-                ParamState state = states.get(g).get(i);
-                Tensor[] moments = restored.moments().get(g).get(i);
-                if (moments == null) {
-                    state.release();
-                } else {
-                    if (!state.initialized()) {
-                        state.initialize(optimizer.statePrecision());
-                    } else {
-                        state.follow();
-                    }
-                    state.expAvg.copy_(moments[0]);
-                    state.expAvgSq.copy_(moments[1]);
-                    if (state.master != null) {
-                        state.master.copy_(moments[2]);
-                    }
-                }
-                state.step = restored.params().get(g).get(i).step();
-            }
-        }
-        optimizer.restoreStepCount(restored.stepCount());
     }
 
     private static void require(boolean condition, Path path, String problem) throws CheckpointException {

@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.NAdamWConfig;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.JitModule;

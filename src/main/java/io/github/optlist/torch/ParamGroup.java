@@ -1,11 +1,15 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.NAdamWConfig;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A set of parameters optimized with one configuration, as a torch.optim parameter group: for example the
@@ -112,6 +116,43 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
     /** A group of the given tensors. */
     public static ParamGroup of(List<Tensor> params, NAdamWConfig config) {
         return new ParamGroup(params, config);
+    }
+
+    /**
+     * Refuses what no optimizer can be built over, as every optimizer of this library checks at construction: a null
+     * or empty list, a null group, a tensor in two groups, and two tensors sharing memory (e.g. one a view or
+     * {@code detach()} of the other), which would be updated twice. Changes nothing.
+     *
+     * @throws IllegalArgumentException naming the first problem, e.g. {@code params[0] of group 1 is the same tensor
+     *                                  as params[2] of group 0}
+     */
+    public static void requireDisjoint(List<ParamGroup> groups) {
+        if (groups == null || groups.isEmpty()) {
+            throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
+                    + (groups == null ? "null" : "none"));
+        }
+        Map<Long, String> seen = new HashMap<>();
+        List<Tensor> all = new ArrayList<>();
+        List<String> positions = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            ParamGroup group = groups.get(g);
+            if (group == null) {
+                throw new IllegalArgumentException("group " + g + " is null");
+            }
+            for (int i = 0; i < group.params().size(); i++) {
+                String where = "params[" + i + "] of group " + g;
+                String first = seen.putIfAbsent(TensorChecks.identity(group.params().get(i)), where);
+                if (first != null) {
+                    throw new IllegalArgumentException(where + " is the same tensor as " + first
+                            + "; a tensor can be in only one group");
+                }
+                all.add(group.params().get(i));
+                positions.add(where);
+            }
+        }
+        try (PointerScope scope = new PointerScope()) {
+            TensorChecks.requireNoSharedMemory(all, positions::get);
+        }
     }
 
     /** This group's parameters with another configuration. */

@@ -1,5 +1,8 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.DeviceDtype;
+import io.github.optlist.internal.NativeMemory;
+import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -27,8 +30,8 @@ final class ParamState {
     Tensor expAvgSq;
     /** The float32 master copy of a half-precision parameter under {@code FLOAT32_MASTER_WEIGHTS}, else null. */
     Tensor master;
-    /** The parameter's {@linkplain TensorChecks#deviceCode device code} when the state was created or moved. */
-    int deviceCode;
+    /** The parameter's device and dtype when the state was created or moved. */
+    DeviceDtype where;
     /** The parameter's {@code ScalarType} value when the state was created or moved. */
     int dtype;
     /** The parameter's device as a name, e.g. {@code cuda:0}, when the state was created or moved. */
@@ -71,15 +74,7 @@ final class ParamState {
 
     /** Allocates the moments (and the master copy) for the parameter as it is now; called inside a no-grad region. */
     void initialize(StatePrecision statePrecision) {
-        initialize(statePrecision, param);
-    }
-
-    /**
-     * As {@link #initialize(StatePrecision)}, with the state made like {@code like} (a tensor of the parameter's
-     * shape) instead of the parameter: tests leave the state on another device than the parameter this way, as a
-     * {@code model.to(...)} after the first step does.
-     */
-    void initialize(StatePrecision statePrecision, Tensor like) {
+        Tensor like = param;
         StatePrecision before = precision;
         precision = statePrecision;
         int stateDtypeBefore = stateDtype;
@@ -90,7 +85,7 @@ final class ParamState {
         try {
             newAvg = newBuffer(like);
             newAvgSq = newBuffer(like);
-            if (precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(like.scalar_type().value)) {
+            if (keepsMaster(like.scalar_type().value, precision)) {
                 newMaster = newBuffer(like);
                 newMaster.copy_(like);
             }
@@ -110,8 +105,8 @@ final class ParamState {
     }
 
     private void record(Tensor tensor) {
-        dtype = tensor.scalar_type().value;
-        deviceCode = TensorChecks.deviceCode(tensor);
+        where = DeviceDtype.of(tensor);
+        dtype = where.dtype();
         deviceName = tensor.device().str().getString();
         strides = strides(tensor);
         shape = sizes(tensor);
@@ -129,13 +124,13 @@ final class ParamState {
      * @return whether anything moved, so that tensor lists holding the old tensors must be rebuilt
      */
     boolean follow() {
-        int nowDtype = param.scalar_type().value;
-        int nowDevice = TensorChecks.deviceCode(param);
-        if (nowDtype == dtype && nowDevice == deviceCode && hasStrides(param)) {
+        DeviceDtype now = DeviceDtype.of(param);
+        int nowDtype = now.dtype();
+        if (now.equals(where) && hasStrides(param)) {
             return false;
         }
         int nowStateDtype = stateDtypeFor(nowDtype, precision);
-        boolean keepsMaster = precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(nowDtype);
+        boolean keepsMaster = keepsMaster(nowDtype, precision);
         Tensor newAvg = null;
         Tensor newAvgSq = null;
         Tensor newMaster = null;
@@ -326,6 +321,79 @@ final class ParamState {
         NativeMemory.release(work);
         NativeMemory.release(gradWork);
         scratch = l2Gradient = work = gradWork = null;
+    }
+
+    /** Whether a parameter of {@code dtype} keeps a float32 master copy under {@code precision}. */
+    static boolean keepsMaster(int dtype, StatePrecision precision) {
+        return precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
+    }
+
+    /**
+     * The state as a {@link ParamStateDict}: fresh copies of its tensors owned by the caller if {@code copy}, else
+     * the live tensors themselves (for a writer that only reads them before the next step). Called inside a no-grad
+     * region.
+     */
+    ParamStateDict dict(boolean copy) {
+        if (!initialized()) {
+            return new ParamStateDict(step, null, null);
+        }
+        if (!copy) {
+            return new ParamStateDict(step, expAvg, expAvgSq, master);
+        }
+        return new ParamStateDict(step, expAvg.clone(), expAvgSq.clone(), master == null ? null : master.clone());
+    }
+
+    /**
+     * Refuses, with an {@link IllegalArgumentException} naming this parameter, a state whose moments are not
+     * floating point or are shaped otherwise than the parameter. Changes nothing.
+     */
+    void requireLoadable(ParamStateDict state) {
+        if (state == null) {
+            throw new IllegalArgumentException("the state of " + position + " must not be null");
+        }
+        if (!state.hasMoments()) {
+            return;
+        }
+        for (Tensor tensor : state.master() == null ? new Tensor[]{state.expAvg(), state.expAvgSq()}
+                : new Tensor[]{state.expAvg(), state.expAvgSq(), state.master()}) {
+            if (!java.util.Arrays.equals(tensor.shape(), param.shape())) {
+                throw new IllegalArgumentException(position + " has shape "
+                        + java.util.Arrays.toString(param.shape()) + ", the given moments "
+                        + java.util.Arrays.toString(tensor.shape()));
+            }
+            if (!tensor.is_floating_point()) {
+                throw new IllegalArgumentException("the moments for " + position + " must be floating point, got "
+                        + tensor.scalar_type());
+            }
+        }
+    }
+
+    /**
+     * Replaces the state with {@code state} (checked with {@link #requireLoadable}), copying its tensors into this
+     * state's dtype and device; a state at step 0 frees the tensors. Without a master copy in {@code state}, one kept
+     * under {@code precision} is taken from the parameter. Called inside a no-grad region and a scope.
+     */
+    void load(ParamStateDict state, StatePrecision statePrecision) {
+        if (!state.hasMoments()) {
+            release();
+        } else {
+            if (initialized() && !hasShape(param)) {
+                // The parameter was resized after its first update: its old state cannot follow it.
+                release();
+            }
+            if (!initialized()) {
+                initialize(statePrecision);
+            } else {
+                follow();
+            }
+            expAvg.copy_(state.expAvg());
+            expAvgSq.copy_(state.expAvgSq());
+            if (master != null) {
+                // Without a given master copy the parameter's own value is the best there is.
+                master.copy_(state.master() != null ? state.master() : param);
+            }
+        }
+        step = state.step();
     }
 
     /** Frees the state tensors; the parameter itself belongs to its group. */

@@ -17,10 +17,10 @@ import java.util.Optional;
  */
 public final class StepFailedException extends RuntimeException {
 
-    private final transient List<BucketUpdate> completedUpdates;
-    private final transient BucketUpdate failedUpdate;
+    private final transient List<PathReport> completedUpdates;
+    private final transient PathReport failedUpdate;
 
-    StepFailedException(String message, List<BucketUpdate> completedUpdates, BucketUpdate failedUpdate,
+    StepFailedException(String message, List<PathReport> completedUpdates, PathReport failedUpdate,
                         RuntimeException cause) {
         super(message + ": " + cause.getMessage(), cause);
         this.completedUpdates = List.copyOf(completedUpdates);
@@ -28,12 +28,12 @@ public final class StepFailedException extends RuntimeException {
     }
 
     /** The buckets updated in full before the failure, in update order. */
-    public List<BucketUpdate> completedUpdates() {
+    public List<PathReport> completedUpdates() {
         return completedUpdates;
     }
 
     /** The bucket being updated when LibTorch failed, whose tensors may be partly updated; empty if none was. */
-    public Optional<BucketUpdate> failedUpdate() {
+    public Optional<PathReport> failedUpdate() {
         return Optional.ofNullable(failedUpdate);
     }
 }

@@ -1,8 +1,7 @@
 package io.github.optlist.torch;
 
-import org.bytedeco.pytorch.Device;
+import io.github.optlist.internal.DeviceDtype;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.Layout;
 
 import java.util.ArrayList;
@@ -93,12 +92,12 @@ final class TensorChecks {
         return null;
     }
 
-    /** The memory a tensor's elements span, in bytes: {@code [start, end)} on the device {@code deviceCode}. */
-    record MemoryRange(int deviceCode, long start, long end) {
+    /** The memory a tensor's elements span, in bytes: {@code [start, end)} on {@code device}. */
+    record MemoryRange(DeviceDtype device, long start, long end) {
 
         /** Whether the two ranges share a byte. */
         boolean overlaps(MemoryRange other) {
-            return deviceCode == other.deviceCode && start < other.end && other.start < end;
+            return device.equals(other.device) && start < other.end && other.start < end;
         }
     }
 
@@ -116,7 +115,7 @@ final class TensorChecks {
             last += (tensor.size(i) - 1) * tensor.stride(i);
         }
         long start = tensor.const_data_ptr().address();
-        return new MemoryRange(deviceCode(tensor), start, start + (last + 1) * tensor.element_size());
+        return new MemoryRange(DeviceDtype.of(tensor).device(), start, start + (last + 1) * tensor.element_size());
     }
 
     /**
@@ -138,7 +137,9 @@ final class TensorChecks {
         order.sort((a, b) -> {
             MemoryRange ra = ranges.get(a);
             MemoryRange rb = ranges.get(b);
-            int byDevice = Integer.compare(ra.deviceCode(), rb.deviceCode());
+            int byDevice = ra.device().deviceType() != rb.device().deviceType()
+                    ? Integer.compare(ra.device().deviceType(), rb.device().deviceType())
+                    : Integer.compare(ra.device().deviceIndex(), rb.device().deviceIndex());
             return byDevice != 0 ? byDevice : Long.compare(ra.start(), rb.start());
         });
         // Sorted by start, a range overlaps an earlier one exactly when it starts before the furthest earlier end.
@@ -151,7 +152,7 @@ final class TensorChecks {
                         + " (e.g. one is a view or detach() of the other); each would be updated twice: optimize"
                         + " each tensor once");
             }
-            if (reaching < 0 || ranges.get(reaching).deviceCode() != ranges.get(i).deviceCode()
+            if (reaching < 0 || !ranges.get(reaching).device().equals(ranges.get(i).device())
                     || ranges.get(i).end() > ranges.get(reaching).end()) {
                 reaching = i;
             }
@@ -277,27 +278,9 @@ final class TensorChecks {
      * with where the parameter is now: the state follows a parameter that moved.
      */
     static void requireSameDevice(Tensor grad, Tensor param, String where) {
-        if (deviceCode(grad) != deviceCode(param)) {
+        if (!DeviceDtype.of(grad).sameDevice(DeviceDtype.of(param))) {
             throw new IllegalArgumentException(where + " is on " + param.device().str().getString()
                     + " but its gradient is on " + grad.device().str().getString());
         }
-    }
-
-    private static final int CPU_CODE = DeviceType.CPU.value << 8 | 0xff;
-
-    /**
-     * The device type and index in one number, compared without native objects. CPU and CUDA tensors are read with
-     * calls that return plain values (a {@code Device} object costs microseconds to make and free, per tensor and
-     * step); other devices through their {@code Device}.
-     */
-    static int deviceCode(Tensor tensor) {
-        if (tensor.is_cpu()) {
-            return CPU_CODE;
-        }
-        if (tensor.is_cuda()) {
-            return DeviceType.CUDA.value << 8 | (tensor.unsafeGetTensorImpl().get_device() & 0xff);
-        }
-        Device device = tensor.device();
-        return device.type().value << 8 | (device.index() & 0xff);
     }
 }

@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 import org.bytedeco.pytorch.JitModule;
@@ -40,11 +41,27 @@ public final class TorchOptList {
      */
     public static NAdamWCosineDecay optimizerForIdx(TensorVector params, int idx, long trainingSteps,
                                                     ListVariant variant) {
+        return optimizerForIdx(params, idx, trainingSteps, variant, OptimizerOptions.DEFAULTS);
+    }
+
+    /**
+     * As {@link #optimizerForIdx(TensorVector, int, long, ListVariant)}, run with {@code options} (update path,
+     * state precision, non-finite handling).
+     *
+     * @throws IllegalArgumentException also if {@code options} is null
+     */
+    public static NAdamWCosineDecay optimizerForIdx(TensorVector params, int idx, long trainingSteps,
+                                                    ListVariant variant, OptimizerOptions options) {
         OptList.requireIndex(idx);
         if (variant == null) {
             throw new IllegalArgumentException("variant must not be null");
         }
-        return new NAdamWCosineDecay(params, OptList.config(idx, variant), trainingSteps, variant);
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null");
+        }
+        CosineSchedule.requireTrainingSteps(trainingSteps);
+        return new NAdamWCosineDecay(List.of(ParamGroup.of(params, OptList.config(idx, variant))), trainingSteps,
+                variant, options);
     }
 
     /**

@@ -144,7 +144,68 @@ class DistributedTrainingTest {
         }
     }
 
-    private static void resumeOn(int nproc) {
+    @Test
+    void masterWeightsCheckpointOfTwoRanksResumesOnOneTwoAndThreeRanksBitForBit() throws Exception {
+        requireTrained();
+        resumeOn(2);
+        resumeOn(3);
+        for (var dtype : DistributedWorker.HALF_DTYPES) {
+            double[] uninterrupted = TinyTraining.read(dir.resolve("master-" + dtype + "-uninterrupted-rank0.txt"));
+            assertArrayEquals(uninterrupted, TinyTraining.read(dir.resolve("master-" + dtype
+                    + "-uninterrupted-rank1.txt")), 0.0, dtype + ": both ranks");
+            TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+            TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
+            try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
+                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS)) {
+                opt.load(dir.resolve("master-" + dtype + ".pt"));
+                for (int k = DistributedWorker.CHECKPOINT_AT; k < DistributedWorker.CHECKPOINT_STEPS; k++) {
+                    DistributedWorker.stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+                }
+            }
+            assertArrayEquals(uninterrupted, TinyTraining.values(model.parameters()), 0.0, dtype + " on 1 rank");
+            for (int world = 2; world <= 3; world++) {
+                for (int rank = 0; rank < world; rank++) {
+                    assertArrayEquals(uninterrupted, TinyTraining.read(dir.resolve("master-" + dtype + "-resumed-"
+                            + world + "-rank" + rank + ".txt")), 0.0, dtype + " on " + world + " ranks, rank " + rank);
+                }
+            }
+        }
+    }
+
+    @Test
+    void masterWeightsAreWhatTheCheckpointCarries() throws Exception {
+        requireTrained();
+        // Resuming from the half-precision parameters alone (a fresh master copy) must give other bits: otherwise the
+        // test above could not tell whether the master copies travelled.
+        for (var dtype : DistributedWorker.HALF_DTYPES) {
+            double[] uninterrupted = TinyTraining.read(dir.resolve("master-" + dtype + "-uninterrupted-rank0.txt"));
+            TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+            TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
+            try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
+                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS);
+                 org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                opt.load(dir.resolve("master-" + dtype + ".pt"));
+                for (var param : opt.paramGroups().get(0).params()) {
+                    var saved = opt.stateDict(param);
+                    opt.loadStateDict(param, new io.github.optlist.torch.ParamStateDict(saved.step(), saved.expAvg(),
+                            saved.expAvgSq()));
+                }
+                for (int k = DistributedWorker.CHECKPOINT_AT; k < DistributedWorker.CHECKPOINT_STEPS; k++) {
+                    DistributedWorker.stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+                }
+            }
+            assertTrue(!java.util.Arrays.equals(uninterrupted, TinyTraining.values(model.parameters())),
+                    dtype + ": a fresh master copy must change the result");
+        }
+    }
+
+    /** The world sizes already resumed on: one launch each serves every test that reads its files. */
+    private static final java.util.Set<Integer> resumedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private static synchronized void resumeOn(int nproc) {
+        if (!resumedOn.add(nproc)) {
+            return;
+        }
         List<String> output = Collections.synchronizedList(new ArrayList<>());
         Launcher.Result resumed = launch(nproc, output, "resume", dir.toString());
         assertEquals(Collections.nCopies(nproc, 0), resumed.rankCodes(), () -> String.join("\n", output));

@@ -2,8 +2,11 @@ package io.github.optlist.distributed;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.StatePrecision;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
@@ -24,6 +27,10 @@ public final class DistributedWorker {
     static final int CHECKPOINT_AT = 3;
     static final int[] ENTRIES = {0, 1};
     static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** The half-precision dtypes the master-weights checkpoint runs in. */
+    static final ScalarType[] HALF_DTYPES = {ScalarType.Half, ScalarType.BFloat16};
+    static final OptimizerOptions MASTER_WEIGHTS = OptimizerOptions.DEFAULTS.withStatePrecision(
+            StatePrecision.FLOAT32_MASTER_WEIGHTS);
 
     private DistributedWorker() {
     }
@@ -121,8 +128,58 @@ public final class DistributedWorker {
             }
             TinyTraining.write(dir.resolve("uninterrupted-rank" + group.rank() + ".txt"),
                     TinyTraining.values(model.parameters()));
+            for (ScalarType dtype : HALF_DTYPES) {
+                trainHalf(group, dir, dtype);
+            }
             group.barrier();
         }
+    }
+
+    /**
+     * A ZeRO-1 run with float32 master weights over {@code dtype} parameters, with a checkpoint after
+     * {@code CHECKPOINT_AT}. Every rank computes the gradient of the whole batch, so no reduction order enters and
+     * any number of ranks must give the same bits.
+     */
+    private static void trainHalf(TrainingGroup group, Path dir, ScalarType dtype) throws Exception {
+        TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS)) {
+            for (int k = 0; k < CHECKPOINT_STEPS; k++) {
+                if (k == CHECKPOINT_AT) {
+                    opt.save(dir.resolve("master-" + dtype + ".pt"));
+                    if (group.rank() == 0) {
+                        TinyTraining.write(dir.resolve("master-" + dtype + "-params.txt"),
+                                TinyTraining.values(model.parameters()));
+                    }
+                }
+                stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+            }
+        }
+        TinyTraining.write(dir.resolve("master-" + dtype + "-uninterrupted-rank" + group.rank() + ".txt"),
+                TinyTraining.values(model.parameters()));
+    }
+
+    static void stepHalf(TinyTraining.Mlp model, Runnable zeroGrad, Runnable step, int k, ScalarType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            zeroGrad.run();
+            TinyTraining.lossIn(model, k, dtype).backward();
+            step.run();
+        }
+    }
+
+    /** Resumes {@link #trainHalf}'s checkpoint on this launch's ranks. */
+    private static void resumeHalf(TrainingGroup group, Path dir, ScalarType dtype) throws Exception {
+        TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+        TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS)) {
+            opt.load(dir.resolve("master-" + dtype + ".pt"));
+            for (int k = CHECKPOINT_AT; k < CHECKPOINT_STEPS; k++) {
+                stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+            }
+        }
+        TinyTraining.write(dir.resolve("master-" + dtype + "-resumed-" + group.worldSize() + "-rank" + group.rank()
+                + ".txt"), TinyTraining.values(model.parameters()));
     }
 
     /**
@@ -193,6 +250,9 @@ public final class DistributedWorker {
             }
             TinyTraining.write(dir.resolve("resumed-" + group.worldSize() + "-rank" + group.rank() + ".txt"),
                     TinyTraining.values(model.parameters()));
+            for (ScalarType dtype : HALF_DTYPES) {
+                resumeHalf(group, dir, dtype);
+            }
             group.barrier();
         }
     }

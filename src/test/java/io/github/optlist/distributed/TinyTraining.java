@@ -65,6 +65,21 @@ final class TinyTraining {
         return mse_loss(model.forward(x.narrow(0, from, to - from)), y.narrow(0, from, to - from));
     }
 
+    /** Step {@code k}'s loss over its whole batch, the batch and model in {@code dtype} (e.g. float16). */
+    static Tensor lossIn(Mlp model, int k, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+        manual_seed(1000 + k);
+        Tensor x = randn(BATCH, 3).to(dtype);
+        Tensor y = randn(BATCH, 2).to(dtype);
+        return mse_loss(model.forward(x), y);
+    }
+
+    /** A fresh model from seed 1 in {@code dtype}. */
+    static Mlp mlpIn(org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+        Mlp model = new Mlp(1, 8);
+        model.to(dtype, false);
+        return model;
+    }
+
     /** Rank {@code rank}'s rows of a batch split over {@code world} ranks. */
     static int[] rows(int rank, int world) {
         return new int[]{rank * BATCH / world, (rank + 1) * BATCH / world};

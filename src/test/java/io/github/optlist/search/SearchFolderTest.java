@@ -1,6 +1,6 @@
 package io.github.optlist.search;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -324,9 +324,8 @@ class CheckpointTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config, StatePrecision precision) {
-        NAdamWCosineDecay optimizer = optimizer(params, config);
-        optimizer.setStatePrecision(precision);
-        return optimizer;
+        return new NAdamWCosineDecay(List.of(ParamGroup.of(new TensorVector(params), config)), T, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withStatePrecision(precision));
     }
 
     static Stream<Arguments> precisionsAndHalfDtypes() {
@@ -378,7 +377,7 @@ class CheckpointTest {
                 CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(file));
                 assertTrue(e.getMessage().contains("params[0] of group 0 has its state in Float")
                         && e.getMessage().contains("state precision " + other)
-                        && e.getMessage().contains("setStatePrecision(StatePrecision.FLOAT32)"), e.getMessage());
+                        && e.getMessage().contains(".statePrecision(StatePrecision.FLOAT32)"), e.getMessage());
                 assertEquals(0, opt.stepCount());
             }
         }
@@ -405,7 +404,7 @@ class CheckpointTest {
         }
         try (var opt = optimizer(halfParams(ScalarType.Half), OptList.config(1))) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(version2));
-            assertTrue(e.getMessage().contains("setStatePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
+            assertTrue(e.getMessage().contains(".statePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
         }
     }
 

@@ -45,9 +45,8 @@ class ClosedOptimizerTest {
         calls.put("stateDict", () -> opt.stateDict(p));
         calls.put("loadStateDict", () -> opt.loadStateDict(p, new ParamStateDict(0, null, null)));
         calls.put("setStepCount", () -> opt.setStepCount(3));
-        calls.put("setUpdatePath", () -> opt.setUpdatePath(UpdatePath.SINGLE_TENSOR));
-        calls.put("setStatePrecision", () -> opt.setStatePrecision(StatePrecision.PARAM_DTYPE));
-        calls.put("setSkipNonFiniteSteps", () -> opt.setSkipNonFiniteSteps(true));
+        calls.put("state", opt::state);
+        calls.put("loadState", () -> opt.loadState(null));
         calls.put("setSkippedStepListener", () -> opt.setSkippedStepListener(step -> { }));
         calls.put("save", () -> opt.save(Path.of("target", "closed-optimizer.ckpt")));
         calls.put("load", () -> opt.load(Path.of("target", "closed-optimizer.ckpt")));
@@ -58,7 +57,7 @@ class ClosedOptimizerTest {
         assertFalse(closureRan[0], "the closure does not run on a closed optimizer");
         assertEquals(1, opt.paramGroups().size(), "addParamGroup added nothing");
         assertTrue(p.grad().defined(), "zeroGrad cleared nothing");
-        assertEquals(UpdatePath.FUSED, opt.updatePath());
+        assertEquals(UpdatePath.FUSED, opt.options().updatePath());
         assertEquals(1, opt.stepCount(), "the getters of plain values still answer");
         org.junit.jupiter.api.Assertions.assertArrayEquals(before, TestTensors.values(p));
         opt.close();

@@ -59,7 +59,7 @@ class CudaTest {
                     run.step(random, i -> true);
                     run.assertAgree(UpdatePathTest.FLOAT64_TOLERANCE, config.name() + " " + path + " step " + step);
                 }
-                assertEquals(12L * UpdatePathTest.SHAPES.length, run.fast.tensorUpdates(path), path + " on CUDA");
+                assertEquals(12L * UpdatePathTest.SHAPES.length, run.tensorUpdates(path), path + " on CUDA");
                 run.close();
             }
         }
@@ -77,7 +77,7 @@ class CudaTest {
                         // Both compute in float32 and round once; CUDA and CPU may round a few elements apart.
                         run.assertAgree(0.05, config.name() + " " + path + " " + dtype + " step " + step);
                     }
-                    BucketUpdate update = run.fast.lastStepUpdates().get(0);
+                    PathReport update = run.fast.lastStepUpdates().get(0);
                     assertEquals(path, update.path(), update.fallbackReason());
                     assertEquals("Float", update.stateDtype());
                     run.close();

@@ -68,8 +68,7 @@ class GradientCheckTest {
     void gradientOfAnotherShapeIsRefusedLeavingParametersMomentsAndStepCountsAsTheyWere(UpdatePath path) {
         Tensor a = floatParam(8);
         Tensor b = floatParam(2, 3);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(a, b), entry, 100)) {
-            opt.setUpdatePath(path);
+        try (var opt = TestTensors.optimizer(new TensorVector(a, b), entry, 100, path)) {
             putGrad(a, 8);
             putGrad(b, 2, 3);
             opt.step();
@@ -91,8 +90,7 @@ class GradientCheckTest {
     @EnumSource(UpdatePath.class)
     void gradientOfAnotherShapeIsRefusedBeforeTheFirstUpdate(UpdatePath path) {
         Tensor p = floatParam(1000);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
-            opt.setUpdatePath(path);
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100, path)) {
             double[] before = TestTensors.values(p);
             putGrad(p, 10);
             assertRefused(opt::step, "params[0] of group 0 has shape [1000] but its gradient [10]");
@@ -120,10 +118,8 @@ class GradientCheckTest {
     void gradientOfAnotherFloatingPointDtypeIsTakenAsDocumented(UpdatePath path) {
         Tensor p = floatParam(3);
         Tensor twin = new Tensor(p.detach().clone()).set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100);
-             var reference = new NAdamWCosineDecay(new TensorVector(twin), entry, 100)) {
-            opt.setUpdatePath(path);
-            reference.setUpdatePath(UpdatePath.SINGLE_TENSOR);
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100, path);
+             var reference = TestTensors.optimizer(new TensorVector(twin), entry, 100, UpdatePath.SINGLE_TENSOR)) {
             p.mutable_grad().put(Tensor.create(new double[]{0.5, -1, 2}, 3));
             twin.mutable_grad().put(Tensor.create(new double[]{0.5, -1, 2}, 3).to(ScalarType.Float));
             opt.step();
@@ -141,10 +137,8 @@ class GradientCheckTest {
     void expandedGradientIsReadAsTheValuesItShows(UpdatePath path) {
         Tensor p = floatParam(2, 3);
         Tensor twin = new Tensor(p.detach().clone()).set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100);
-             var reference = new NAdamWCosineDecay(new TensorVector(twin), entry, 100)) {
-            opt.setUpdatePath(path);
-            reference.setUpdatePath(path);
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100, path);
+             var reference = TestTensors.optimizer(new TensorVector(twin), entry, 100, path)) {
             Tensor row = Tensor.create(new float[]{0.5f, -1, 2}, 1, 3);
             p.mutable_grad().put(row.expand(2, 3));
             twin.mutable_grad().put(row.expand(2, 3).contiguous());
@@ -158,8 +152,7 @@ class GradientCheckTest {
     @EnumSource(UpdatePath.class)
     void parameterResizedAfterItsFirstUpdateIsRefused(UpdatePath path) {
         Tensor p = floatParam(3);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
-            opt.setUpdatePath(path);
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100, path)) {
             putGrad(p, 3);
             opt.step();
             p.set_data(randn(5));

@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Scalar;
@@ -76,8 +77,8 @@ class SoakTest {
     private static void train(UpdatePath path, int entry, long steps, StepHook beforeStep) throws IOException {
         manual_seed(0);
         Mlp model = new Mlp();
-        try (var opt = TorchOptList.optimizerForIdx(model.parameters(), entry, steps)) {
-            opt.setUpdatePath(path);
+        try (var opt = TorchOptList.optimizerForIdx(model.parameters(), entry, steps, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             for (long k = 0; k < steps; k++) {
                 beforeStep.accept(k);
                 opt.zeroGrad();

@@ -3,6 +3,7 @@ package io.github.optlist.torch;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.NativeMemory;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -35,8 +36,8 @@ class StepFailureTest {
         Tensor a = randn(4).detach().set_requires_grad(true);
         Tensor b = randn(3).detach().set_requires_grad(true);
         try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(a), entry),
-                ParamGroup.of(List.of(b), entry)), 100, ListVariant.TASKSET)) {
-            opt.setUpdatePath(path);
+                ParamGroup.of(List.of(b), entry)), 100, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             ParamState broken = opt.stateOf(b);
             broken.initialize(StatePrecision.FLOAT32);
             NativeMemory.release(broken.expAvg);

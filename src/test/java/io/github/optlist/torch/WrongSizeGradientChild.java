@@ -18,8 +18,7 @@ public final class WrongSizeGradientChild {
 
     public static void main(String[] args) {
         Tensor p = randn(1000).detach().set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), OptList.config(0), 100)) {
-            opt.setUpdatePath(UpdatePath.FUSED);
+        try (var opt = TestTensors.optimizer(new TensorVector(p), OptList.config(0), 100, UpdatePath.FUSED)) {
             for (int step = 0; step < 20; step++) {
                 p.mutable_grad().put(randn(10));
                 opt.step();

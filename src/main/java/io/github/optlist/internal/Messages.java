@@ -1,4 +1,4 @@
-package io.github.optlist;
+package io.github.optlist.internal;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.internal;
 
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.github.optlist.torch.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.call;
 import static org.bytedeco.pytorch.global.torch.isfinite;
 import static org.bytedeco.pytorch.global.torch.ones;
 import static org.bytedeco.pytorch.global.torch.zeros;
@@ -24,12 +24,13 @@ import static org.bytedeco.pytorch.global.torch.zeros;
  * which leaves the gradients' values as they are), then one host synchronization per device to read its flag.
  * The flag and the scale tensors of each device are made once and kept. The operator's CUDA kernel takes float64,
  * float32 and float16 only, so bfloat16 gradients on CUDA are checked with one {@code isfinite(g).all()} per tensor
- * instead, which raises the same flag; {@link #methodFor} makes that choice.
+ * instead, which raises the same flag; {@link #methodFor} makes that choice. Not API: the optimizers of
+ * {@code io.github.optlist.torch} and {@code io.github.optlist.distributed} share it.
  */
-final class NonFinite {
+public final class NonFiniteCheck {
 
     /** How the gradients of one device and dtype are checked. */
-    enum Method {
+    public enum Method {
         /** One {@code _amp_foreach_non_finite_check_and_unscale_} call for all of them. */
         MULTI_TENSOR_OPERATOR,
         /**
@@ -41,20 +42,22 @@ final class NonFinite {
 
     /** Chooses the {@link Method} for a device type and a dtype ({@code DeviceType} and {@code ScalarType} values). */
     @FunctionalInterface
-    interface MethodChooser {
+    public interface MethodChooser {
+        /** The method for gradients of {@code dtype} on a device of type {@code deviceType}. */
         Method choose(int deviceType, int dtype);
     }
 
-    /** Per device code: the flag the check raises ({@code found_inf}) and the scale 1 ({@code inv_scale}). */
-    private final Map<Integer, Tensor[]> flagsByDevice = new HashMap<>();
+    /** Per device: the flag the check raises ({@code found_inf}) and the scale 1 ({@code inv_scale}). */
+    private final Map<DeviceDtype, Tensor[]> flagsByDevice = new HashMap<>();
     private final MethodChooser chooser;
 
-    NonFinite() {
-        this(NonFinite::methodFor);
+    /** A check that chooses its method with {@link #methodFor}. */
+    public NonFiniteCheck() {
+        this(NonFiniteCheck::methodFor);
     }
 
     /** A check that chooses its method with {@code chooser}: tests pretend CPU tensors are on CUDA with it. */
-    NonFinite(MethodChooser chooser) {
+    public NonFiniteCheck(MethodChooser chooser) {
         this.chooser = chooser;
     }
 
@@ -63,7 +66,7 @@ final class NonFinite {
      * except for bfloat16 on CUDA, which the operator's CUDA kernel does not dispatch (it stops with "not implemented
      * for 'BFloat16'"); its CPU kernel takes bfloat16.
      */
-    static Method methodFor(int deviceType, int dtype) {
+    public static Method methodFor(int deviceType, int dtype) {
         if (deviceType == DeviceType.CUDA.value && dtype == ScalarType.BFloat16.value) {
             return Method.ISFINITE_PER_TENSOR;
         }
@@ -71,27 +74,25 @@ final class NonFinite {
     }
 
     /** Whether every defined gradient holds only finite values; null entries are ignored. Call inside a scope. */
-    boolean allFinite(List<Tensor> grads) {
+    public boolean allFinite(List<Tensor> grads) {
         if (!AtenOps.available()) {
             return allFiniteOneByOne(grads);
         }
-        Map<Long, List<Tensor>> byDeviceAndDtype = new LinkedHashMap<>();
+        Map<DeviceDtype, List<Tensor>> byDeviceAndDtype = new LinkedHashMap<>();
         for (Tensor grad : grads) {
             if (grad != null) {
-                long key = (long) TensorChecks.deviceCode(grad) << 32 | grad.scalar_type().value;
-                byDeviceAndDtype.computeIfAbsent(key, k -> new ArrayList<>()).add(grad);
+                byDeviceAndDtype.computeIfAbsent(DeviceDtype.of(grad), k -> new ArrayList<>()).add(grad);
             }
         }
-        Map<Integer, Tensor[]> used = new LinkedHashMap<>();
-        for (Map.Entry<Long, List<Tensor>> entry : byDeviceAndDtype.entrySet()) {
-            int device = (int) (entry.getKey() >>> 32);
-            Tensor[] flags = used.computeIfAbsent(device, d -> {
+        Map<DeviceDtype, Tensor[]> used = new LinkedHashMap<>();
+        for (Map.Entry<DeviceDtype, List<Tensor>> entry : byDeviceAndDtype.entrySet()) {
+            DeviceDtype key = entry.getKey();
+            Tensor[] flags = used.computeIfAbsent(key.device(), d -> {
                 Tensor[] kept = flagsByDevice.computeIfAbsent(d, code -> newFlags(entry.getValue().get(0)));
                 kept[0].zero_();
                 return kept;
             });
-            int dtype = (int) (entry.getKey() & 0xffffffffL);
-            if (chooser.choose(device >> 8, dtype) == Method.ISFINITE_PER_TENSOR) {
+            if (chooser.choose(key.deviceType(), key.dtype()) == Method.ISFINITE_PER_TENSOR) {
                 for (Tensor grad : entry.getValue()) {
                     flags[0].add_(isfinite(grad).all().logical_not());
                 }
@@ -116,13 +117,13 @@ final class NonFinite {
 
     /** Without the multi-tensor operator: one reduction per gradient, one synchronization per device. */
     private static boolean allFiniteOneByOne(List<Tensor> grads) {
-        Map<Integer, Tensor> flagPerDevice = new LinkedHashMap<>();
+        Map<DeviceDtype, Tensor> flagPerDevice = new LinkedHashMap<>();
         for (Tensor grad : grads) {
             if (grad == null) {
                 continue;
             }
             Tensor finite = isfinite(grad).all();
-            Tensor flag = flagPerDevice.putIfAbsent(TensorChecks.deviceCode(grad), finite);
+            Tensor flag = flagPerDevice.putIfAbsent(DeviceDtype.of(grad).device(), finite);
             if (flag != null) {
                 flag.logical_and_(finite);
             }
@@ -136,7 +137,7 @@ final class NonFinite {
     }
 
     /** Frees the kept flags. */
-    void release() {
+    public void release() {
         for (Tensor[] flags : flagsByDevice.values()) {
             NativeMemory.release(flags[0]);
             NativeMemory.release(flags[1]);
