@@ -27,7 +27,7 @@ import static org.bytedeco.pytorch.global.torch.tanh;
  * median time per step over the timed steps, after warm-up steps.
  *
  * <pre>
- * for n in 1 2 4; do OPT_LIST_TEST_CLASSES=1 bin/opt-list launch --nproc $n \
+ * for n in 1 2 4; do bin/opt-list launch --nproc $n --classpath target/bench \
  *     io.github.optlist.distributed.DistributedBenchmark; done
  * </pre>
  */
@@ -114,8 +114,9 @@ public final class DistributedBenchmark {
         }
         long[] perRank = new long[group.worldSize()];
         perRank[group.rank()] = momentBytes;
-        perRank = Native.allReduce(group, perRank, ReduceOp.RedOpType.SUM, model.parameters().get(0), "benchmark");
-        long[] maxMedian = Native.allReduce(group, new long[]{Math.round(median(millis) * 1000)},
+        perRank = SmallCollectives.allReduce(group, perRank, ReduceOp.RedOpType.SUM, model.parameters().get(0),
+                "benchmark");
+        long[] maxMedian = SmallCollectives.allReduce(group, new long[]{Math.round(median(millis) * 1000)},
                 ReduceOp.RedOpType.MAX, model.parameters().get(0), "benchmark");
         if (group.rank() == 0) {
             StringBuilder moments = new StringBuilder();

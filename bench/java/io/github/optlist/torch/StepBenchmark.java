@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.AtenOps;
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
@@ -43,7 +45,7 @@ import static org.bytedeco.pytorch.global.torch.zeros_like;
  * <p>The contestants run interleaved: every round times each of them once, so a slow patch of a shared machine hits
  * them all alike. The table gives the median over rounds of each time and of each ratio taken within a round.
  *
- * <p>Run it with {@code mvn -q test-compile exec:exec@benchmark}. It runs once per {@link Environment} of OpenMP
+ * <p>Run it with {@code mvn -q compile exec:exec@benchmark}. It runs once per {@link Environment} of OpenMP
  * settings, each in a child JVM, and writes the tables to {@code docs/benchmark.md}. Options: {@code --rounds N}
  * (default 41), {@code --out FILE}.
  */
@@ -116,8 +118,7 @@ public final class StepBenchmark {
         // TORCH_PORT, the variant that applies the entries' Nesterov flag, so the Nesterov contestants run Nesterov.
         NAdamWConfig config = OptList.config(index, ListVariant.TORCH_PORT);
         NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
-                1_000_000_000L, ListVariant.TORCH_PORT);
-        optimizer.setUpdatePath(path);
+                1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS.withUpdatePath(path));
         return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
     }
 
@@ -287,7 +288,7 @@ public final class StepBenchmark {
             return;
         }
         StringBuilder report = new StringBuilder("# Step benchmark\n\n").append(machine()).append("\n\n");
-        report.append("Command: `mvn -q test-compile exec:exec@benchmark`. Each table is the median of ").append(rounds)
+        report.append("Command: `mvn -q compile exec:exec@benchmark`. Each table is the median of ").append(rounds)
                 .append(" interleaved rounds: µs per step, and in brackets the median ratio, within a round, to")
                 .append(" LibTorch's C++ AdamW / to ATen's fused AdamW kernel.\n");
         for (Environment env : Environment.values()) {

@@ -19,7 +19,7 @@ import static org.bytedeco.pytorch.global.torch.manual_seed;
  * Checkpointing a model together with its optimizer: train 100 steps, save both, rebuild both from the files in
  * a "new process", and train the remaining 100 steps.
  *
- * <p>Run it with {@code mvn -q test-compile exec:java@checkpoint-example}.
+ * <p>Run it with {@code mvn -q compile exec:java@checkpoint-example}.
  */
 public final class CheckpointExample {
 

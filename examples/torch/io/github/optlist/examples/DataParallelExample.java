@@ -25,7 +25,7 @@ import static org.bytedeco.pytorch.global.torch.tanh;
  *
  * <p>Start it on 2 ranks from a clone:
  * <pre>
- * OPT_LIST_TEST_CLASSES=1 bin/opt-list launch --nproc 2 io.github.optlist.examples.DataParallelExample [--zero]
+ * bin/opt-list launch --nproc 2 --classpath target/examples io.github.optlist.examples.DataParallelExample [--zero]
  * </pre>
  */
 public final class DataParallelExample {

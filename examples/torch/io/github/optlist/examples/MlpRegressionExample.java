@@ -18,7 +18,7 @@ import static org.bytedeco.pytorch.global.torch.tanh;
  * The published example of the list, in Java: an MLP 2-256-256-2 with ReLUs fits {@code tanh(1 / (1e-6 + x))}
  * on fresh normal inputs scaled by 1/4, with list entry 0 for 200 steps.
  *
- * <p>Run it with {@code mvn -q test-compile exec:java@example}.
+ * <p>Run it with {@code mvn -q compile exec:java@example}.
  */
 public final class MlpRegressionExample {
 

@@ -25,8 +25,7 @@ import static org.bytedeco.pytorch.global.torch.tanh;
  * The list against random search and Adam on a model of one's own: a small MLP tells two concentric noisy rings
  * apart, trained on minibatches and judged on a held-out split, run through the {@code reproduce} protocol.
  *
- * <p>Run it with {@code mvn -q test-compile exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=io.github.optlist.examples.ReproduceOwnTaskExample} or from an IDE; add
+ * <p>Run it with {@code mvn -q compile exec:java@reproduce-example} or from an IDE; add
  * {@code -Dexec.args=--quick} for a plumbing check in seconds. The report lands in {@code runs/reproduce-own-task}.
  */
 public final class ReproduceOwnTaskExample {

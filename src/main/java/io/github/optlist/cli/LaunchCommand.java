@@ -7,6 +7,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,8 +26,8 @@ import java.util.concurrent.Callable;
         description = {"Starts N ranks of a Java main class on this machine (torchrun's role): sets MASTER_ADDR,"
                 + " MASTER_PORT, RANK, LOCAL_RANK, WORLD_SIZE (and OMP_WAIT_POLICY=PASSIVE, OMP_NUM_THREADS=1 unless"
                 + " set), prefixes output with the rank, stops all when one fails, exits with its code.",
-                "The class path is this command's; for the examples and benchmarks (test sources) run bin/opt-list"
-                        + " with OPT_LIST_TEST_CLASSES=1."})
+                "The class path is this command's, with --classpath entries first (e.g. target/examples for the"
+                        + " examples, target/bench for the benchmarks)."})
 public final class LaunchCommand implements Callable<Integer> {
 
     @Option(names = "--nproc", required = true, description = "The number of ranks (JVMs) to start.")
@@ -37,6 +40,11 @@ public final class LaunchCommand implements Callable<Integer> {
     @Option(names = "--java-option", description = "An option for every rank's JVM, e.g. --java-option=-Xmx2g"
             + " (repeatable).")
     List<String> javaOptions = new ArrayList<>();
+
+    @Option(names = {"--classpath", "-cp"}, paramLabel = "PATH",
+            description = "Folders or jars to put before this command's class path on every rank, separated by '"
+                    + "${sys:path.separator}' (repeatable), e.g. target/examples.")
+    List<String> classpath = new ArrayList<>();
 
     @Option(names = "--time-limit", description = "Stop every rank after this many seconds (default: none).")
     Long timeLimitSeconds;
@@ -54,24 +62,45 @@ public final class LaunchCommand implements Callable<Integer> {
      * Runs the ranks to the end; returns 0 when all succeed, else the first failed rank's exit code (124 when the
      * time limit stopped them).
      *
-     * @throws IllegalArgumentException for a bad rank count, port, main class or time limit; nothing is started then
+     * @throws IllegalArgumentException for a bad rank count, port or time limit, or a main class that is not on the
+     *                                  class path; nothing is started then
      */
     @Override
     public Integer call() {
         if (timeLimitSeconds != null && timeLimitSeconds <= 0) {
             throw new IllegalArgumentException("--time-limit must be positive, got " + timeLimitSeconds);
         }
-        LaunchSettings settings = new LaunchSettings(nproc, masterPort, System.getProperty("java.class.path"),
+        LaunchSettings settings = new LaunchSettings(nproc, masterPort, rankClassPath(),
                 mainClass, args, javaOptions, Map.of(), !keepGoing,
                 timeLimitSeconds == null ? null : Duration.ofSeconds(timeLimitSeconds));
         Launcher.Result result = Launcher.run(settings, System.out::println);
         if (result.exitCode() != 0) {
-            System.err.println("opt-list launch: " + (result.exitCode() == 124 && result.firstFailedRank() < 0
-                    ? "time limit reached, every rank stopped"
-                    : "rank " + result.firstFailedRank() + " failed with exit code " + result.exitCode()
-                    + (keepGoing ? "" : "; the other ranks were stopped")));
+            System.err.println("opt-list launch: " + result.summary(!keepGoing));
         }
         return result.exitCode();
+    }
+
+    /**
+     * The ranks' class path: the {@code --classpath} entries, made absolute (the ranks may start elsewhere) and each
+     * required to exist, then this command's own.
+     */
+    private String rankClassPath() {
+        List<String> entries = new ArrayList<>();
+        for (String option : classpath) {
+            for (String entry : option.split(java.util.regex.Pattern.quote(File.pathSeparator))) {
+                if (entry.isEmpty()) {
+                    continue;
+                }
+                Path path = Path.of(entry).toAbsolutePath();
+                if (!Files.exists(path)) {
+                    throw new IllegalArgumentException("--classpath " + entry + ": no such folder or jar ("
+                            + path + "); build the examples and benchmarks with mvn compile");
+                }
+                entries.add(path.toString());
+            }
+        }
+        entries.add(System.getProperty("java.class.path"));
+        return String.join(File.pathSeparator, entries);
     }
 
     /** Everything after the main class belongs to it: picocli stops parsing options at the first positional. */

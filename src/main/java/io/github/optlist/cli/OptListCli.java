@@ -4,13 +4,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
+import io.github.optlist.internal.Messages;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.Version;
+import io.github.optlist.search.FolderLockedException;
 import io.github.optlist.search.Search;
 import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchSettings;
+import io.github.optlist.search.SettingException;
 import io.github.optlist.search.Shard;
 import io.github.optlist.search.tasks.BuiltInTasks;
 import io.github.optlist.search.tasks.SearchTask;
@@ -20,7 +23,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -28,11 +34,13 @@ import java.util.concurrent.Callable;
  * report from (sharded) results, and measure the list against random search and Adam ({@link ReproduceCommand}).
  * Run it with {@code bin/opt-list}.
  */
+// scope INHERIT: every subcommand, launch included, gets --help and --version too.
 @Command(name = "opt-list", mixinStandardHelpOptions = true, versionProvider = OptListCli.VersionProvider.class,
+        scope = CommandLine.ScopeType.INHERIT,
         description = "The Learned Optimizer List (Metz et al. 2020): 1000 NAdamW configurations to try in order.",
         subcommands = {OptListCli.ListCommand.class, OptListCli.ShowCommand.class, OptListCli.TasksCommand.class,
                 OptListCli.SearchCommand.class, OptListCli.ReportCommand.class,
-                ReproduceCommand.class, LaunchCommand.class})
+                ReproduceCommand.class, LaunchCommand.class, CommandLine.HelpCommand.class})
 public final class OptListCli implements Runnable {
 
     @CommandLine.Spec
@@ -43,14 +51,57 @@ public final class OptListCli implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the command line and returns its exit status: 0 done, 1 failed, 2 bad arguments. */
+    /** The options that set the settings the library's messages name by their Java names. */
+    static final Map<String, String> OPTION_OF = Map.ofEntries(Map.entry("task", "--task"),
+            Map.entry("trainingSteps", "--steps"), Map.entry("start", "--start"), Map.entry("trials", "--trials"),
+            Map.entry("shard", "--shard"), Map.entry("workers", "--workers"),
+            Map.entry("threadsPerWorker", "--threads-per-worker"), Map.entry("blasThreads", "--blas-threads"),
+            Map.entry("factor", "--diverge-factor"), Map.entry("graceSteps", "--diverge-grace"),
+            Map.entry("poolSize", "--pool"));
+
+    /**
+     * Runs the command line and returns its exit status: 0 done, 1 failed (an I/O error, a folder in use), 2 bad
+     * arguments (including a results folder of other settings or a damaged results file).
+     */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new OptListCli());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            commandLine.getErr().println("opt-list: " + e.getMessage());
+            commandLine.getErr().println("opt-list: " + message(e));
             return e instanceof IllegalArgumentException ? 2 : 1;
         });
         return cli.execute(args);
+    }
+
+    /** What the user is told of {@code e}: settings named by their options, never a bare path or class name. */
+    static String message(Throwable e) {
+        if (e instanceof UncheckedIOException u && u.getCause() != null) {
+            return message(u.getCause());
+        }
+        if (e instanceof SettingException s) {
+            return s.message(name -> OPTION_OF.getOrDefault(name, name));
+        }
+        if (e instanceof FileSystemException fs) {
+            // Java's own, whose message may be the bare path; opt-list's say "cannot OPERATION PATH: CAUSE"
+            return "I/O error on " + fs.getFile() + ": " + Messages.reason(fs);
+        }
+        String text = e.getMessage() == null || e.getMessage().isBlank() ? e.getClass().getSimpleName()
+                : e.getMessage();
+        if (e instanceof IllegalStateException && !(e instanceof FolderLockedException) && e.getCause() != null) {
+            return text + ": " + message(e.getCause());
+        }
+        return text;
+    }
+
+    /**
+     * Refuses an empty path, which Java reads as the current folder.
+     *
+     * @throws IllegalArgumentException naming {@code option} if {@code path} is empty
+     */
+    static Path requirePath(String option, Path path) {
+        if (path == null || path.toString().isBlank()) {
+            throw new IllegalArgumentException(option + " must name a folder, got '" + path + "'");
+        }
+        return path;
     }
 
     @Override
@@ -124,13 +175,19 @@ public final class OptListCli implements Runnable {
 
         @Override
         public Integer call() {
-            ListVariant variant = variantOption.variant;
-            NAdamWConfig published = OptList.config(idx);
-            NAdamWConfig c = OptList.config(idx, variant);
-            CosineSchedule.requireTrainingSteps(steps);
+            if (idx < 0 || idx >= OptList.size()) {
+                throw new IllegalArgumentException("IDX must be a list index, in [0, " + OptList.size() + "), got "
+                        + idx);
+            }
+            if (steps <= 0) {
+                throw new IllegalArgumentException("--steps must be > 0, got " + steps);
+            }
             if (points < 2) {
                 throw new IllegalArgumentException("--points must be >= 2, got " + points);
             }
+            ListVariant variant = variantOption.variant;
+            NAdamWConfig published = OptList.config(idx);
+            NAdamWConfig c = OptList.config(idx, variant);
             PrintWriter out = spec.commandLine().getOut();
             out.printf("index %d: %s, as it runs under %s%n", idx, c.name(), variant);
             String nesterov = c.useNesterov() == published.useNesterov() ? String.valueOf(c.useNesterov())
@@ -193,7 +250,7 @@ public final class OptListCli implements Runnable {
         int start;
 
         @Option(names = "--shard", defaultValue = "0/1",
-                description = "Run shard I of N: the indices idx with idx % N == I (default: ${DEFAULT-VALUE}).")
+                description = "Run shard I of N: the indices idx with idx %% N == I (default: ${DEFAULT-VALUE}).")
         String shard;
 
         @CommandLine.Mixin
@@ -204,13 +261,17 @@ public final class OptListCli implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            requirePath("--out", out);
             SearchTask searchTask = BuiltInTasks.byName(task);
             SearchSettings settings = new SearchSettings(task, steps, run.seed, start, trials, Shard.parse(shard),
                     searchTask.direction(), run.divergence(), variantOption.variant, run.workers,
                     run.threadsPerWorker);
+            settings = settings.toBuilder().blasThreads(run.blasThreads(settings.intraOpThreads())).build();
             PrintWriter console = spec.commandLine().getOut();
-            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)%n",
-                    task, settings.indices().size(), start, steps, run.seed, settings.shard(), run.workers);
+            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)"
+                            + " of %d thread(s), OpenBLAS threads %s%n", task, settings.indices().size(), start, steps,
+                    run.seed, settings.shard(), run.workers, settings.intraOpThreads(),
+                    settings.blasThreads() == 0 ? "left alone" : String.valueOf(settings.blasThreads()));
             console.flush();
             SearchResult result;
             try (Progress progress = Progress.forConsole(console, settings.indices().size())) {
@@ -232,7 +293,7 @@ public final class OptListCli implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            printSummary(spec.commandLine().getOut(), SearchReport.rebuild(folder));
+            printSummary(spec.commandLine().getOut(), SearchReport.rebuild(requirePath("DIR", folder)));
             return 0;
         }
     }

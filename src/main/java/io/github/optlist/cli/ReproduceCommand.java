@@ -52,8 +52,12 @@ final class ReproduceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ReproduceSettings base = quick ? ReproduceSettings.quick() : ReproduceSettings.protocol();
+        if (out != null) {
+            OptListCli.requirePath("--out", out);
+        }
         ReproduceSettings settings = new ReproduceSettings(base.steps(), pool == null ? base.poolSize() : pool,
                 base.poolSeed(), run.seed, run.divergence(), run.workers, run.threadsPerWorker);
+        settings = settings.withBlasThreads(run.blasThreads(settings.intraOpThreads()));
         List<ReproduceTask> chosen = tasks != null ? ReproduceTask.builtIn(tasks)
                 : quick ? ReproduceTask.builtIn(QUICK_TASKS) : ReproduceTask.builtIn();
         Path folder = out != null ? out : Path.of(quick ? "runs/reproduce-quick" : "runs/reproduce");

@@ -27,6 +27,20 @@ final class RunOptions {
             description = "Steps exempt from the factor test (default: ${DEFAULT-VALUE}).")
     long divergeGrace;
 
+    @Option(names = "--blas-threads", paramLabel = "N", description = "OpenBLAS threads while the run trains, for"
+            + " the whole process (OpenBLAS has one count; LibTorch's CPU matrix products use it); 0 leaves OpenBLAS"
+            + " alone (default: the threads of each worker).")
+    Integer blasThreads;
+
+    /**
+     * OpenBLAS's thread count of the run: as given, else {@code perWorker}, the intra-op threads of each worker.
+     * Left at one thread per core, OpenBLAS oversubscribes the cores the workers share: a spirals trial took 16 s
+     * instead of 1.8 s on a loaded 2-core machine.
+     */
+    int blasThreads(int perWorker) {
+        return blasThreads != null ? blasThreads : perWorker;
+    }
+
     /** The divergence rule of the options. */
     DivergenceRule divergence() {
         return new DivergenceRule(divergeFactor, divergeGrace);

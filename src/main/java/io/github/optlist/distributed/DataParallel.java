@@ -1,6 +1,6 @@
 package io.github.optlist.distributed;
 
-import io.github.optlist.torch.NativeMemory;
+import io.github.optlist.internal.NativeMemory;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -55,14 +55,14 @@ public final class DataParallel implements AutoCloseable {
 
     private final TrainingGroup group;
     private final List<Tensor> params;
-    private final FlatBuckets buckets;
+    private final FlatBuffers buffers;
     private final long[] hasGrad;
     private boolean closed;
 
     private DataParallel(TrainingGroup group, List<Tensor> params, long bucketBytes) {
         this.group = group;
         this.params = params;
-        this.buckets = new FlatBuckets(params, bucketBytes);
+        this.buffers = new FlatBuffers(params, bucketBytes);
         this.hasGrad = new long[params.size()];
     }
 
@@ -133,12 +133,13 @@ public final class DataParallel implements AutoCloseable {
     /** Refuses, on every rank alike, parameters that differ across ranks in number, shape or dtype. */
     static void requireSameParameters(TrainingGroup group, List<Tensor> params) {
         Tensor like = params.get(0);
-        Native.requireSameOnEveryRank(group, new long[]{params.size()}, like, i -> "the number of parameters");
+        SmallCollectives.requireSameOnEveryRank(group, new long[]{params.size()}, like,
+                i -> "the number of parameters");
         long[] signatures = new long[params.size()];
         for (int i = 0; i < signatures.length; i++) {
-            signatures[i] = Native.signature(params.get(i));
+            signatures[i] = SmallCollectives.signature(params.get(i));
         }
-        Native.requireSameOnEveryRank(group, signatures, like, i -> "the shape or dtype of params[" + i
+        SmallCollectives.requireSameOnEveryRank(group, signatures, like, i -> "the shape or dtype of params[" + i
                 + "] (shape " + Arrays.toString(params.get(i).shape()) + ", " + params.get(i).scalar_type()
                 + " on rank " + group.rank() + ")", i -> false);
     }
@@ -154,24 +155,7 @@ public final class DataParallel implements AutoCloseable {
         if (root < 0 || root >= group.worldSize()) {
             throw new IllegalArgumentException("root must be in [0, " + group.worldSize() + "), got " + root);
         }
-        if (group.worldSize() == 1) {
-            return;
-        }
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            for (FlatBuckets.Bucket bucket : buckets.buckets) {
-                if (group.rank() == root) {
-                    for (int m = 0; m < bucket.indices.length; m++) {
-                        bucket.views.get(m).copy_(params.get(bucket.indices[m]));
-                    }
-                }
-                group.broadcast(bucket.flat, root);
-                if (group.rank() != root) {
-                    for (int m = 0; m < bucket.indices.length; m++) {
-                        params.get(bucket.indices[m]).copy_(bucket.views.get(m));
-                    }
-                }
-            }
-        }
+        buffers.broadcast(group, params, root);
     }
 
     /**
@@ -190,10 +174,10 @@ public final class DataParallel implements AutoCloseable {
             for (int i = 0; i < params.size(); i++) {
                 hasGrad[i] = params.get(i).grad().defined() ? 1 : 0;
             }
-            long[] ranksWithGrad = Native.allReduce(group, hasGrad,
+            long[] ranksWithGrad = SmallCollectives.allReduce(group, hasGrad,
                     org.bytedeco.pytorch.ReduceOp.RedOpType.SUM, params.get(0), "gradient presence all-reduce");
             Scalar inverse = new Scalar(1.0 / group.worldSize());
-            for (FlatBuckets.Bucket bucket : buckets.buckets) {
+            for (FlatBuffers.Buffer bucket : buffers.buffers) {
                 for (int m = 0; m < bucket.indices.length; m++) {
                     int i = bucket.indices[m];
                     Tensor grad = params.get(i).grad();
@@ -236,12 +220,12 @@ public final class DataParallel implements AutoCloseable {
 
     /** The number of buckets the gradients travel in. */
     public int bucketCount() {
-        return buckets.buckets.size();
+        return buffers.buffers.size();
     }
 
     /** Bytes of the preallocated gradient buckets. */
     public long bucketBytes() {
-        return buckets.bytes();
+        return buffers.bytes();
     }
 
     private void requireOpen() {
@@ -257,7 +241,7 @@ public final class DataParallel implements AutoCloseable {
             return;
         }
         closed = true;
-        buckets.close();
+        buffers.close();
         params.forEach(NativeMemory::release);
     }
 }

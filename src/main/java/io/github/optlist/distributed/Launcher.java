@@ -1,16 +1,24 @@
 package io.github.optlist.distributed;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.MalformedURLException;
 import java.net.ServerSocket;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -21,9 +29,17 @@ import java.util.function.Consumer;
  * launcher's environment sets them (LibTorch's OpenMP threads busy-wait otherwise, and several ranks share the cores).
  * Every line a rank prints (stdout and stderr) is passed on prefixed with {@code [rank r] }.
  *
+ * <p>Before starting anything it checks that the main class is on the ranks' class path (loaded without being
+ * initialized), so that a wrong name fails at once rather than in every rank.
+ *
  * <p>When a rank fails (non-zero exit) and {@link LaunchSettings#stopAllOnFailure()}, the others are stopped
  * (terminated, then killed after 5 s). Past the time limit every rank is stopped. The ranks are also stopped when
  * the launcher's JVM exits (a shutdown hook), so no JVM is left behind.
+ *
+ * <p>A rank whose collective timed out names, through a report file, the ranks that did not record the failure
+ * (see {@link TrainingGroup}); those still running when the first rank fails are the run's
+ * {@link Result#unresponsiveRanks()}: the ranks that stopped answering, rather than the one that timed out
+ * waiting for them.
  */
 public final class Launcher {
 
@@ -37,11 +53,47 @@ public final class Launcher {
      *                  the time limit stopped the run)
      * @param rankCodes each rank's exit code (ranks that were stopped report the signal's code)
      * @param firstFailedRank the first rank that failed, or -1
+     * @param unresponsiveRanks the ranks that other ranks reported as no longer answering (their collective timed
+     *                          out waiting) and that were still running then, in order; empty when none was
      */
-    public record Result(int exitCode, List<Integer> rankCodes, int firstFailedRank) {
-        /** Copies the list. */
+    public record Result(int exitCode, List<Integer> rankCodes, int firstFailedRank, List<Integer> unresponsiveRanks) {
+        /** Copies the lists. */
         public Result {
             rankCodes = List.copyOf(rankCodes);
+            unresponsiveRanks = List.copyOf(unresponsiveRanks);
+        }
+
+        /** A run in which no rank was reported unresponsive. */
+        public Result(int exitCode, List<Integer> rankCodes, int firstFailedRank) {
+            this(exitCode, rankCodes, firstFailedRank, List.of());
+        }
+
+        /**
+         * What happened, for the user: which rank failed with which code, or which ranks stopped answering (and
+         * which rank timed out waiting for them).
+         *
+         * @param othersStopped whether the launcher stopped the other ranks on the first failure
+         */
+        public String summary(boolean othersStopped) {
+            if (exitCode == 0) {
+                return "every rank succeeded";
+            }
+            if (!unresponsiveRanks.isEmpty()) {
+                String who = unresponsiveRanks.size() == 1 ? "rank " + unresponsiveRanks.get(0)
+                        : "ranks " + unresponsiveRanks;
+                String waiter = firstFailedRank < 0 ? "" : ": rank " + firstFailedRank + " timed out waiting for "
+                        + (unresponsiveRanks.size() == 1 ? "it" : "them") + " and exited with code "
+                        + rankCodes.get(firstFailedRank);
+                return who + " stopped answering" + waiter + (othersStopped ? "; every rank was stopped" : "");
+            }
+            if (exitCode == 124 && firstFailedRank < 0) {
+                return "time limit reached, every rank stopped";
+            }
+            if (exitCode == 130 && firstFailedRank < 0) {
+                return "interrupted, every rank stopped";
+            }
+            return "rank " + firstFailedRank + " failed with exit code " + exitCode
+                    + (othersStopped ? "; the other ranks were stopped" : "");
         }
     }
 
@@ -52,21 +104,29 @@ public final class Launcher {
      * Runs the ranks to the end and returns how they ended; {@code lines} receives every prefixed output line, from
      * the ranks' reader threads (it must be thread-safe, as {@code System.out::println} is).
      *
-     * @throws IllegalArgumentException if an argument is null
+     * @throws IllegalArgumentException if an argument is null, or the main class is not on the class path (or
+     *                                  cannot be loaded); nothing is started then
      * @throws UncheckedIOException     if a JVM cannot be started; the ones started are stopped
      */
     public static Result run(LaunchSettings settings, Consumer<String> lines) {
         if (settings == null || lines == null) {
             throw new IllegalArgumentException("settings and lines must not be null");
         }
+        requireMainClass(settings.classpath(), settings.mainClass());
         int port = settings.masterPort() == 0 ? freePort() : settings.masterPort();
+        Path reports;
+        try {
+            reports = Files.createTempDirectory("opt-list-launch-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the launch's report folder: " + e.getMessage(), e);
+        }
         List<Process> ranks = new ArrayList<>();
         List<Thread> readers = new ArrayList<>();
         Thread hook = new Thread(() -> stopAll(ranks), "opt-list-launch-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             for (int r = 0; r < settings.nproc(); r++) {
-                Process process = start(settings, r, port);
+                Process process = start(settings, r, port, reports);
                 synchronized (ranks) {
                     ranks.add(process);
                 }
@@ -77,7 +137,7 @@ public final class Launcher {
                 reader.start();
                 readers.add(reader);
             }
-            Result result = supervise(settings, ranks);
+            Result result = supervise(settings, ranks, reports);
             for (Thread reader : readers) {
                 reader.join(2000);
             }
@@ -88,6 +148,7 @@ public final class Launcher {
             return new Result(130, codes(ranks), -1);
         } finally {
             stopAll(ranks);
+            deleteReports(reports);
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -96,7 +157,101 @@ public final class Launcher {
         }
     }
 
-    private static Process start(LaunchSettings settings, int rank, int port) {
+    /**
+     * Refuses a main class that the ranks could not start: not on {@code classpath} (entries as {@code java -cp}
+     * takes them, {@code dir/*} for the jars in a folder, jars' manifest class paths followed), or failing to load.
+     * The class is loaded in a throw-away class loader without being initialized, so none of its code runs.
+     *
+     * @throws IllegalArgumentException naming the class and what is wrong
+     */
+    static void requireMainClass(String classpath, String mainClass) {
+        List<URL> urls = new ArrayList<>();
+        for (String entry : classpath.split(File.pathSeparator)) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            try {
+                if (entry.endsWith("*") && (entry.length() == 1 || entry.endsWith(File.separator + "*"))) {
+                    Path folder = Path.of(entry.substring(0, entry.length() - 1).isEmpty() ? "."
+                            : entry.substring(0, entry.length() - 1));
+                    if (Files.isDirectory(folder)) {
+                        try (DirectoryStream<Path> jars = Files.newDirectoryStream(folder, "*.{jar,JAR}")) {
+                            for (Path jar : jars) {
+                                urls.add(jar.toUri().toURL());
+                            }
+                        }
+                    }
+                } else {
+                    urls.add(Path.of(entry).toAbsolutePath().toUri().toURL());
+                }
+            } catch (IOException | RuntimeException e) {
+                // An entry java cannot use either; the class is then looked for in the others.
+            }
+        }
+        try (URLClassLoader loader = new URLClassLoader(urls.toArray(new URL[0]),
+                ClassLoader.getPlatformClassLoader())) {
+            Class.forName(mainClass, false, loader);
+        } catch (ClassNotFoundException e) {
+            throw new IllegalArgumentException("main class " + mainClass + " is not on the ranks' class path ("
+                    + urls.size() + " entries); nothing was started");
+        } catch (LinkageError e) {
+            throw new IllegalArgumentException("main class " + mainClass + " cannot be loaded from the ranks' class"
+                    + " path: " + e + "; nothing was started", e);
+        } catch (IOException e) {
+            // Closing the throw-away loader failed: the class was found, which is all that was asked.
+        }
+    }
+
+    /** The ranks reported missing by other ranks that are still running, in order. */
+    private static List<Integer> unresponsive(List<Process> ranks, Path reports) {
+        TreeSet<Integer> found = new TreeSet<>();
+        for (Map.Entry<Integer, List<Integer>> report : readReports(reports).entrySet()) {
+            for (int r : report.getValue()) {
+                if (r != report.getKey() && r >= 0 && r < ranks.size() && ranks.get(r).isAlive()) {
+                    found.add(r);
+                }
+            }
+        }
+        return List.copyOf(found);
+    }
+
+    /** Reporting rank to the ranks it named; unreadable or malformed reports are skipped. */
+    private static Map<Integer, List<Integer>> readReports(Path reports) {
+        Map<Integer, List<Integer>> all = new TreeMap<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(reports, "rank-*.missing")) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                try {
+                    int reporter = Integer.parseInt(name.substring(5, name.length() - ".missing".length()));
+                    List<Integer> named = new ArrayList<>();
+                    for (String part : Files.readString(file, StandardCharsets.UTF_8).trim().split(",")) {
+                        if (!part.isBlank()) {
+                            named.add(Integer.parseInt(part.trim()));
+                        }
+                    }
+                    all.put(reporter, named);
+                } catch (IOException | NumberFormatException e) {
+                    // A report the launcher cannot read names no one.
+                }
+            }
+        } catch (IOException e) {
+            // No report folder: no reports.
+        }
+        return all;
+    }
+
+    private static void deleteReports(Path reports) {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(reports)) {
+            for (Path file : files) {
+                Files.deleteIfExists(file);
+            }
+            Files.deleteIfExists(reports);
+        } catch (IOException e) {
+            // A few bytes left in the temporary folder.
+        }
+    }
+
+    private static Process start(LaunchSettings settings, int rank, int port, Path reports) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(settings.javaOptions());
@@ -109,6 +264,7 @@ public final class Launcher {
         env.putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
         env.putIfAbsent("OMP_NUM_THREADS", "1");
         env.putAll(settings.extraEnv());
+        env.put(TrainingGroup.REPORTS_ENV, reports.toString());
         env.put("MASTER_ADDR", "127.0.0.1");
         env.put("MASTER_PORT", Integer.toString(port));
         env.put("RANK", Integer.toString(rank));
@@ -123,10 +279,12 @@ public final class Launcher {
         }
     }
 
-    private static Result supervise(LaunchSettings settings, List<Process> ranks) throws InterruptedException {
+    private static Result supervise(LaunchSettings settings, List<Process> ranks, Path reports)
+            throws InterruptedException {
         long deadline = settings.timeLimit() == null ? Long.MAX_VALUE
                 : System.nanoTime() + settings.timeLimit().toNanos();
         int firstFailed = -1;
+        List<Integer> unresponsive = List.of();
         while (true) {
             boolean allDone = true;
             for (int r = 0; r < ranks.size(); r++) {
@@ -135,6 +293,8 @@ public final class Launcher {
                     allDone = false;
                 } else if (process.exitValue() != 0 && firstFailed < 0) {
                     firstFailed = r;
+                    // Read while the ranks named still run: a reported rank that has exited is a failure of its own.
+                    unresponsive = unresponsive(ranks, reports);
                     if (settings.stopAllOnFailure()) {
                         stopAll(ranks);
                     }
@@ -142,11 +302,14 @@ public final class Launcher {
             }
             if (allDone) {
                 int code = firstFailed < 0 ? 0 : ranks.get(firstFailed).exitValue();
-                return new Result(code, codes(ranks), firstFailed);
+                return new Result(code, codes(ranks), firstFailed, unresponsive);
             }
             if (System.nanoTime() > deadline) {
+                if (firstFailed < 0) {
+                    unresponsive = unresponsive(ranks, reports);
+                }
                 stopAll(ranks);
-                return new Result(124, codes(ranks), firstFailed);
+                return new Result(124, codes(ranks), firstFailed, unresponsive);
             }
             Thread.sleep(50);
         }

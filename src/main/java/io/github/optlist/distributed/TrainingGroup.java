@@ -1,11 +1,12 @@
 package io.github.optlist.distributed;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
 import org.bytedeco.pytorch.Backend;
 import org.bytedeco.pytorch.BroadcastOptions;
+import org.bytedeco.pytorch.IntOptional;
 import org.bytedeco.pytorch.GlooDeviceVector;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.ReduceOp;
@@ -16,9 +17,17 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
+import java.util.stream.Collectors;
 
 /**
  * The ranks training together, as torch's default process group: a c10d {@link TCPStore} served by rank 0 for
@@ -35,6 +44,16 @@ import java.util.List;
  * <p>Joining checks, through the store and before the backend connects, that every rank names the same world size
  * and that no rank joins twice; a rank that does not join within the timeout is named in rank 0's error.
  *
+ * <p>The store has no authentication, as in torch.distributed: whoever reaches its port can read and change the
+ * group's keys. When the master address is a loopback address (always so for {@code bin/opt-list launch}), rank 0
+ * serves it on that address only, so that it is out of reach of other machines (on Linux and macOS; elsewhere it
+ * listens on every interface, as c10d's own server does). A group over several machines serves it on every
+ * interface: run it on a trusted network only.
+ *
+ * <p>When a collective times out, the rank says which ranks stopped answering: it records its failure in the store
+ * and waits up to {@value #REPORT_WINDOW_MILLIS} ms for the others to record theirs; the ranks that do not are named
+ * in its error (and reported to {@link Launcher}, which names them rather than the rank that timed out).
+ *
  * <p>The native store is handed to the backend as a {@code clone()}: a store object given to a C++ constructor is
  * adopted by C++, and giving the same one twice aborts the JVM; this group keeps the original referenced for its
  * whole life.
@@ -45,6 +64,15 @@ import java.util.List;
 public final class TrainingGroup implements AutoCloseable {
 
     private static final String KEY_PREFIX = "opt-list/";
+
+    /** How long a rank whose collective timed out waits for the other ranks to record their failure. */
+    static final long REPORT_WINDOW_MILLIS = 5000;
+
+    /**
+     * Set by {@link Launcher}: the folder in which a failed rank names the ranks that stopped answering, in
+     * {@code rank-<r>.missing} (the ranks, comma-separated).
+     */
+    static final String REPORTS_ENV = "OPT_LIST_LAUNCH_REPORTS";
 
     private final GroupSettings settings;
     /** The original store, kept referenced for the group's life; the backend holds a clone. */
@@ -83,11 +111,15 @@ public final class TrainingGroup implements AutoCloseable {
      * @throws DistributedException     if the master cannot be reached (or, on rank 0, its port cannot be bound),
      *                                  a rank does not join within the timeout, ranks disagree on the world size,
      *                                  a rank joins twice, or the backend cannot connect (or, for NCCL, is not
-     *                                  in this build)
+     *                                  in this build, or this machine has no CUDA device {@code localRank}: refused
+     *                                  before the store is opened)
      */
     public static TrainingGroup join(GroupSettings settings) {
         if (settings == null) {
             throw new IllegalArgumentException("settings must not be null");
+        }
+        if (settings.backend() == DistributedBackend.NCCL) {
+            requireCudaDevice(settings);
         }
         String where = settings.masterAddr() + ":" + settings.masterPort();
         Store store = openStore(settings, where);
@@ -108,6 +140,23 @@ public final class TrainingGroup implements AutoCloseable {
         }
     }
 
+    /** NCCL runs each rank on CUDA device {@code localRank}: refused before anything starts when there is none. */
+    private static void requireCudaDevice(GroupSettings settings) {
+        int devices;
+        try {
+            devices = org.bytedeco.pytorch.global.torch.cuda_is_available()
+                    ? org.bytedeco.pytorch.global.torch.cuda_device_count() : 0;
+        } catch (RuntimeException | LinkageError e) {
+            devices = 0;
+        }
+        if (settings.localRank() >= devices) {
+            throw new DistributedException("rank " + settings.rank() + " cannot use NCCL: its local rank "
+                    + settings.localRank() + " names CUDA device cuda:" + settings.localRank() + ", but this machine"
+                    + " has " + devices + " usable (NCCL needs the -Pcuda build and one CUDA device per rank on each"
+                    + " machine; check LOCAL_RANK)");
+        }
+    }
+
     private static Store openStore(GroupSettings settings, String where) {
         TCPStoreOptions options = new TCPStoreOptions();
         options.port((short) settings.masterPort());
@@ -115,6 +164,15 @@ public final class TrainingGroup implements AutoCloseable {
         options.waitWorkers(false);
         options.timeout(new Milliseconds(settings.timeout().toMillis()));
         try {
+            if (settings.rank() == 0) {
+                InetAddress loopback = LoopbackListener.loopbackAddress(settings.masterAddr());
+                OptionalInt fd = loopback == null ? OptionalInt.empty()
+                        : LoopbackListener.listen(loopback, settings.masterPort());
+                if (fd.isPresent()) {
+                    // The store adopts the descriptor and closes it when freed, or when it fails to start.
+                    options.masterListenFd(new IntOptional(fd.getAsInt()));
+                }
+            }
             TCPStore store = new TCPStore(settings.masterAddr(), options);
             store.setTimeout(new Milliseconds(settings.timeout().toMillis()));
             return store;
@@ -123,6 +181,9 @@ public final class TrainingGroup implements AutoCloseable {
                     ? "rank 0 cannot serve the rendezvous store on " + where + " (port in use? address not local?)"
                     : "rank " + settings.rank() + " cannot reach the master at " + where + " within "
                     + seconds(settings.timeout()) + " (is rank 0 running, are MASTER_ADDR and MASTER_PORT right?)";
+            if (settings.rank() != 0) {
+                reportToLauncher(settings.rank(), List.of(0));
+            }
             throw new DistributedException(what + ": " + Messages.firstLine(e), e);
         }
     }
@@ -168,6 +229,7 @@ public final class TrainingGroup implements AutoCloseable {
                 }
                 if (!missing.isEmpty()) {
                     if (System.nanoTime() > deadline) {
+                        reportToLauncher(0, missing);
                         throw new DistributedException("ranks " + missing + " of " + world + " did not join within "
                                 + seconds(settings.timeout()) + " (were they started, with WORLD_SIZE=" + world
                                 + " and the same MASTER_ADDR and MASTER_PORT?)");
@@ -178,6 +240,9 @@ public final class TrainingGroup implements AutoCloseable {
         } catch (DistributedException e) {
             throw e;
         } catch (RuntimeException e) {
+            if (rank != 0) {
+                reportToLauncher(rank, List.of(0));
+            }
             throw new DistributedException("rank " + rank + " could not agree on the world size with rank 0 within "
                     + seconds(settings.timeout()) + " (did rank 0 stop?): " + Messages.firstLine(e), e);
         }
@@ -209,9 +274,19 @@ public final class TrainingGroup implements AutoCloseable {
                         org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options.create();
                 options.timeout(new Milliseconds(settings.timeout().toMillis()));
                 keepAlive.add(options);
+                // Binds this rank to its device, as torch's init_process_group(device_id=...): the current device
+                // (where NCCL's communicator and work go) and the backend's bound device (which its barrier would
+                // otherwise guess from the global rank, wrong beyond one machine).
+                byte device = (byte) settings.localRank();
+                org.bytedeco.pytorch.global.torch_cuda.set_device(device);
                 // Pass a clone: the constructor adopts the store it is given.
-                return new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(store.clone(), settings.rank(),
-                        settings.worldSize(), options);
+                org.bytedeco.pytorch.nccl.ProcessGroupNCCL backend = new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(
+                        store.clone(), settings.rank(), settings.worldSize(), options);
+                org.bytedeco.pytorch.DeviceOptional bound = new org.bytedeco.pytorch.DeviceOptional(
+                        new org.bytedeco.pytorch.Device("cuda:" + settings.localRank()));
+                keepAlive.add(bound);
+                backend.setBoundDeviceId(bound);
+                return backend;
             } catch (RuntimeException | LinkageError e) {
                 throw new DistributedException("rank " + settings.rank() + " could not start NCCL (it needs the"
                         + " -Pcuda build and a CUDA device per rank): " + Messages.firstLine(e), e);
@@ -241,10 +316,13 @@ public final class TrainingGroup implements AutoCloseable {
 
     /**
      * Sums {@code tensor} over all ranks, in place; every rank must call it with a tensor of the same shape and dtype.
+     * A non-contiguous tensor travels through a contiguous copy (the backends send its memory as laid out).
      *
-     * @throws DistributedException if a rank is gone or the timeout passes
+     * @throws IllegalArgumentException if {@code tensor} is null, undefined or sparse; nothing is sent then
+     * @throws DistributedException     if a rank is gone or the timeout passes
      */
     public void allReduceSum(Tensor tensor) {
+        requireDense(tensor);
         allReduce(tensor, ReduceOp.RedOpType.SUM, "allReduceSum");
     }
 
@@ -255,36 +333,63 @@ public final class TrainingGroup implements AutoCloseable {
             AllreduceOptions options = new AllreduceOptions();
             options.reduceOp(new ReduceOp(op));
             options.timeout(new Milliseconds(timeoutMillis));
-            await(backend.allreduce(new TensorVector(tensor), options), what);
+            Tensor buffer = tensor.is_contiguous() ? tensor : tensor.contiguous();
+            await(backend.allreduce(new TensorVector(buffer), options), what);
+            if (buffer != tensor) {
+                copyBack(tensor, buffer);
+            }
         } catch (DistributedException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw failure(what, e);
+            throw failure(what, e, timedOut(e));
         }
     }
 
     /**
      * Overwrites {@code tensor} on every rank with rank {@code root}'s; every rank must call it with a tensor of the
-     * same shape and dtype.
+     * same shape and dtype. A non-contiguous tensor travels through a contiguous copy (NCCL refuses it, and Gloo
+     * would send its memory as laid out), copied back on the receiving ranks.
      *
-     * @throws IllegalArgumentException if {@code root} is not a rank
+     * @throws IllegalArgumentException if {@code root} is not a rank, or {@code tensor} is null, undefined or sparse;
+     *                                  nothing is sent then
      * @throws DistributedException     if a rank is gone or the timeout passes
      */
     public void broadcast(Tensor tensor, int root) {
         if (root < 0 || root >= worldSize()) {
             throw new IllegalArgumentException("root must be in [0, " + worldSize() + "), got " + root);
         }
+        requireDense(tensor);
         requireUsable();
         String what = "broadcast from rank " + root;
         try (PointerScope scope = new PointerScope()) {
             BroadcastOptions options = new BroadcastOptions();
             options.rootRank(root);
             options.timeout(new Milliseconds(timeoutMillis));
-            await(backend.broadcast(new TensorVector(tensor), options), what);
+            Tensor buffer = tensor.is_contiguous() ? tensor : tensor.contiguous();
+            await(backend.broadcast(new TensorVector(buffer), options), what);
+            if (buffer != tensor && rank() != root) {
+                copyBack(tensor, buffer);
+            }
         } catch (DistributedException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw failure(what, e);
+            throw failure(what, e, timedOut(e));
+        }
+    }
+
+    private static void requireDense(Tensor tensor) {
+        if (tensor == null || tensor.isNull() || !tensor.defined()) {
+            throw new IllegalArgumentException("tensor must not be null or undefined");
+        }
+        if (tensor.is_sparse()) {
+            throw new IllegalArgumentException("tensor must be dense, got a sparse one");
+        }
+    }
+
+    /** Writes the collective's result back into the caller's tensor, without recording it for autograd. */
+    private static void copyBack(Tensor tensor, Tensor buffer) {
+        try (org.bytedeco.pytorch.NoGradGuard noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
+            tensor.copy_(buffer);
         }
     }
 
@@ -300,21 +405,106 @@ public final class TrainingGroup implements AutoCloseable {
         } catch (DistributedException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw failure("barrier", e);
+            throw failure("barrier", e, timedOut(e));
         }
     }
 
     private void await(Work work, String what) {
         if (!work._wait(new Milliseconds(timeoutMillis))) {
-            throw failure(what, new IllegalStateException("not completed after " + seconds(settings.timeout())));
+            throw failure(what, new IllegalStateException("not completed after " + seconds(settings.timeout())),
+                    true);
         }
     }
 
-    private DistributedException failure(String what, RuntimeException e) {
+    /** Whether a backend's error is its timeout (Gloo: "Timed out waiting ...", NCCL's watchdog: "timeout"). */
+    private static boolean timedOut(RuntimeException e) {
+        String message = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return message.contains("timed out") || message.contains("timeout");
+    }
+
+    private DistributedException failure(String what, RuntimeException e, boolean timedOut) {
         broken = true;
+        String missing = "";
+        if (timedOut && worldSize() > 1) {
+            missing = describeMissing(missingRanks());
+        }
         return new DistributedException("rank " + rank() + " of " + worldSize() + ": " + what + " failed (a rank"
                 + " stopped, crashed or is out of step; timeout " + seconds(settings.timeout()) + "): "
-                + Messages.firstLine(e), e);
+                + Messages.firstLine(e) + missing, e);
+    }
+
+    /** The ranks that stopped answering, as found by {@link #missingRanks()}. */
+    private String describeMissing(List<Integer> missing) {
+        if (missing == null) {
+            return rank() == 0 ? "; cannot tell which rank stopped answering (the rendezvous store fails)"
+                    : "; the rendezvous store on rank 0 does not answer: rank 0 stopped answering";
+        }
+        if (missing.isEmpty()) {
+            return "; every rank timed out: they are out of step (called different collectives) or all waited on"
+                    + " one another";
+        }
+        return "; " + (missing.size() == 1 ? "rank " + missing.get(0) : "ranks " + missing) + " did not report this"
+                + " failure within " + seconds(Duration.ofMillis(reportWindowMillis()))
+                + ": stopped answering (hung, stopped or far behind)";
+    }
+
+    private long reportWindowMillis() {
+        return Math.min(REPORT_WINDOW_MILLIS, timeoutMillis);
+    }
+
+    /**
+     * Records this rank's failure in the store and returns the ranks that have not recorded theirs within the report
+     * window (empty when every rank did), or null when the store does not answer (it is served by rank 0, which
+     * is then the one not answering). Tells the launcher, if any.
+     */
+    private List<Integer> missingRanks() {
+        long window = reportWindowMillis();
+        List<Integer> missing = new ArrayList<>();
+        for (int r = 0; r < worldSize(); r++) {
+            if (r != rank()) {
+                missing.add(r);
+            }
+        }
+        try (PointerScope scope = new PointerScope()) {
+            // The group is broken from here on: the store's own timeout no longer matters to anyone else.
+            store.setTimeout(new Milliseconds(window));
+            store.set(KEY_PREFIX + "failed/" + rank(), "1");
+            long deadline = System.nanoTime() + window * 1_000_000L;
+            while (!missing.isEmpty() && System.nanoTime() < deadline) {
+                missing.removeIf(r -> store.check(new org.bytedeco.pytorch.StringVector(KEY_PREFIX + "failed/" + r)));
+                if (!missing.isEmpty()) {
+                    sleepQuietly(20);
+                }
+            }
+        } catch (RuntimeException storeSilent) {
+            if (rank() != 0) {
+                reportToLauncher(rank(), List.of(0));
+            }
+            return null;
+        }
+        reportToLauncher(rank(), missing);
+        return missing;
+    }
+
+    /**
+     * Names, for {@link Launcher}, the ranks {@code reporter} found not answering; nothing when not launched by it.
+     * Best effort: the error message says the same.
+     */
+    private static void reportToLauncher(int reporter, List<Integer> missing) {
+        String dir = System.getenv(REPORTS_ENV);
+        if (dir == null || dir.isBlank() || missing.isEmpty()) {
+            return;
+        }
+        try {
+            Path folder = Path.of(dir);
+            Path temporary = Files.createTempFile(folder, "rank-" + reporter, ".tmp");
+            Files.writeString(temporary, missing.stream().map(String::valueOf).collect(Collectors.joining(","))
+                    + "\n", StandardCharsets.UTF_8);
+            Files.move(temporary, folder.resolve("rank-" + reporter + ".missing"), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            // The launcher then blames the rank that failed, as without a report.
+        }
     }
 
     private void requireUsable() {

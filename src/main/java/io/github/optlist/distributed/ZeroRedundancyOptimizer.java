@@ -1,31 +1,35 @@
 package io.github.optlist.distributed;
 
+import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.NonFiniteCheck;
+import io.github.optlist.torch.GroupState;
+import io.github.optlist.torch.ListOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerState;
 import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.ParamStateDict;
-import io.github.optlist.torch.ScalarTypes;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongConsumer;
 
 /**
  * The list's optimizer with its state sharded over the ranks (ZeRO stage 1), as torch's
  * {@code ZeroRedundancyOptimizer}: each parameter is owned by one rank, which alone keeps its moments and updates
  * it; the owners then broadcast the updated parameters, so every rank ends each step with the same parameters as
- * an unsharded optimizer would give. The moments take about {@code 1/worldSize} of the unsharded optimizer's memory
+ * an unsharded optimizer would give. The state takes about {@code 1/worldSize} of the unsharded optimizer's memory
  * on each rank.
  *
  * <pre>{@code
@@ -38,9 +42,10 @@ import java.util.Optional;
  *
  * <p>Ownership is assigned as torch does: group by group, the parameters from the largest to the smallest each go
  * to the rank that owns the fewest elements so far (the lowest such rank on ties). A rank's share is an ordinary
- * {@link NAdamWCosineDecay} over the parameters it owns, with the same groups, configurations, training length and
- * list variant, so the update runs on the same (fused) paths and follows the list's semantics exactly: Nesterov as
- * the configuration says, each parameter counting its own steps.
+ * {@link NAdamWCosineDecay} over the parameters it owns, with the same groups, configurations, training length,
+ * list variant and {@link OptimizerOptions} (master weights included), so the update runs on the same paths and
+ * follows the list's semantics exactly. Under {@link OptimizerOptions#skipNonFiniteSteps()} each rank checks the
+ * gradients of its own parameters and one all-reduce of the flag makes every rank skip the same steps.
  *
  * <p>{@link #save(Path)} writes one consolidated checkpoint in {@link NAdamWCosineDecay#save(Path)}'s format,
  * which any number of ranks loads with {@link #load(Path)}, and a single process with
@@ -49,74 +54,68 @@ import java.util.Optional;
  * <p>Gradients must be averaged before {@link #step()} ({@link DataParallel#averageGradients()}); ZeRO-1 shards only
  * the optimizer state, not the gradients. Not thread-safe.
  */
-public final class ZeroRedundancyOptimizer implements AutoCloseable {
+public final class ZeroRedundancyOptimizer implements ListOptimizer {
 
     private final TrainingGroup group;
     private final List<ParamGroup> groups;
     private final long trainingSteps;
     private final ListVariant variant;
-    /** Every parameter, group after group, and its owner. */
+    private final OptimizerOptions options;
+    /** Every parameter, group after group. */
     private final List<Tensor> params = new ArrayList<>();
-    private final int[] owners;
+    private final Ownership ownership;
     /** This rank's share, or null when it owns no parameter. */
     private final NAdamWCosineDecay local;
-    /** Per rank, buckets of the parameters it owns, broadcast after each step. */
-    private final List<FlatBuckets> ownedBuckets = new ArrayList<>();
-    private final List<List<Tensor>> ownedParams = new ArrayList<>();
+    /** Per rank, flat buffers of the parameters it owns, broadcast after each step. */
+    private final List<FlatBuffers> ownedBuffers = new ArrayList<>();
+    private final NonFiniteCheck nonFinite = new NonFiniteCheck();
+    private LongConsumer skippedStepListener = step -> { };
     private long stepCount;
+    private long skippedSteps;
     private boolean closed;
 
     private ZeroRedundancyOptimizer(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
-                                    ListVariant variant) {
+                                    ListVariant variant, OptimizerOptions options) {
         this.group = group;
         this.groups = List.copyOf(groups);
         this.trainingSteps = trainingSteps;
         this.variant = variant;
-        for (ParamGroup g : groups) {
-            params.addAll(g.params());
-        }
-        this.owners = partition(groups, group.worldSize());
-        List<ParamGroup> mine = new ArrayList<>();
-        int next = 0;
-        for (ParamGroup g : groups) {
-            List<Tensor> owned = new ArrayList<>();
-            for (Tensor p : g.params()) {
-                if (owners[next++] == group.rank()) {
-                    owned.add(p);
-                }
-            }
-            if (!owned.isEmpty()) {
-                mine.add(ParamGroup.of(owned, g.config()));
-            }
-        }
-        this.local = mine.isEmpty() ? null : new NAdamWCosineDecay(mine, trainingSteps, variant);
+        this.options = options;
+        groups.forEach(g -> params.addAll(g.params()));
+        this.ownership = new Ownership(groups, group.worldSize(), group.rank());
+        List<ParamGroup> mine = ownership.localGroups();
+        // The skip decision is taken here, the same on every rank; the share steps whatever it is given.
+        this.local = mine.isEmpty() ? null
+                : new NAdamWCosineDecay(mine, trainingSteps, variant, options.withSkipNonFiniteSteps(false));
         for (int r = 0; r < group.worldSize(); r++) {
-            List<Tensor> owned = new ArrayList<>();
-            for (int i = 0; i < params.size(); i++) {
-                if (owners[i] == r) {
-                    owned.add(params.get(i));
-                }
-            }
-            ownedParams.add(owned);
-            ownedBuckets.add(owned.isEmpty() ? null : new FlatBuckets(owned, DataParallel.DEFAULT_BUCKET_BYTES));
+            List<Tensor> owned = ownership.ownedBy(r);
+            ownedBuffers.add(owned.isEmpty() ? null : new FlatBuffers(owned, DataParallel.DEFAULT_BUCKET_BYTES));
         }
     }
 
     /**
      * The sharded optimizer of list entry {@code idx} over {@code params}, as
-     * {@link io.github.optlist.torch.TorchOptList#optimizerForIdx(TensorVector, int, long, ListVariant)} builds it
-     * unsharded. A collective: every rank calls it with its copy of the same model.
+     * {@link io.github.optlist.torch.TorchOptList#optimizerForIdx(TensorVector, int, long, ListVariant,
+     * OptimizerOptions)} builds it unsharded. A collective: every rank calls it with its copy of the same model.
      *
      * @throws IllegalArgumentException as {@code optimizerForIdx}, or if {@code group} is null
      * @throws DistributedException     as {@link #of}
      */
     public static ZeroRedundancyOptimizer forIdx(TrainingGroup group, TensorVector params, int idx,
-                                                 long trainingSteps, ListVariant variant) {
+                                                 long trainingSteps, ListVariant variant, OptimizerOptions options) {
         OptList.requireIndex(idx);
         if (variant == null) {
             throw new IllegalArgumentException("variant must not be null");
         }
-        return of(group, List.of(ParamGroup.of(params, OptList.config(idx, variant))), trainingSteps, variant);
+        CosineSchedule.requireTrainingSteps(trainingSteps);
+        return of(group, List.of(ParamGroup.of(params, OptList.config(idx, variant))), trainingSteps, variant,
+                options);
+    }
+
+    /** As {@link #forIdx(TrainingGroup, TensorVector, int, long, ListVariant, OptimizerOptions)} with defaults. */
+    public static ZeroRedundancyOptimizer forIdx(TrainingGroup group, TensorVector params, int idx,
+                                                 long trainingSteps, ListVariant variant) {
+        return forIdx(group, params, idx, trainingSteps, variant, OptimizerOptions.DEFAULTS);
     }
 
     /** As {@link #forIdx(TrainingGroup, TensorVector, int, long, ListVariant)} under {@link ListVariant#TASKSET}. */
@@ -125,112 +124,89 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
         return forIdx(group, params, idx, trainingSteps, ListVariant.TASKSET);
     }
 
+    /** As {@link #of(TrainingGroup, List, long, ListVariant, OptimizerOptions)} with the default options. */
+    public static ZeroRedundancyOptimizer of(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
+                                             ListVariant variant) {
+        return of(group, groups, trainingSteps, variant, OptimizerOptions.DEFAULTS);
+    }
+
     /**
      * A sharded optimizer over parameter groups, as
-     * {@link NAdamWCosineDecay#NAdamWCosineDecay(List, long, ListVariant)} builds it unsharded. A collective: it
-     * checks that every rank passes the same parameters (number, shapes, dtypes), configurations, training length
-     * and variant.
+     * {@link NAdamWCosineDecay#NAdamWCosineDecay(List, long, ListVariant, OptimizerOptions)} builds it unsharded. A
+     * collective: it checks that every rank passes the same parameters (number, shapes, dtypes), configurations
+     * (every field, by value), training length, variant and options.
      *
-     * @throws IllegalArgumentException as that constructor, or if {@code group} is null
+     * @throws IllegalArgumentException as that constructor, or if {@code group} is null; nothing is sent then
      * @throws DistributedException     if the ranks disagree (on every rank alike; nothing is allocated), or a rank
      *                                  fails or times out
      */
     public static ZeroRedundancyOptimizer of(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
-                                             ListVariant variant) {
+                                             ListVariant variant, OptimizerOptions options) {
         if (group == null) {
             throw new IllegalArgumentException("group must not be null");
         }
-        // Validates everything a single-process optimizer would, before any collective.
-        new NAdamWCosineDecay(groups, trainingSteps, variant).close();
+        CosineSchedule.requireTrainingSteps(trainingSteps);
+        if (variant == null) {
+            throw new IllegalArgumentException("variant must not be null");
+        }
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null");
+        }
+        ParamGroup.requireDisjoint(groups);
+        SmallCollectives.requireSameSettings(group, groups, trainingSteps, variant, options);
         List<Tensor> all = new ArrayList<>();
-        long[] settings = new long[2 + 2 * groups.size()];
-        settings[0] = trainingSteps;
-        settings[1] = variant.ordinal();
-        for (int g = 0; g < groups.size(); g++) {
-            all.addAll(groups.get(g).params());
-            settings[2 + 2 * g] = groups.get(g).params().size();
-            settings[3 + 2 * g] = groups.get(g).config().toString().hashCode();
-        }
-        Tensor like = all.get(0);
-        Native.requireSameOnEveryRank(group, new long[]{groups.size()}, like, i -> "the number of parameter groups");
-        Native.requireSameOnEveryRank(group, settings, like, i -> i == 0 ? "trainingSteps" : i == 1 ? "the list variant"
-                : (i % 2 == 0 ? "the number of parameters" : "the configuration") + " of group " + (i - 2) / 2,
-                i -> i < 2 || i % 2 == 0);
+        groups.forEach(g -> all.addAll(g.params()));
         DataParallel.requireSameParameters(group, all);
-        return new ZeroRedundancyOptimizer(group, groups, trainingSteps, variant);
-    }
-
-    /** torch's greedy partition: per group, largest first, to the rank with the fewest elements so far. */
-    static int[] partition(List<ParamGroup> groups, int worldSize) {
-        long[] sizes = new long[worldSize];
-        int total = 0;
-        for (ParamGroup g : groups) {
-            total += g.params().size();
-        }
-        int[] owners = new int[total];
-        int base = 0;
-        for (ParamGroup g : groups) {
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < g.params().size(); i++) {
-                order.add(i);
-            }
-            order.sort(Comparator.comparingLong((Integer i) -> g.params().get(i).numel()).reversed());
-            for (int i : order) {
-                int rank = 0;
-                for (int r = 1; r < worldSize; r++) {
-                    if (sizes[r] < sizes[rank]) {
-                        rank = r;
-                    }
-                }
-                sizes[rank] += g.params().get(i).numel();
-                owners[base + i] = rank;
-            }
-            base += g.params().size();
-        }
-        return owners;
+        return new ZeroRedundancyOptimizer(group, groups, trainingSteps, variant, options);
     }
 
     /**
      * Updates the parameters this rank owns from their (already averaged) gradients, then broadcasts every
-     * rank's updated parameters from their owners. A collective: every rank calls it once per step.
+     * rank's updated parameters from their owners. Under {@link OptimizerOptions#skipNonFiniteSteps()}, first
+     * checks this rank's gradients and agrees with the others: a non-finite gradient on any rank skips the step on
+     * every rank. A collective: every rank calls it once per step.
      *
      * @throws IllegalArgumentException as {@link NAdamWCosineDecay#step()}
      * @throws DistributedException     if a rank fails or times out
      */
+    @Override
     public void step() {
         requireOpen();
+        if (options.skipNonFiniteSteps() && !finiteOnEveryRank()) {
+            skippedSteps++;
+            skippedStepListener.accept(stepCount);
+            return;
+        }
         if (local != null) {
             local.step();
         }
         stepCount++;
-        if (group.worldSize() == 1) {
-            return;
-        }
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            for (int r = 0; r < group.worldSize(); r++) {
-                FlatBuckets buckets = ownedBuckets.get(r);
-                if (buckets == null) {
-                    continue;
-                }
-                List<Tensor> owned = ownedParams.get(r);
-                for (FlatBuckets.Bucket bucket : buckets.buckets) {
-                    if (r == group.rank()) {
-                        for (int m = 0; m < bucket.indices.length; m++) {
-                            bucket.views.get(m).copy_(owned.get(bucket.indices[m]));
-                        }
-                    }
-                    group.broadcast(bucket.flat, r);
-                    if (r != group.rank()) {
-                        for (int m = 0; m < bucket.indices.length; m++) {
-                            owned.get(bucket.indices[m]).copy_(bucket.views.get(m));
-                        }
-                    }
-                }
+        for (int r = 0; r < group.worldSize(); r++) {
+            if (ownedBuffers.get(r) != null) {
+                ownedBuffers.get(r).broadcast(group, ownership.ownedBy(r), r);
             }
         }
     }
 
+    /** This rank's verdict on its own gradients, then one all-reduce: every rank gets the same answer. */
+    private boolean finiteOnEveryRank() {
+        long[] found;
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            List<Tensor> grads = new ArrayList<>();
+            for (Tensor p : ownership.ownedBy(group.rank())) {
+                Tensor grad = p.grad();
+                grads.add(grad.defined() ? grad : null);
+            }
+            found = new long[]{nonFinite.allFinite(grads) ? 0 : 1};
+        }
+        if (group.worldSize() > 1) {
+            found = SmallCollectives.allReduce(group, found, ReduceOp.RedOpType.MAX, params.get(0), "non-finite check");
+        }
+        return found[0] == 0;
+    }
+
     /** Clears every parameter's gradient (not only the owned ones) by setting it to none. */
+    @Override
     public void zeroGrad() {
         try (PointerScope scope = new PointerScope()) {
             for (Tensor p : params) {
@@ -242,45 +218,63 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
         }
     }
 
-    /** The rank owning parameter {@code index} of group {@code groupIndex}. */
+    /**
+     * The rank owning parameter {@code index} of group {@code groupIndex}.
+     *
+     * @throws IllegalArgumentException if there is no such parameter
+     */
     public int ownerOf(int groupIndex, int index) {
-        if (groupIndex < 0 || groupIndex >= groups.size()) {
-            throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + groupIndex);
-        }
-        int size = groups.get(groupIndex).params().size();
-        if (index < 0 || index >= size) {
-            throw new IllegalArgumentException("index must be in [0, " + size + "), got " + index);
-        }
-        int base = 0;
-        for (int g = 0; g < groupIndex; g++) {
-            base += groups.get(g).params().size();
-        }
-        return owners[base + index];
+        return ownership.ownerOf(groupIndex, index);
     }
 
-    /** This rank's share: the optimizer of the parameters it owns, empty if it owns none (more ranks than tensors). */
+    /**
+     * This rank's share: the optimizer of the parameters it owns, empty if it owns none (more ranks than tensors).
+     * Its options are this optimizer's with the non-finite check off: this optimizer checks, for every rank alike.
+     */
     public Optional<NAdamWCosineDecay> localOptimizer() {
         return Optional.ofNullable(local);
     }
 
-    /** The parameter groups, as given. */
+    @Override
     public List<ParamGroup> paramGroups() {
         return Collections.unmodifiableList(groups);
     }
 
-    /** The number of completed {@code step()} calls. */
+    @Override
     public long stepCount() {
         return stepCount;
     }
 
-    /** The training length. */
+    @Override
     public long trainingSteps() {
         return trainingSteps;
     }
 
-    /** The list variant. */
+    @Override
     public ListVariant variant() {
         return variant;
+    }
+
+    @Override
+    public OptimizerOptions options() {
+        return options;
+    }
+
+    /** The number of steps skipped (on every rank alike) for non-finite gradients. */
+    public long skippedSteps() {
+        return skippedSteps;
+    }
+
+    /**
+     * Called with {@link #stepCount()} each time a step is skipped for non-finite gradients.
+     *
+     * @throws IllegalArgumentException if {@code listener} is null
+     */
+    public void setSkippedStepListener(LongConsumer listener) {
+        if (listener == null) {
+            throw new IllegalArgumentException("listener must not be null");
+        }
+        this.skippedStepListener = listener;
     }
 
     /**
@@ -289,17 +283,11 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
      */
     public long momentBytes() {
         requireOpen();
-        if (local == null) {
-            return 0;
-        }
         long bytes = 0;
         try (PointerScope scope = new PointerScope()) {
-            for (ParamGroup g : local.paramGroups()) {
-                for (Tensor p : g.params()) {
-                    ParamStateDict state = local.stateDict(p);
-                    if (state.hasMoments()) {
-                        bytes += state.expAvg().nbytes() + state.expAvgSq().nbytes();
-                    }
+            for (GroupState g : local == null ? List.<GroupState>of() : local.state().groups()) {
+                for (ParamStateDict state : g.params()) {
+                    bytes += state.hasMoments() ? state.expAvg().nbytes() + state.expAvgSq().nbytes() : 0;
                 }
             }
         }
@@ -307,90 +295,91 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
     }
 
     /**
-     * Writes one consolidated checkpoint, in {@link NAdamWCosineDecay#save(Path)}'s format, to {@code path} on rank
-     * 0: the owners send every parameter's moments there, and rank 0 saves them as an unsharded optimizer would
-     * (atomically). A collective; every rank returns once the file is written. Rank 0 holds the whole state for the
-     * time of the call. Save the model's parameters too (they are the same on every rank).
+     * The whole, consolidated state, on every rank: the owners broadcast each parameter's state. A collective; each
+     * rank holds the whole state from then on, in the caller's scope. To checkpoint, {@link #save(Path)} costs less.
      *
-     * @throws IOException          on every rank, if rank 0 cannot write the file
      * @throws DistributedException if a rank fails or times out
      */
+    @Override
+    public OptimizerState state() {
+        requireOpen();
+        return Consolidation.wholeState(this);
+    }
+
+    /**
+     * Takes the whole {@code state} (the same on every rank, e.g. from {@link #state()} or a single process) and keeps
+     * the part of the parameters this rank owns. A collective: every rank checks the whole state against the whole
+     * model, and if any rank refuses it, every rank throws and none changes.
+     *
+     * @throws IllegalArgumentException on the ranks that refused the state, naming the mismatch; the others say that
+     *                                  another rank did
+     * @throws DistributedException     if a rank fails or times out
+     */
+    @Override
+    public void loadState(OptimizerState state) {
+        requireOpen();
+        IllegalArgumentException failure = null;
+        try {
+            if (state == null) {
+                throw new IllegalArgumentException("state must not be null");
+            }
+            state.requireFits(groups, trainingSteps, variant, options.statePrecision());
+        } catch (IllegalArgumentException e) {
+            failure = e;
+        }
+        if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "state check")) {
+            throw failure != null ? failure
+                    : new IllegalArgumentException("another rank refused the state (see its error); nothing changed");
+        }
+        List<ParamStateDict> flat = new ArrayList<>();
+        state.groups().forEach(g -> flat.addAll(g.params()));
+        stepCount = Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount());
+    }
+
+    /**
+     * Writes one consolidated checkpoint, in {@link NAdamWCosineDecay#save(Path)}'s format, to {@code path} on rank
+     * 0: the owners send every parameter's state there (moments and master copies), and rank 0 saves it as an
+     * unsharded optimizer with these options would (atomically). A collective; every rank returns once the file is
+     * written. Rank 0 holds the whole state for the time of the call. Save the model's parameters too (they are the
+     * same on every rank).
+     *
+     * @throws IOException          on every rank, if rank 0 cannot write the file (rank 0's names the path and the
+     *                              cause); the previous file is then unchanged, as after a failed
+     *                              {@link NAdamWCosineDecay#save(Path)}
+     * @throws DistributedException if a rank fails or times out
+     */
+    @Override
     public void save(Path path) throws IOException {
         requireOpen();
-        if (path == null) {
-            throw new IllegalArgumentException("path must not be null");
+        requirePath(path);
+        Exception failure = null;
+        try (NAdamWCosineDecay full = group.rank() == 0
+                ? new NAdamWCosineDecay(groups, trainingSteps, variant, options) : null) {
+            Consolidation.gather(this, false, (i, state) -> {
+                if (full != null) {
+                    full.loadStateDict(params.get(i), state);
+                }
+            });
+            if (full != null) {
+                full.setStepCount(stepCount);
+                try {
+                    full.save(path);
+                } catch (IOException | RuntimeException e) {
+                    failure = e;
+                }
+            }
         }
-        int n = params.size();
-        long[] meta = new long[2 * n];
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            List<ParamStateDict> mine = new ArrayList<>(Collections.nCopies(n, null));
-            for (int i = 0; i < n; i++) {
-                if (owners[i] == group.rank() && local != null) {
-                    ParamStateDict state = local.stateDict(params.get(i));
-                    mine.set(i, state);
-                    meta[i] = state.step();
-                    meta[n + i] = state.hasMoments() ? state.expAvg().scalar_type().value : 0;
-                }
-            }
-            long[] all = group.worldSize() == 1 ? meta
-                    : Native.allReduce(group, meta, ReduceOp.RedOpType.SUM, params.get(0), "checkpoint metadata");
-            NAdamWCosineDecay full = group.rank() == 0 ? new NAdamWCosineDecay(groups, trainingSteps, variant) : null;
-            String failure = null;
-            try {
-                for (int i = 0; i < n; i++) {
-                    if (all[i] == 0) {
-                        continue;
-                    }
-                    try (PointerScope perParam = new PointerScope()) {
-                        Tensor expAvg;
-                        Tensor expAvgSq;
-                        if (owners[i] == group.rank()) {
-                            expAvg = mine.get(i).expAvg();
-                            expAvgSq = mine.get(i).expAvgSq();
-                        } else {
-                            Tensor p = params.get(i);
-                            TensorOptions options = new TensorOptions(ScalarTypes.of((int) all[n + i]))
-                                    .device(new org.bytedeco.pytorch.DeviceOptional(p.device()));
-                            expAvg = p.new_empty(p.shape(), options);
-                            expAvgSq = p.new_empty(p.shape(), options);
-                        }
-                        if (group.worldSize() > 1) {
-                            group.broadcast(expAvg, owners[i]);
-                            group.broadcast(expAvgSq, owners[i]);
-                        }
-                        if (full != null) {
-                            full.loadStateDict(params.get(i), new ParamStateDict(all[i], expAvg, expAvgSq));
-                        }
-                    }
-                }
-                if (full != null) {
-                    full.setStepCount(stepCount);
-                    try {
-                        full.save(path);
-                    } catch (IOException | RuntimeException e) {
-                        failure = e.getMessage();
-                    }
-                }
-            } finally {
-                if (full != null) {
-                    full.close();
-                }
-            }
-            long[] ok = {failure == null ? 1 : 0};
-            if (group.worldSize() > 1) {
-                ok = Native.allReduce(group, ok, ReduceOp.RedOpType.MIN, params.get(0), "checkpoint save check");
-            }
-            if (ok[0] == 0) {
-                throw new IOException(group.rank() == 0 ? "cannot save the sharded optimizer to " + path + ": "
-                        + failure : "rank 0 could not save the sharded optimizer to " + path + " (see its error)");
-            }
+        if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "checkpoint save check")) {
+            throw group.rank() == 0 ? new IOException("cannot save the sharded optimizer: " + failure.getMessage(),
+                    failure) : new IOException("rank 0 could not save the sharded optimizer to " + path
+                    + " (see its error)");
         }
     }
 
     /**
      * Restores a checkpoint written by {@link #save(Path)} (by any number of ranks) or by an unsharded
      * {@link NAdamWCosineDecay#save(Path)}: every rank reads the file, checks it against the whole model as
-     * {@link NAdamWCosineDecay#load(Path)} does, and keeps the moments of the parameters it owns. A collective:
+     * {@link NAdamWCosineDecay#load(Path)} does, and keeps the state of the parameters it owns. A collective:
      * if any rank refuses the file, every rank throws and no rank changes. Each rank holds the whole state for the
      * time of the call.
      *
@@ -398,39 +387,43 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
      *                              others say that another rank did
      * @throws DistributedException if a rank fails or times out
      */
+    @Override
     public void load(Path path) throws IOException {
         requireOpen();
-        if (path == null) {
-            throw new IllegalArgumentException("path must not be null");
-        }
+        requirePath(path);
         try (PointerScope scope = new PointerScope();
-             NAdamWCosineDecay full = new NAdamWCosineDecay(groups, trainingSteps, variant)) {
+             NAdamWCosineDecay full = new NAdamWCosineDecay(groups, trainingSteps, variant, options)) {
             IOException failure = null;
             try {
                 full.load(path);
             } catch (IOException e) {
                 failure = e;
             }
-            long[] ok = {failure == null ? 1 : 0};
-            long[] all = group.worldSize() == 1 ? ok
-                    : Native.allReduce(group, ok, ReduceOp.RedOpType.MIN, params.get(0), "checkpoint load check");
-            if (failure != null) {
-                throw failure;
+            if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "checkpoint load check")) {
+                throw failure != null ? failure
+                        : new IOException("another rank could not load " + path + " (see its error); nothing changed");
             }
-            if (all[0] == 0) {
-                throw new IOException("another rank could not load " + path + " (see its error); nothing was changed");
-            }
-            if (local != null) {
-                for (ParamGroup g : local.paramGroups()) {
-                    for (Tensor p : g.params()) {
-                        try (PointerScope perParam = new PointerScope()) {
-                            local.loadStateDict(p, full.stateDict(p));
-                        }
-                    }
-                }
-                local.setStepCount(full.stepCount());
-            }
-            stepCount = full.stepCount();
+            stepCount = Consolidation.keepOwned(this, i -> full.stateDict(params.get(i)), options.statePrecision(),
+                    full.stepCount());
+        }
+    }
+
+    /** The group this optimizer runs over, for {@link Consolidation}. */
+    TrainingGroup group() {
+        return group;
+    }
+
+    List<Tensor> params() {
+        return params;
+    }
+
+    Ownership ownership() {
+        return ownership;
+    }
+
+    private static void requirePath(Path path) {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
         }
     }
 
@@ -440,7 +433,7 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
         }
     }
 
-    /** Frees this rank's moments and the broadcast buffers; the parameters are untouched. */
+    /** Frees this rank's state and the broadcast buffers; the parameters are untouched. */
     @Override
     public void close() {
         if (closed) {
@@ -450,10 +443,7 @@ public final class ZeroRedundancyOptimizer implements AutoCloseable {
         if (local != null) {
             local.close();
         }
-        for (FlatBuckets buckets : ownedBuckets) {
-            if (buckets != null) {
-                buckets.close();
-            }
-        }
+        nonFinite.release();
+        ownedBuffers.stream().filter(b -> b != null).forEach(FlatBuffers::close);
     }
 }

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import io.github.optlist.internal.Messages;
 import io.github.optlist.search.Candidate;
+import io.github.optlist.search.FolderLock;
+import io.github.optlist.search.FolderLockedException;
+import io.github.optlist.search.ResultsHeader;
 import io.github.optlist.search.ResultsFile;
 import io.github.optlist.search.SearchListener;
 import io.github.optlist.search.SearchReport;
@@ -66,9 +70,14 @@ public final class Reproduce {
     /**
      * Runs the protocol of {@code settings} on {@code tasks} into {@code folder} and writes the report there.
      *
+     * <p>Holds the folder's {@link FolderLock} while it runs, and each task folder's while its trials run. Every
+     * task folder's results header is checked against the settings before any trial runs or any file is written.
+     *
      * @throws IllegalArgumentException if {@code tasks} is empty or two share a name, or if the folder holds
-     *                                  results of other settings (another training length or seed)
-     * @throws IOException              if results cannot be written
+     *                                  results of other settings (another training length or seed); nothing is
+     *                                  written then
+     * @throws FolderLockedException    if another reproduce run (or a search) writes to the folder or a task folder
+     * @throws IOException              if results cannot be written, naming the operation, the file and the cause
      */
     public static ReproduceResult run(ReproduceSettings settings, List<ReproduceTask> tasks, Path folder,
                                       ReproduceListener listener) throws IOException {
@@ -84,7 +93,23 @@ public final class Reproduce {
                 throw new IllegalArgumentException("task name '" + task.name() + "' appears twice");
             }
         }
+        try (FolderLock lock = FolderLock.acquire(folder, "reproduce")) {
+            return runLocked(settings, tasks, folder, listener);
+        }
+    }
+
+    private static ReproduceResult runLocked(ReproduceSettings settings, List<ReproduceTask> tasks, Path folder,
+                                             ReproduceListener listener) throws IOException {
         Protocol protocol = Protocol.of(settings);
+        List<SearchSettings> searches = new ArrayList<>();
+        for (ReproduceTask task : tasks) {
+            SearchSettings search = SearchSettings.builder(task.name(), settings.stepsFor(task), protocol.planned())
+                    .seed(settings.seed()).divergence(settings.divergence())
+                    .workers(settings.workers(), settings.threadsPerWorker())
+                    .blasThreads(settings.blasThreads()).build();
+            ResultsFile.requireResumable(taskFolder(folder, task), ResultsHeader.of(search));
+            searches.add(search);
+        }
         int finished = 0;
         for (ReproduceTask task : tasks) {
             finished += finishedBefore(taskFolder(folder, task), protocol);
@@ -108,10 +133,7 @@ public final class Reproduce {
             ReproduceTask task = tasks.get(t);
             long steps = settings.stepsFor(task);
             listener.taskStarted(task.name(), t + 1, tasks.size(), steps);
-            SearchSettings search = SearchSettings.builder(task.name(), steps, protocol.planned())
-                    .seed(settings.seed()).divergence(settings.divergence())
-                    .workers(settings.workers(), settings.threadsPerWorker()).build();
-            ResultsFile results = Search.runTrials(search, task.trial(), taskFolder(folder, task), perTask);
+            ResultsFile results = Search.runTrials(searches.get(t), task.trial(), taskFolder(folder, task), perTask);
             Map<String, TrialResult> byLabel = new HashMap<>();
             results.results().forEach(r -> byLabel.put(r.label(), r));
             scores.add(Scoring.task(task.name(), steps, protocol, byLabel, rows));
@@ -126,7 +148,11 @@ public final class Reproduce {
         ReproduceResult result = new ReproduceResult(settings, scores, mean, rows,
                 plot ? List.of(summary, png, csv, jsonl) : List.of(summary, csv, jsonl));
         if (plot) {
-            ReproducePlot.write(result, png);
+            try {
+                ReproducePlot.write(result, png);
+            } catch (IOException e) {
+                throw Messages.ioFailure("write plot", png, e);
+            }
         } else {
             System.getLogger(Reproduce.class.getName()).log(System.Logger.Level.WARNING, "reproduce.png not written:"
                     + " XChart is not on the class path (add org.knowm.xchart:xchart 3.8.8 to your project to get"

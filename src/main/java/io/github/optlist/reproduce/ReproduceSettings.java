@@ -2,6 +2,7 @@ package io.github.optlist.reproduce;
 
 import io.github.optlist.search.DivergenceRule;
 import io.github.optlist.search.SearchSettings;
+import io.github.optlist.search.SettingException;
 
 /**
  * How {@link Reproduce} runs its protocol: the training length, the random-search pool, the seed, the divergence
@@ -16,9 +17,11 @@ import io.github.optlist.search.SearchSettings;
  * @param divergence       when a trial is stopped early (and scores 1)
  * @param workers          trials run at once, {@code >= 1}
  * @param threadsPerWorker LibTorch intra-op threads of each worker; 0 divides the cores among the workers
+ * @param blasThreads      OpenBLAS's process-wide thread count while the run trains, {@code >= 0}; 0 leaves it alone
+ *                         (see {@link SearchSettings#blasThreads()})
  */
 public record ReproduceSettings(long steps, int poolSize, long poolSeed, long seed, DivergenceRule divergence,
-                                int workers, int threadsPerWorker) {
+                                int workers, int threadsPerWorker, int blasThreads) {
 
     /** The seed of the published pool. */
     public static final long POOL_SEED = 2020;
@@ -26,16 +29,25 @@ public record ReproduceSettings(long steps, int poolSize, long poolSeed, long se
     /** Validates every field; messages name the value and what is allowed. */
     public ReproduceSettings {
         if (steps < 0) {
-            throw new IllegalArgumentException("steps must be >= 0 (0: each task's protocol length), got " + steps);
+            throw new SettingException("steps", "must be >= 0 (0: each task's protocol length), got " + steps);
         }
         if (poolSize < Reproduce.K || poolSize > Protocol.POOL_RANGE) {
-            throw new IllegalArgumentException("poolSize must be in [" + Reproduce.K + ", " + Protocol.POOL_RANGE
+            throw new SettingException("poolSize", "must be in [" + Reproduce.K + ", " + Protocol.POOL_RANGE
                     + "], got " + poolSize);
         }
         if (divergence == null) {
             throw new IllegalArgumentException("divergence must not be null");
         }
         SearchSettings.requireWorkers(workers, threadsPerWorker);
+        if (blasThreads < 0) {
+            throw new SettingException("blasThreads", "must be >= 0 (0: leave OpenBLAS alone), got " + blasThreads);
+        }
+    }
+
+    /** Settings that leave OpenBLAS's thread count alone ({@code blasThreads} 0). */
+    public ReproduceSettings(long steps, int poolSize, long poolSeed, long seed, DivergenceRule divergence,
+                             int workers, int threadsPerWorker) {
+        this(steps, poolSize, poolSeed, seed, divergence, workers, threadsPerWorker, 0);
     }
 
     /**
@@ -53,17 +65,29 @@ public record ReproduceSettings(long steps, int poolSize, long poolSeed, long se
 
     /** These settings with {@code count} workers of {@code threadsEach} intra-op threads (0: divide the cores). */
     public ReproduceSettings withWorkers(int count, int threadsEach) {
-        return new ReproduceSettings(steps, poolSize, poolSeed, seed, divergence, count, threadsEach);
+        return new ReproduceSettings(steps, poolSize, poolSeed, seed, divergence, count, threadsEach, blasThreads);
     }
 
     /** These settings with another trial seed. */
     public ReproduceSettings withSeed(long newSeed) {
-        return new ReproduceSettings(steps, poolSize, poolSeed, newSeed, divergence, workers, threadsPerWorker);
+        return new ReproduceSettings(steps, poolSize, poolSeed, newSeed, divergence, workers, threadsPerWorker,
+                blasThreads);
     }
 
     /** These settings with another divergence rule. */
     public ReproduceSettings withDivergence(DivergenceRule rule) {
-        return new ReproduceSettings(steps, poolSize, poolSeed, seed, rule, workers, threadsPerWorker);
+        return new ReproduceSettings(steps, poolSize, poolSeed, seed, rule, workers, threadsPerWorker, blasThreads);
+    }
+
+    /** These settings with OpenBLAS's thread count set to {@code count} while the run trains (0: left alone). */
+    public ReproduceSettings withBlasThreads(int count) {
+        return new ReproduceSettings(steps, poolSize, poolSeed, seed, divergence, workers, threadsPerWorker, count);
+    }
+
+    /** The intra-op threads each worker uses: as set, or the available cores divided among the workers. */
+    public int intraOpThreads() {
+        return threadsPerWorker > 0 ? threadsPerWorker
+                : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     }
 
     /** Whether these are short runs ({@code steps > 0}) rather than each task's protocol length. */

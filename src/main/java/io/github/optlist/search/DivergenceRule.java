@@ -19,10 +19,10 @@ public record DivergenceRule(double factor, long graceSteps) {
     /** Refuses a factor that is not above 1 and a negative grace. */
     public DivergenceRule {
         if (!(factor > 1)) {
-            throw new IllegalArgumentException("factor must be > 1, got " + factor);
+            throw new SettingException("factor", "must be > 1, got " + factor);
         }
         if (graceSteps < 0) {
-            throw new IllegalArgumentException("graceSteps must be >= 0, got " + graceSteps);
+            throw new SettingException("graceSteps", "must be >= 0, got " + graceSteps);
         }
     }
 

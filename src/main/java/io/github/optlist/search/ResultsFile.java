@@ -1,5 +1,6 @@
 package io.github.optlist.search;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -9,12 +10,14 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 
+import io.github.optlist.internal.Messages;
+import io.github.optlist.internal.AtomicFile;
+
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,6 +33,8 @@ import java.util.Map;
  * that ran and the loss curve. {@code results.csv} beside it is the same table sorted by index, the configuration
  * in columns and without curves, rewritten after every trial. Trials are told apart by their candidate's label.
  * A line cut short by a kill is dropped when the file is opened again.
+ *
+ * <p>Every I/O error names the operation, the file and the cause ({@link Messages#ioFailure}).
  */
 public final class ResultsFile {
 
@@ -63,45 +68,82 @@ public final class ResultsFile {
         return shard.isAll() ? "results" : "results.shard-" + shard.index() + "-of-" + shard.count();
     }
 
+    /** The results lines of {@code header}'s shard in {@code folder}. */
+    static Path jsonlOf(Path folder, ResultsHeader header) {
+        return folder.resolve(stem(Shard.parse(header.shard())) + ".jsonl");
+    }
+
     /**
-     * Opens the results of {@code header}'s shard in {@code folder}, creating the file if absent.
+     * Refuses to resume into {@code folder} when its results file for {@code header}'s shard holds results of other
+     * settings; reads only, so a refused resume leaves every file as it was.
      *
-     * @throws IllegalArgumentException if the folder holds results written with other settings
+     * @throws IllegalArgumentException if the file holds results of other settings, or is not a results file
+     * @throws IOException              if it cannot be read, naming it
      */
-    static ResultsFile openOrCreate(Path folder, ResultsHeader header) throws IOException {
-        Files.createDirectories(folder);
-        Path jsonl = folder.resolve(stem(Shard.parse(header.shard())) + ".jsonl");
-        if (!Files.exists(jsonl)) {
-            Files.writeString(jsonl, JSON.writeValueAsString(header) + "\n", StandardCharsets.UTF_8);
-            return new ResultsFile(jsonl, header, new LinkedHashMap<>());
+    public static void requireResumable(Path folder, ResultsHeader header) throws IOException {
+        Path jsonl = jsonlOf(folder, header);
+        if (Files.exists(jsonl)) {
+            requireSameSearch(jsonl, read(jsonl).header, header);
         }
-        dropCutLine(jsonl);
-        ResultsFile existing = read(jsonl);
-        String differences = existing.header.differences(header);
+    }
+
+    private static void requireSameSearch(Path jsonl, ResultsHeader existing, ResultsHeader requested) {
+        String differences = existing.differences(requested);
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException(jsonl + " holds results of another search (" + differences
                     + "); resume with the same settings or write to another folder");
         }
+    }
+
+    /**
+     * Opens the results of {@code header}'s shard in {@code folder} (which exists), creating the file if absent.
+     * The header is checked before anything is written: a refused resume leaves the file byte for byte as it was,
+     * a last line cut short by a kill included; an accepted one cuts that line.
+     *
+     * @throws IllegalArgumentException if the folder holds results written with other settings
+     */
+    static ResultsFile openOrCreate(Path folder, ResultsHeader header) throws IOException {
+        Path jsonl = jsonlOf(folder, header);
+        if (!Files.exists(jsonl)) {
+            try {
+                Files.writeString(jsonl, JSON.writeValueAsString(header) + "\n", StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw Messages.ioFailure("write", jsonl, e);
+            }
+            return new ResultsFile(jsonl, header, new LinkedHashMap<>());
+        }
+        ResultsFile existing = read(jsonl);
+        requireSameSearch(jsonl, existing.header, header);
+        dropCutLine(jsonl);
         return new ResultsFile(jsonl, existing.header, existing.results);
     }
 
     /**
      * Reads a results file, ignoring a last line cut short by a kill.
      *
-     * @throws IllegalArgumentException if it is not one
+     * @throws IllegalArgumentException if it is not one, or a line is not a trial result, naming the file and the
+     *                                  line and what to do
+     * @throws IOException              if it cannot be read, naming it
      */
     public static ResultsFile read(Path jsonl) throws IOException {
-        String text = Files.readString(jsonl, StandardCharsets.UTF_8);
+        String text;
+        try {
+            text = Files.readString(jsonl, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw Messages.ioFailure("read", jsonl, e);
+        }
         // A last line without its newline was cut short by a kill: it is not a result (openOrCreate drops it).
         List<String> lines = text.substring(0, text.lastIndexOf('\n') + 1).lines().toList();
         if (lines.isEmpty()) {
-            throw new IllegalArgumentException(jsonl + " is empty, not a results file");
+            throw new IllegalArgumentException(jsonl + " is empty, not a results file; delete it to start the"
+                    + " search over");
         }
         ResultsHeader header;
         try {
             header = JSON.readValue(lines.get(0), ResultsHeader.class);
         } catch (IOException e) {
-            throw new IllegalArgumentException(jsonl + " does not start with a results header: " + e.getMessage(), e);
+            throw new IllegalArgumentException(jsonl + " line 1 is not a results header (" + jsonReason(e)
+                    + "): it is not a search's results file; move it away or write to another folder", e);
         }
         if ("opt-list-search/1".equals(header.format())) {
             throw new IllegalArgumentException(jsonl + " has format opt-list-search/1: it was written before the list"
@@ -116,11 +158,24 @@ public final class ResultsFile {
         Map<String, TrialResult> results = new LinkedHashMap<>();
         for (int i = 1; i < lines.size(); i++) {
             if (!lines.get(i).isBlank()) {
-                TrialResult result = JSON.readValue(lines.get(i), TrialResult.class);
+                TrialResult result;
+                try {
+                    result = JSON.readValue(lines.get(i), TrialResult.class);
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(jsonl + " line " + (i + 1) + " is not a trial result ("
+                            + jsonReason(e) + "): the file was edited or damaged; repair or delete that line (the"
+                            + " trial then runs again on a resume), or move the file away to start over", e);
+                }
                 results.putIfAbsent(result.label(), result);
             }
         }
         return new ResultsFile(jsonl, header, results);
+    }
+
+    /** Jackson's reason without its location, which counts within the line, not the file. */
+    private static String jsonReason(IOException e) {
+        String message = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+        return Messages.firstLine(message);
     }
 
     /** The header. */
@@ -140,8 +195,12 @@ public final class ResultsFile {
 
     /** Appends one result and rewrites the CSV table. */
     synchronized void append(TrialResult result) throws IOException {
-        Files.writeString(jsonl, JSON.writeValueAsString(result) + "\n", StandardCharsets.UTF_8,
-                StandardOpenOption.APPEND);
+        try {
+            Files.writeString(jsonl, JSON.writeValueAsString(result) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw Messages.ioFailure("append to", jsonl, e);
+        }
         results.putIfAbsent(result.label(), result);
         writeCsv(csv, results());
     }
@@ -161,16 +220,19 @@ public final class ResultsFile {
     }
 
     /**
-     * Writes {@code text} to {@code file} in UTF-8, aside first and then renamed over it, so that a reader or a kill
-     * never sees half a file; creates the folder if needed.
+     * Writes {@code text} to {@code file} in UTF-8 with {@link AtomicFile}, so that a reader or a kill never sees
+     * half a file; creates the folder if needed.
      *
-     * @throws IOException if the file cannot be written
+     * @throws IOException if the file cannot be written, naming the operation, the file and the cause
      */
     public static void writeAtomically(Path file, String text) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path temporary = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(temporary, text, StandardCharsets.UTF_8);
-        Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Path folder = file.toAbsolutePath().getParent();
+        try {
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw Messages.ioFailure("create folder", folder, e);
+        }
+        AtomicFile.writeString(file, "the results", text);
     }
 
     static Path siblingCsv(Path jsonl) {
@@ -180,32 +242,43 @@ public final class ResultsFile {
 
     /** Cuts a last line left without its newline by a kill in the middle of a write. */
     private static void dropCutLine(Path jsonl) throws IOException {
-        byte[] bytes = Files.readAllBytes(jsonl);
-        int end = bytes.length;
-        while (end > 0 && bytes[end - 1] != '\n') {
-            end--;
-        }
-        if (end < bytes.length) {
-            try (FileChannel channel = FileChannel.open(jsonl, StandardOpenOption.WRITE)) {
-                channel.truncate(end);
+        try {
+            byte[] bytes = Files.readAllBytes(jsonl);
+            int end = bytes.length;
+            while (end > 0 && bytes[end - 1] != '\n') {
+                end--;
             }
+            if (end < bytes.length) {
+                try (FileChannel channel = FileChannel.open(jsonl, StandardOpenOption.WRITE)) {
+                    channel.truncate(end);
+                }
+            }
+        } catch (IOException e) {
+            throw Messages.ioFailure("cut the torn last line of", jsonl, e);
         }
     }
 
-    /** All results files in a folder: the shard files if any, else {@code results.jsonl}. */
+    /**
+     * Every results file in a folder: {@code results.jsonl} if present, then the shard files
+     * ({@code results.shard-I-of-N.jsonl}) sorted by name.
+     *
+     * @throws IllegalArgumentException if there is none
+     */
     static List<Path> filesIn(Path folder) throws IOException {
-        List<Path> shards = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        Path single = folder.resolve("results.jsonl");
+        if (Files.exists(single)) {
+            files.add(single);
+        }
         try (var stream = Files.list(folder)) {
             stream.filter(p -> p.getFileName().toString().matches("results\\.shard-\\d+-of-\\d+\\.jsonl"))
-                    .sorted().forEach(shards::add);
+                    .sorted().forEach(files::add);
+        } catch (IOException e) {
+            throw Messages.ioFailure("list folder", folder, e);
         }
-        if (!shards.isEmpty()) {
-            return shards;
-        }
-        Path single = folder.resolve("results.jsonl");
-        if (!Files.exists(single)) {
+        if (files.isEmpty()) {
             throw new IllegalArgumentException(folder + " holds no results.jsonl and no results.shard-I-of-N.jsonl");
         }
-        return List.of(single);
+        return files;
     }
 }

@@ -1,10 +1,11 @@
 package io.github.optlist.search;
 
-import io.github.optlist.Messages;
+import io.github.optlist.internal.Messages;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,29 +50,63 @@ public final class Search {
      * An unsharded search ends by writing {@code results.csv}, {@code results.jsonl} and (with XChart) {@code search.png};
      * a shard writes its own results files, which {@link SearchReport#rebuild} merges.
      *
-     * @throws IllegalArgumentException if {@code folder} holds results of other settings
-     * @throws IOException              if results cannot be written
+     * <p>The search holds a {@link FolderLock} while it runs: the folder's {@value FolderLock#MAIN} when unsharded,
+     * the shard's own lock file otherwise (so the shards of one folder run at the same time). A resume checks the
+     * folder's results header against {@code settings} before it writes anything.
+     *
+     * @throws IllegalArgumentException if an argument is null, or {@code folder} is a file or holds results of
+     *                                  other settings (nothing is written then)
+     * @throws FolderLockedException    if another search, reproduce run or report writes to the same files
+     * @throws IOException              if results cannot be written, naming the operation, the file and the cause
      */
     public static SearchResult run(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
             throws IOException {
-        ResultsFile file = runTrials(settings, trial, folder, listener);
-        if (settings.shard().isAll()) {
-            return SearchReport.write(folder, file.header(), file.results());
+        requireArguments(settings, trial, folder, listener);
+        try (FolderLock lock = lock(folder, settings.shard(), "search")) {
+            ResultsFile file = runLocked(settings, trial, folder, listener);
+            if (settings.shard().isAll()) {
+                return SearchReport.write(folder, file.header(), file.results());
+            }
+            Path jsonl = ResultsFile.jsonlOf(folder, file.header());
+            Path csv = ResultsFile.siblingCsv(jsonl);
+            // An empty shard, or one whose trials all ran before the CSV existed, has no table to name.
+            return new SearchResult(file.header(), file.results(), Files.exists(csv) ? List.of(csv, jsonl)
+                    : List.of(jsonl));
         }
-        Path jsonl = folder.resolve(ResultsFile.stem(settings.shard()) + ".jsonl");
-        return new SearchResult(file.header(), file.results(), List.of(ResultsFile.siblingCsv(jsonl), jsonl));
     }
 
     /**
-     * Runs the trials of {@code settings} not yet in {@code folder}, as {@link #run} does, but writes only the
-     * results lines and table of the shard ({@code results.jsonl} and {@code results.csv} when unsharded), no
-     * plot: for callers that draw their own report, such as {@code Reproduce}.
+     * Runs the trials of {@code settings} not yet in {@code folder}, as {@link #run} does (holding the same lock),
+     * but writes only the results lines and table of the shard ({@code results.jsonl} and {@code results.csv} when
+     * unsharded), no plot: for callers that draw their own report, such as {@code Reproduce}.
      *
      * @return the results file, holding every trial finished in {@code folder} (earlier runs' included)
-     * @throws IllegalArgumentException if {@code folder} holds results of other settings
-     * @throws IOException              if results cannot be written
+     * @throws IllegalArgumentException as {@link #run}
+     * @throws FolderLockedException    as {@link #run}
+     * @throws IOException              as {@link #run}
      */
     public static ResultsFile runTrials(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
+            throws IOException {
+        requireArguments(settings, trial, folder, listener);
+        try (FolderLock lock = lock(folder, settings.shard(), "search")) {
+            return runLocked(settings, trial, folder, listener);
+        }
+    }
+
+    /** The lock of the files a search of {@code shard} writes in {@code folder}. */
+    static FolderLock lock(Path folder, Shard shard, String operation) throws IOException {
+        return shard.isAll() ? FolderLock.acquire(folder, operation)
+                : FolderLock.acquire(folder, "." + ResultsFile.stem(shard).substring("results.".length()) + ".lock",
+                operation + " shard " + shard);
+    }
+
+    private static void requireArguments(SearchSettings settings, Trial trial, Path folder, SearchListener listener) {
+        if (settings == null || trial == null || folder == null || listener == null) {
+            throw new IllegalArgumentException("settings, trial, folder and listener must not be null");
+        }
+    }
+
+    private static ResultsFile runLocked(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
             throws IOException {
         ResultsFile file = ResultsFile.openOrCreate(folder, ResultsHeader.of(settings));
         List<Candidate> mine = settings.shardCandidates();
@@ -82,12 +117,7 @@ public final class Search {
             thread.setDaemon(true);
             return thread;
         });
-        // set_num_threads does not reach OpenBLAS's own pool, which LibTorch's matrix products use: left at one thread
-        // per core it oversubscribes the cores the workers share (a spirals trial took 16 s instead of 1.8 s on a
-        // loaded 2-core machine). Process-wide, so it is put back when the search ends.
-        int blasThreadsBefore = blas_get_num_threads();
-        blas_set_num_threads(settings.intraOpThreads());
-        try {
+        try (BlasThreads blas = BlasThreads.set(settings.blasThreads())) {
             // Set when something other than a trial failure (an Error, a full disk) stops the search: the trials
             // not yet started are then left for a resume instead of being run.
             AtomicBoolean stopping = new AtomicBoolean();
@@ -124,9 +154,47 @@ public final class Search {
             throw new IllegalStateException("search worker failed", e.getCause());
         } finally {
             workers.shutdownNow();
-            blas_set_num_threads(blasThreadsBefore);
         }
         return file;
+    }
+
+    /**
+     * OpenBLAS's process-wide thread count, set while searches that ask for it run and put back when the last of
+     * them ends (searches of one JVM may overlap; the latest count asked for applies meanwhile).
+     */
+    static final class BlasThreads implements AutoCloseable {
+        private static int active;
+        private static int before;
+        private final boolean set;
+
+        private BlasThreads(boolean set) {
+            this.set = set;
+        }
+
+        /** Sets the count to {@code count} if it is above 0; 0 leaves OpenBLAS alone. */
+        static BlasThreads set(int count) {
+            if (count <= 0) {
+                return new BlasThreads(false);
+            }
+            synchronized (BlasThreads.class) {
+                if (active++ == 0) {
+                    before = blas_get_num_threads();
+                }
+                blas_set_num_threads(count);
+            }
+            return new BlasThreads(true);
+        }
+
+        @Override
+        public void close() {
+            if (set) {
+                synchronized (BlasThreads.class) {
+                    if (--active == 0) {
+                        blas_set_num_threads(before);
+                    }
+                }
+            }
+        }
     }
 
     /** Runs one trial, turning every way it can end into a result. */

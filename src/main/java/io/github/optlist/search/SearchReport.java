@@ -1,8 +1,12 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.Messages;
+
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,45 +18,77 @@ public final class SearchReport {
     }
 
     /**
-     * Reads {@code results.jsonl}, or merges every {@code results.shard-I-of-N.jsonl}, in {@code folder}, and
-     * writes {@code results.csv}, {@code results.jsonl} and, when XChart is on the class path,
-     * {@code search.png} there.
+     * Merges every results file in {@code folder}, {@code results.jsonl} and each {@code results.shard-I-of-N.jsonl},
+     * by trial, and writes {@code results.csv}, {@code results.jsonl} and, when XChart is on the class path,
+     * {@code search.png} there. No finished trial of any file is dropped: a trial found in several files with the
+     * same result counts once (a report's own {@code results.jsonl} repeats the shards' trials), and a later
+     * unsharded search that added trials to {@code results.jsonl} keeps them. Holds the folder's
+     * {@link FolderLock} while it reads and writes; a running shard's finished trials are included as far as they
+     * are written.
      *
-     * @throws IllegalArgumentException if there are no results, if shard files come from different searches or
-     *                                  shard counts, or if two files hold the same index
+     * @throws IllegalArgumentException if the folder does not exist or holds no results, if the files come from
+     *                                  different searches or shard files from different shard counts, or if two
+     *                                  files hold different results for one trial (naming both); nothing is
+     *                                  written then
+     * @throws FolderLockedException    if a search, reproduce run or report writes the folder's own files
+     * @throws IOException              if a file cannot be read or written, naming it
      */
     public static SearchResult rebuild(Path folder) throws IOException {
-        List<Path> files = ResultsFile.filesIn(folder);
-        ResultsHeader header = null;
-        Map<String, TrialResult> merged = new LinkedHashMap<>();
-        int shardCount = -1;
-        for (Path file : files) {
-            ResultsFile results = ResultsFile.read(file);
-            Shard shard = Shard.parse(results.header().shard());
-            if (header == null) {
-                header = results.header();
-                shardCount = shard.count();
-            } else {
-                String differences = header.differences(results.header());
-                if (!differences.isEmpty()) {
-                    throw new IllegalArgumentException(file + " comes from another search than " + files.get(0)
-                            + " (" + differences + ")");
-                }
-                if (shard.count() != shardCount) {
-                    throw new IllegalArgumentException(file + " is a shard of " + shard.count() + ", "
-                            + files.get(0) + " of " + shardCount);
-                }
-            }
-            for (TrialResult result : results.results()) {
-                if (merged.putIfAbsent(result.label(), result) != null) {
-                    throw new IllegalArgumentException("trial " + result.label() + " appears twice; " + file
-                            + " overlaps another shard");
-                }
-            }
+        if (folder == null) {
+            throw new IllegalArgumentException("folder must not be null");
         }
-        List<TrialResult> trials = new ArrayList<>(merged.values());
-        trials.sort(ResultsFile.BY_INDEX);
-        return write(folder, header.withShard(Shard.ALL), trials);
+        if (!Files.isDirectory(folder)) {
+            throw new IllegalArgumentException(folder + (Files.exists(folder) ? " is a file, not a folder"
+                    : " does not exist"));
+        }
+        try (FolderLock lock = FolderLock.acquire(folder, "report")) {
+            List<Path> files = ResultsFile.filesIn(folder);
+            ResultsHeader header = null;
+            Path first = null;
+            Map<String, TrialResult> merged = new LinkedHashMap<>();
+            Map<String, Path> source = new HashMap<>();
+            Path firstShard = null;
+            int shardCount = -1;
+            for (Path file : files) {
+                ResultsFile results = ResultsFile.read(file);
+                Shard shard = Shard.parse(results.header().shard());
+                if (header == null) {
+                    header = results.header();
+                    first = file;
+                } else {
+                    String differences = header.differences(results.header());
+                    if (!differences.isEmpty()) {
+                        throw new IllegalArgumentException(file + " comes from another search than " + first
+                                + " (" + differences + ")");
+                    }
+                }
+                if (!shard.isAll()) {
+                    if (firstShard == null) {
+                        firstShard = file;
+                        shardCount = shard.count();
+                    } else if (shard.count() != shardCount) {
+                        throw new IllegalArgumentException(file + " is a shard of " + shard.count() + ", "
+                                + firstShard + " of " + shardCount);
+                    }
+                }
+                for (TrialResult result : results.results()) {
+                    TrialResult before = merged.putIfAbsent(result.label(), result);
+                    if (before != null && !before.equals(result)) {
+                        throw new IllegalArgumentException("trial " + result.label() + " has two different results,"
+                                + " in " + source.get(result.label()) + " (" + brief(before) + ") and in " + file
+                                + " (" + brief(result) + "); move away the file whose result you do not want");
+                    }
+                    source.putIfAbsent(result.label(), file);
+                }
+            }
+            List<TrialResult> trials = new ArrayList<>(merged.values());
+            trials.sort(ResultsFile.BY_INDEX);
+            return write(folder, header.withShard(Shard.ALL), trials);
+        }
+    }
+
+    private static String brief(TrialResult r) {
+        return r.status() + ", objective " + r.objective();
     }
 
     /**
@@ -73,7 +109,11 @@ public final class SearchReport {
             return new SearchResult(header, trials, List.of(csv, jsonl));
         }
         SearchResult result = new SearchResult(header, trials, List.of(csv, jsonl, png));
-        SearchPlot.write(result, png);
+        try {
+            SearchPlot.write(result, png);
+        } catch (IOException e) {
+            throw Messages.ioFailure("write plot", png, e);
+        }
         return result;
     }
 

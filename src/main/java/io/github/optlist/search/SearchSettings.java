@@ -28,28 +28,41 @@ import java.util.stream.IntStream;
  * @param threadsPerWorker LibTorch intra-op threads of each worker; 0 divides the cores among the workers
  * @param candidates       explicit candidates, run in this order instead of the list indices from {@code start};
  *                         empty for those indices
+ * @param blasThreads      OpenBLAS's thread count while the search runs, {@code >= 0}; 0 (the default) leaves
+ *                         OpenBLAS alone. OpenBLAS has one count for the whole process, which
+ *                         {@code threadsPerWorker} does not reach although LibTorch's matrix products on the CPU
+ *                         use it: with several workers, its default of one thread per core oversubscribes the
+ *                         cores. A count above 0 is set when the search starts and put back when it ends; it
+ *                         applies to everything else the process runs meanwhile. The command line sets it to
+ *                         {@link #intraOpThreads()}.
  */
 public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
                              Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
-                             int threadsPerWorker, List<Candidate> candidates) {
+                             int threadsPerWorker, List<Candidate> candidates, int blasThreads) {
 
-    /** Validates every field; messages name the value and what is allowed. */
+    /**
+     * Validates every field; messages name the value and what is allowed. A refused field throws a
+     * {@link SettingException} naming it (e.g. {@code trainingSteps}), which the command line names by its option.
+     */
     public SearchSettings {
         if (task == null || task.isBlank()) {
-            throw new IllegalArgumentException("task must be a non-blank name, got '" + task + "'");
+            throw new SettingException("task", "must be a non-blank name, got '" + task + "'");
         }
         if (trainingSteps <= 0) {
-            throw new IllegalArgumentException("trainingSteps must be > 0, got " + trainingSteps);
+            throw new SettingException("trainingSteps", "must be > 0, got " + trainingSteps);
         }
         if (candidates == null) {
             throw new IllegalArgumentException("candidates must not be null (empty: the list indices from start)");
         }
         candidates = List.copyOf(candidates);
         if (candidates.isEmpty()) {
-            OptList.requireIndex(start);
+            if (start < 0 || start >= OptList.size()) {
+                throw new SettingException("start", "must be a list index, in [0, " + OptList.size() + "), got "
+                        + start);
+            }
             if (trials < 1 || trials > OptList.size() - start) {
-                throw new IllegalArgumentException("trials must be in [1, " + (OptList.size() - start)
-                        + "] from start " + start + ", got " + trials);
+                throw new SettingException("trials", "must be in [1, " + (OptList.size() - start)
+                        + "] from {start} " + start + ", got " + trials);
             }
         } else {
             if (start != 0 || trials != candidates.size()) {
@@ -67,19 +80,30 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
             throw new IllegalArgumentException("shard, direction, divergence and variant must not be null");
         }
         requireWorkers(workers, threadsPerWorker);
+        if (blasThreads < 0) {
+            throw new SettingException("blasThreads", "must be >= 0 (0: leave OpenBLAS alone), got " + blasThreads);
+        }
+    }
+
+    /** Settings that leave OpenBLAS's thread count alone ({@code blasThreads} 0). */
+    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
+                          Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
+                          int threadsPerWorker, List<Candidate> candidates) {
+        this(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant, workers,
+                threadsPerWorker, candidates, 0);
     }
 
     /**
      * Refuses a worker count below 1 and a negative thread count, naming the value.
      *
-     * @throws IllegalArgumentException if {@code workers < 1} or {@code threadsPerWorker < 0}
+     * @throws SettingException if {@code workers < 1} or {@code threadsPerWorker < 0}
      */
     public static void requireWorkers(int workers, int threadsPerWorker) {
         if (workers < 1) {
-            throw new IllegalArgumentException("workers must be >= 1, got " + workers);
+            throw new SettingException("workers", "must be >= 1, got " + workers);
         }
         if (threadsPerWorker < 0) {
-            throw new IllegalArgumentException("threadsPerWorker must be >= 0 (0: divide the cores), got "
+            throw new SettingException("threadsPerWorker", "must be >= 0 (0: divide the cores), got "
                     + threadsPerWorker);
         }
     }
@@ -129,6 +153,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         b.workers = workers;
         b.threadsPerWorker = threadsPerWorker;
         b.candidates = candidates;
+        b.blasThreads = blasThreads;
         return b;
     }
 
@@ -146,6 +171,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         private int workers = 1;
         private int threadsPerWorker;
         private List<Candidate> candidates = List.of();
+        private int blasThreads;
 
         private Builder(String task, long trainingSteps, int trials) {
             this.task = task;
@@ -196,6 +222,12 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
             return this;
         }
 
+        /** OpenBLAS's thread count while the search runs; 0 (the default) leaves it alone. */
+        public Builder blasThreads(int count) {
+            blasThreads = count;
+            return this;
+        }
+
         /**
          * The settings.
          *
@@ -203,7 +235,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
          */
         public SearchSettings build() {
             return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant,
-                    workers, threadsPerWorker, candidates);
+                    workers, threadsPerWorker, candidates, blasThreads);
         }
     }
 

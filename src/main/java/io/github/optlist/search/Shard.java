@@ -16,10 +16,10 @@ public record Shard(int index, int count) {
     /** Refuses a count below 1 and an index outside {@code [0, count)}. */
     public Shard {
         if (count < 1) {
-            throw new IllegalArgumentException("shard count must be >= 1, got " + count);
+            throw new SettingException("shard", "count must be >= 1, got " + count);
         }
         if (index < 0 || index >= count) {
-            throw new IllegalArgumentException("shard index must be in [0, " + count + "), got " + index);
+            throw new SettingException("shard", "index must be in [0, " + count + "), got " + index);
         }
     }
 
@@ -37,7 +37,7 @@ public record Shard(int index, int count) {
         } catch (NumberFormatException e) {
             // reported below
         }
-        throw new IllegalArgumentException("shard must look like I/N (e.g. 0/4), got '" + text + "'");
+        throw new SettingException("shard", "must look like I/N (e.g. 0/4), got '" + text + "'");
     }
 
     /** Whether list index {@code idx} (or, for explicit candidates, position {@code idx}) belongs to this shard. */

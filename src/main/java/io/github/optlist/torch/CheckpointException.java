@@ -3,8 +3,10 @@ package io.github.optlist.torch;
 import java.io.IOException;
 
 /**
- * A checkpoint file that cannot be loaded into this optimizer: truncated, foreign, from another model or
- * configuration, or from a newer format. The optimizer is unchanged when this is thrown.
+ * A checkpoint file that cannot be loaded into this optimizer: damaged (an entry failing its zip CRC32, or a broken
+ * archive structure; the message names the entry or the structure), truncated, foreign, from another model or
+ * configuration, or from a newer format. The message names the file. The optimizer is unchanged when this is
+ * thrown.
  */
 public final class CheckpointException extends IOException {
 

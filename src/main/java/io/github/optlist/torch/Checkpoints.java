@@ -7,9 +7,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
-import io.github.optlist.Messages;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.Messages;
+import io.github.optlist.internal.NativeMemory;
+import io.github.optlist.internal.ScalarTypes;
+import io.github.optlist.internal.AtomicFile;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.ArchiveWriter;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
@@ -19,16 +25,17 @@ import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * The checkpoint file of a {@link NAdamWCosineDecay}: one LibTorch archive holding the moments of every
+ * The checkpoint file of an {@link OptimizerState}: one LibTorch archive holding the moments of every
  * parameter that has state, under {@code g<group>.p<index>.exp_avg} and {@code .exp_avg_sq} (and its float32
  * master copy under {@code .master}, if it has one), and a JSON document (written by Jackson) under
  * {@code metadata}: the format name and version, the training length, the schedule variant, the state precision,
@@ -66,74 +73,159 @@ final class Checkpoints {
                          boolean hasState) {
     }
 
-    /**
-     * What a validated checkpoint restores: per group, per parameter, its step and its moments followed by its master
-     * copy if it has one (null when it has no state).
-     */
-    private record Restored(long stepCount, List<List<ParamMetadata>> params, List<List<Tensor[]>> moments) {
-    }
-
     private Checkpoints() {
     }
 
-    static void save(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Path path, Runnable beforeRename)
-            throws IOException {
-        Path absolute = path.toAbsolutePath();
-        Path temporary = absolute.resolveSibling(absolute.getFileName() + ".tmp" + ProcessHandle.current().pid());
+    /**
+     * Writes {@code state}, the state of an optimizer over {@code groups}, with {@link AtomicFile#write}. LibTorch
+     * serializes the archive into a Java callback
+     * ({@link ChannelWriter}) rather than into a file of its own: a write it sees fail aborts the JVM (its stream
+     * writer rethrows from a destructor), while a failed Java write is an {@link IOException} here.
+     */
+    static void save(OptimizerState state, List<ParamGroup> groups, Path path) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            OutputArchive archive = new OutputArchive();
-            List<GroupMetadata> groups = new ArrayList<>();
-            for (int g = 0; g < states.size(); g++) {
-                List<ParamMetadata> params = new ArrayList<>();
-                for (int i = 0; i < states.get(g).size(); i++) {
-                    ParamState state = states.get(g).get(i);
-                    int dtype = state.param.scalar_type().value;
-                    int stateDtype = state.initialized() ? state.stateDtype
-                            : ParamState.stateDtypeFor(dtype, optimizer.statePrecision());
-                    params.add(new ParamMetadata(state.param.shape(), state.param.scalar_type().toString(),
-                            ScalarTypes.of(stateDtype).toString(), state.master != null, state.step,
-                            state.initialized()));
-                    if (state.initialized()) {
-                        archive.write(key(g, i, "exp_avg"), state.expAvg);
-                        archive.write(key(g, i, "exp_avg_sq"), state.expAvgSq);
-                        if (state.master != null) {
-                            archive.write(key(g, i, "master"), state.master);
-                        }
-                    }
-                }
-                groups.add(new GroupMetadata(optimizer.paramGroups().get(g).config(), params));
-            }
-            Metadata metadata = new Metadata(FORMAT, VERSION, optimizer.trainingSteps(), optimizer.variant(),
-                    optimizer.statePrecision(), optimizer.stepCount(), groups);
-            archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
-            archive.save_to(temporary.toString());
-            beforeRename.run();
-            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            OutputArchive archive = archive(state, groups);
+            AtomicFile.write(path, "the optimizer", channel -> ChannelWriter.save(archive, channel));
         } catch (RuntimeException e) {
-            throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e), e);
-        } finally {
-            Files.deleteIfExists(temporary);
+            throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e)
+                    + "; the previous file, if any, is unchanged", e);
         }
     }
 
-    static void load(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Path path) throws IOException {
+    /**
+     * LibTorch's archive writer as a callback into Java: the bytes go to the file channel of the calling thread's
+     * {@link #save}. The callback never reports a failure to LibTorch (that would abort the JVM, see
+     * {@link Checkpoints#save}): it keeps the first one, drops the rest of the bytes, and {@link #save} throws it
+     * once LibTorch returns. One instance for the whole JVM, since JavaCPP allows only a few callbacks at a time.
+     */
+    private static final class ChannelWriter extends ArchiveWriter {
+
+        private static final long CHUNK = 1L << 30;
+        private static final ThreadLocal<Sink> SINK = new ThreadLocal<>();
+        private static final ChannelWriter INSTANCE = NativeMemory.outliveScope(new ChannelWriter());
+
+        private static final class Sink {
+            final FileChannel channel;
+            Throwable failure;
+
+            Sink(FileChannel channel) {
+                this.channel = channel;
+            }
+        }
+
+        static void save(OutputArchive archive, FileChannel channel) throws IOException {
+            Sink sink = new Sink(channel);
+            SINK.set(sink);
+            try {
+                archive.save_to(INSTANCE);
+            } finally {
+                SINK.remove();
+            }
+            if (sink.failure instanceof IOException e) {
+                throw e;
+            }
+            if (sink.failure != null) {
+                throw new IOException(Messages.firstLine(sink.failure), sink.failure);
+            }
+        }
+
+        @Override
+        public long call(Pointer buffer, long size) {
+            Sink sink = SINK.get();
+            if (sink != null && sink.failure == null) {
+                try {
+                    write(sink.channel, buffer, size);
+                } catch (Throwable e) {
+                    sink.failure = e;
+                }
+            }
+            return size;
+        }
+
+        private static void write(FileChannel channel, Pointer buffer, long size) throws IOException {
+            if (buffer == null || buffer.isNull()) {
+                // LibTorch's "skip ahead" (a record written as metadata only): zeros in a fresh file.
+                ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(size, 1 << 16));
+                for (long left = size; left > 0; left -= zeros.limit()) {
+                    zeros.clear().limit((int) Math.min(left, zeros.capacity()));
+                    while (zeros.hasRemaining()) {
+                        channel.write(zeros);
+                    }
+                }
+                return;
+            }
+            BytePointer bytes = new BytePointer(buffer).capacity(size);
+            for (long from = 0; from < size; from += CHUNK) {
+                ByteBuffer chunk = VerifiedZip.slice(bytes, from, Math.min(size, from + CHUNK));
+                while (chunk.hasRemaining()) {
+                    channel.write(chunk);
+                }
+            }
+        }
+    }
+
+    /** The archive holding {@code state}; the parameters' shapes and dtypes come from {@code groups}. */
+    private static OutputArchive archive(OptimizerState state, List<ParamGroup> groups)
+            throws JsonProcessingException {
+        OutputArchive archive = new OutputArchive();
+        List<GroupMetadata> groupsMetadata = new ArrayList<>();
+        for (int g = 0; g < state.groups().size(); g++) {
+            GroupState group = state.groups().get(g);
+            List<ParamMetadata> params = new ArrayList<>();
+            for (int i = 0; i < group.params().size(); i++) {
+                ParamStateDict param = group.params().get(i);
+                Tensor tensor = groups.get(g).params().get(i);
+                int dtype = tensor.scalar_type().value;
+                String stateDtype = param.hasMoments() ? param.expAvg().scalar_type().toString()
+                        : ScalarTypes.of(ParamState.stateDtypeFor(dtype, state.statePrecision())).toString();
+                params.add(new ParamMetadata(tensor.shape(), tensor.scalar_type().toString(), stateDtype,
+                        param.master() != null, param.step(), param.hasMoments()));
+                if (param.hasMoments()) {
+                    archive.write(key(g, i, "exp_avg"), param.expAvg());
+                    archive.write(key(g, i, "exp_avg_sq"), param.expAvgSq());
+                    if (param.master() != null) {
+                        archive.write(key(g, i, "master"), param.master());
+                    }
+                }
+            }
+            groupsMetadata.add(new GroupMetadata(group.config(), params));
+        }
+        Metadata metadata = new Metadata(FORMAT, VERSION, state.trainingSteps(), state.variant(),
+                state.statePrecision(), state.stepCount(), groupsMetadata);
+        archive.write(METADATA_KEY, new IValue(MAPPER.writeValueAsString(metadata)));
+        return archive;
+    }
+
+    /**
+     * Reads the checkpoint at {@code path} and checks it for consistency and against the parameters of
+     * {@code groups} (their number, shapes and dtypes); returns the state it holds, its tensors on the CPU in the
+     * caller's scope. Whether the state fits the optimizer otherwise is {@link OptimizerState#requireFits}'s to say.
+     */
+    static OptimizerState load(Path path, List<ParamGroup> groups) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
         if (!Files.isRegularFile(path)) {
             throw new NoSuchFileException(path.toString(), null, "no checkpoint file there");
         }
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            Restored restored = readAndValidate(optimizer, states, path);
-            apply(optimizer, states, restored);
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            return readAndValidate(path, groups);
         }
     }
 
-    private static Restored readAndValidate(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Path path)
-            throws CheckpointException {
+    private static OptimizerState readAndValidate(Path path, List<ParamGroup> groups) throws IOException {
         InputArchive archive = new InputArchive();
+        BytePointer bytes = VerifiedZip.read(path);
         try {
-            archive.load_from(path.toString(), new DeviceOptional(new Device("cpu")));
+            archive.load_from(bytes, bytes.capacity(), new DeviceOptional(new Device("cpu")));
         } catch (RuntimeException e) {
             throw new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?): "
                     + Messages.firstLine(e), e);
+        } finally {
+            bytes.close(); // LibTorch copied what it parsed
         }
         IValue text = new IValue();
         if (!archive.try_read(METADATA_KEY, text) || !text.isString()) {
@@ -164,28 +256,21 @@ final class Checkpoints {
         } catch (JsonProcessingException | IllegalArgumentException e) {
             throw new CheckpointException(path + " has unreadable metadata: " + e.getMessage(), e);
         }
-        require(metadata.trainingSteps() == optimizer.trainingSteps(), path, "the checkpoint was saved with trainingSteps "
-                + metadata.trainingSteps() + ", this optimizer has " + optimizer.trainingSteps());
-        require(metadata.variant() == optimizer.variant(), path, "the checkpoint was saved with list variant "
-                + metadata.variant() + ", this optimizer has " + optimizer.variant());
-        require(metadata.groups() != null && metadata.groups().size() == states.size(), path, "the checkpoint holds "
+        require(metadata.groups() != null && metadata.groups().size() == groups.size(), path, "the checkpoint holds "
                 + (metadata.groups() == null ? 0 : metadata.groups().size()) + " parameter groups, this optimizer "
-                + states.size() + " (another model?)");
-        List<List<ParamMetadata>> params = new ArrayList<>();
-        List<List<Tensor[]>> moments = new ArrayList<>();
-        for (int g = 0; g < states.size(); g++) {
+                + groups.size() + " (another model?)");
+        List<GroupState> groupStates = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
             GroupMetadata group = metadata.groups().get(g);
-            NAdamWConfig config = optimizer.paramGroups().get(g).config();
-            require(config.equals(group.config()), path, "group " + g + " of the checkpoint has config " + group.config()
-                    + ", this optimizer has " + config);
-            require(group.params().size() == states.get(g).size(), path, "group " + g + " of the checkpoint holds "
-                    + group.params().size() + " parameters, this optimizer " + states.get(g).size()
-                    + " (another model?)");
-            List<Tensor[]> groupMoments = new ArrayList<>();
+            List<Tensor> targets = groups.get(g).params();
+            require(group.config() != null && group.params() != null, path, "group " + g + " lacks its config");
+            require(group.params().size() == targets.size(), path, "group " + g + " of the checkpoint holds "
+                    + group.params().size() + " parameters, this optimizer " + targets.size() + " (another model?)");
+            List<ParamStateDict> dicts = new ArrayList<>();
             for (int i = 0; i < group.params().size(); i++) {
                 ParamMetadata saved = group.params().get(i);
-                Tensor param = states.get(g).get(i).param;
-                String where = states.get(g).get(i).position;
+                Tensor param = targets.get(i);
+                String where = "params[" + i + "] of group " + g;
                 require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
                         + Arrays.toString(saved.shape()) + " in the checkpoint, " + Arrays.toString(param.shape())
                         + " here (another model?)");
@@ -194,32 +279,21 @@ final class Checkpoints {
                 require(saved.step() >= 0 && saved.hasState() == (saved.step() > 0), path, where
                         + " has an inconsistent step count in the checkpoint: " + saved.step());
                 if (saved.hasState()) {
-                    requireSamePrecision(saved, metadata.statePrecision(), optimizer.statePrecision(), param, path,
-                            where);
+                    Tensor[] tensors = readMoments(archive, path, g, i, param, saved);
+                    dicts.add(new ParamStateDict(saved.step(), tensors[0], tensors[1],
+                            tensors.length > 2 ? tensors[2] : null));
+                } else {
+                    dicts.add(ParamStateDict.empty());
                 }
-                groupMoments.add(saved.hasState() ? readMoments(archive, path, g, i, param, saved) : null);
             }
-            params.add(group.params());
-            moments.add(groupMoments);
+            groupStates.add(new GroupState(group.config(), dicts));
         }
-        return new Restored(metadata.stepCount(), params, moments);
-    }
-
-    /**
-     * Refuses state kept in another dtype, or with or without a master copy, than this optimizer keeps for the
-     * parameter: state is not converted from one precision to another.
-     */
-    private static void requireSamePrecision(ParamMetadata saved, StatePrecision savedPrecision,
-                                             StatePrecision precision, Tensor param, Path path, String where)
-            throws CheckpointException {
-        int dtype = param.scalar_type().value;
-        String stateDtype = ScalarTypes.of(ParamState.stateDtypeFor(dtype, precision)).toString();
-        boolean master = precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && ParamState.isHalf(dtype);
-        require(saved.stateDtype().equals(stateDtype) && saved.master() == master, path, where
-                + " has its state in " + saved.stateDtype() + (saved.master() ? " with a float32 master copy" : "")
-                + " in the checkpoint (state precision " + savedPrecision + "), in " + stateDtype
-                + (master ? " with a float32 master copy" : "") + " here (state precision " + precision
-                + "); call setStatePrecision(StatePrecision." + savedPrecision + ") before load to resume it");
+        try {
+            return new OptimizerState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
+                    metadata.stepCount(), groupStates);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
+        }
     }
 
     private static Tensor[] readMoments(InputArchive archive, Path path, int g, int i, Tensor param,
@@ -255,32 +329,6 @@ final class Checkpoints {
                 }
             }
         }
-    }
-
-    /** Runs only after every check passed, so a refused checkpoint leaves the optimizer as it was. */
-    private static void apply(NAdamWCosineDecay optimizer, List<List<ParamState>> states, Restored restored) {
-        for (int g = 0; g < states.size(); g++) {
-            for (int i = 0; i < states.get(g).size(); i++) {
-                ParamState state = states.get(g).get(i);
-                Tensor[] moments = restored.moments().get(g).get(i);
-                if (moments == null) {
-                    state.release();
-                } else {
-                    if (!state.initialized()) {
-                        state.initialize(optimizer.statePrecision());
-                    } else {
-                        state.follow();
-                    }
-                    state.expAvg.copy_(moments[0]);
-                    state.expAvgSq.copy_(moments[1]);
-                    if (state.master != null) {
-                        state.master.copy_(moments[2]);
-                    }
-                }
-                state.step = restored.params().get(g).get(i).step();
-            }
-        }
-        optimizer.restoreStepCount(restored.stepCount());
     }
 
     private static void require(boolean condition, Path path, String problem) throws CheckpointException {

@@ -1,24 +1,25 @@
 package io.github.optlist.torch;
 
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.AtenOps;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.OperatorHandle;
 
-import static io.github.optlist.torch.AtenOps.Ops.COPY_;
-import static io.github.optlist.torch.AtenOps.Ops.FUSED_ADAMW_;
-import static io.github.optlist.torch.AtenOps.Ops.FUSED_ADAM_;
-import static io.github.optlist.torch.AtenOps.Ops.LERP_SCALAR_;
-import static io.github.optlist.torch.AtenOps.Ops.MUL_SCALAR_;
-import static io.github.optlist.torch.AtenOps.bool;
-import static io.github.optlist.torch.AtenOps.call;
-import static io.github.optlist.torch.AtenOps.number;
+import static io.github.optlist.internal.AtenOps.Ops.COPY_;
+import static io.github.optlist.internal.AtenOps.Ops.FUSED_ADAMW_;
+import static io.github.optlist.internal.AtenOps.Ops.FUSED_ADAM_;
+import static io.github.optlist.internal.AtenOps.Ops.LERP_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.MUL_SCALAR_;
+import static io.github.optlist.internal.AtenOps.bool;
+import static io.github.optlist.internal.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.number;
 
 /**
- * The update of a whole {@link Bucket} with ATen's fused Adam kernels, which read {@code p, g, m, v} and write
- * {@code p, m, v} once per element. Must run inside a no-grad region and a {@code PointerScope}. {@code p} is the
- * bucket's {@linkplain Bucket#targets() targets}: the parameters, or for half-precision parameters with float32
- * state their float32 copies, which the kernel of that dtype updates like float32 parameters
- * ({@link Bucket#widen}, {@link Bucket#roundIntoParams}).
+ * The update of a whole bucket ({@link BucketTensorLists}) with ATen's fused Adam kernels, which read
+ * {@code p, g, m, v} and write {@code p, m, v} once per element. Must run inside a no-grad region and a
+ * {@code PointerScope}. {@code p} is the bucket's {@linkplain BucketTensorLists#targets() targets}: the parameters, or
+ * for half-precision parameters with float32 state their float32 copies, which the kernel of that dtype updates like
+ * float32 parameters ({@link BucketTensorLists#widen}, {@link BucketTensorLists#roundIntoParams}).
  *
  * <p>The kernels compute, with their own bias corrections {@code bc1, bc2} and arguments {@code lr, beta1, wd, eps}:
  * <pre>
@@ -63,7 +64,7 @@ final class FusedUpdate {
     static final double SMALLEST_BETA1_TO_EXTRAPOLATE = 0.5;
 
     /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
-    static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
+    static void apply(BucketTensorLists bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
         IValue params = bucket.targets();
         IValue expAvgs = bucket.expAvgs();
@@ -96,7 +97,7 @@ final class FusedUpdate {
         }
     }
 
-    private static void fusedKernel(OperatorHandle kernel, Bucket bucket, IValue grads,
+    private static void fusedKernel(OperatorHandle kernel, BucketTensorLists bucket, IValue grads,
                                     IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
                                     double weightDecay) {
         AtenOps.fusedAdam(kernel, bucket.targets(), grads, expAvgs, bucket.expAvgSqs(),

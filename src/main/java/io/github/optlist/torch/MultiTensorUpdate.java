@@ -3,21 +3,21 @@ package io.github.optlist.torch;
 import io.github.optlist.NAdamWConfig;
 import org.bytedeco.pytorch.IValue;
 
-import static io.github.optlist.torch.AtenOps.Ops.ADDCDIV_SCALAR_;
-import static io.github.optlist.torch.AtenOps.Ops.ADDCMUL_SCALAR_;
-import static io.github.optlist.torch.AtenOps.Ops.ADD_LIST_;
-import static io.github.optlist.torch.AtenOps.Ops.ADD_SCALAR_;
-import static io.github.optlist.torch.AtenOps.Ops.COPY_;
-import static io.github.optlist.torch.AtenOps.Ops.MUL_SCALAR_;
-import static io.github.optlist.torch.AtenOps.Ops.SQRT_;
-import static io.github.optlist.torch.AtenOps.bool;
-import static io.github.optlist.torch.AtenOps.call;
-import static io.github.optlist.torch.AtenOps.number;
+import static io.github.optlist.internal.AtenOps.Ops.ADDCDIV_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.ADDCMUL_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.ADD_LIST_;
+import static io.github.optlist.internal.AtenOps.Ops.ADD_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.COPY_;
+import static io.github.optlist.internal.AtenOps.Ops.MUL_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.SQRT_;
+import static io.github.optlist.internal.AtenOps.bool;
+import static io.github.optlist.internal.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.number;
 
 /**
- * The update of a whole {@link Bucket} with ATen's {@code _foreach_*} ops: the ops of {@link SingleTensorUpdate},
- * in the same order, each applied to every tensor of the bucket in one native call, on the bucket's
- * {@linkplain Bucket#targets() targets}. Must run inside a no-grad region and a {@code PointerScope}.
+ * The update of a whole bucket ({@link BucketTensorLists}) with ATen's {@code _foreach_*} ops: the ops of
+ * {@link SingleTensorUpdate}, in the same order, each applied to every tensor of the bucket in one native call, on
+ * the bucket's {@linkplain BucketTensorLists#targets() targets}. Must run inside a no-grad region and a {@code PointerScope}.
  */
 final class MultiTensorUpdate {
 
@@ -25,7 +25,7 @@ final class MultiTensorUpdate {
     }
 
     /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
-    static void apply(Bucket bucket, IValue grads, NAdamWConfig config, double stepSize) {
+    static void apply(BucketTensorLists bucket, IValue grads, NAdamWConfig config, double stepSize) {
         double beta1 = config.beta1();
         double beta2 = config.beta2();
         IValue params = bucket.targets();

@@ -1,27 +1,20 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.BiasCorrection;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.NonFiniteCheck;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.EnumMap;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
@@ -53,14 +46,10 @@ import java.util.function.Supplier;
  * group added later starts its schedule at step 0. Training past {@code trainingSteps} keeps the final learning
  * rate.
  *
- * <p>The update runs on one of three {@linkplain UpdatePath paths}, chosen per bucket of parameters that share a
- * device, dtype and step count: ATen's fused Adam kernels by default, its multi-tensor {@code _foreach_*} ops where
- * those cannot run, or one op at a time per tensor; see {@link #setUpdatePath}. {@link #lastStepUpdates()} tells
- * which path each bucket took, and why when it was a slower one.
- *
- * <p>Float16 and bfloat16 parameters keep their moments in float32 and have their update computed in float32,
- * rounded into the parameter once per step, on every path; {@link #setStatePrecision} opts in to float32 master
- * weights or out to torch.optim's state in the parameter's dtype.
+ * <p>{@link OptimizerOptions}, given at construction, choose the update path (ATen's fused Adam kernels by default,
+ * its multi-tensor ops, or one op at a time; {@link #lastStepUpdates()} tells which ran and why a slower one did),
+ * what float16 and bfloat16 parameters keep their state in (float32 by default, master weights opt-in), and whether
+ * steps with non-finite gradients are skipped.
  *
  * <p>The state follows its parameter: when a parameter has moved to another device or been cast to another dtype
  * since its last update ({@code model.to(...)}), the next {@code step()} (or {@code save}) moves and casts its
@@ -70,33 +59,29 @@ import java.util.function.Supplier;
  * never reads a tensor value back to the host. The moments and scratch buffers are allocated on a parameter's
  * first update and freed by {@link #close()} (or by the garbage collector).
  *
+ * <p>A closed optimizer refuses every call that would use its parameters or state with an
+ * {@link IllegalStateException}; the getters of plain values ({@code stepCount()}, {@code paramGroups()},
+ * {@code options()}, ...) still answer.
+ *
  * <p>Not thread-safe: one optimizer serves one training loop; distinct optimizers over distinct parameters may
  * step concurrently.
  */
-public final class NAdamWCosineDecay implements AutoCloseable {
+public final class NAdamWCosineDecay implements ListOptimizer {
 
     private final long trainingSteps;
     private final ListVariant variant;
-    private final List<ParamGroup> groups = new ArrayList<>();
-    private final List<List<ParamState>> states = new ArrayList<>();
-    /** Every parameter's state by tensor identity, to find it and to refuse a tensor given twice. */
-    private final Map<Long, ParamState> stateByTensor = new HashMap<>();
+    private final OptimizerOptions options;
+    private final List<GroupStepper> groups = new ArrayList<>();
+    private final NonFiniteCheck nonFinite = new NonFiniteCheck();
     private long stepCount;
-    private boolean skipNonFiniteSteps;
     private long skippedSteps;
     private boolean closed;
     private LongConsumer skippedStepListener = step -> { };
-    private UpdatePath updatePath = UpdatePath.FUSED;
-    private StatePrecision statePrecision = StatePrecision.FLOAT32;
-    /** One per group: the multi-tensor and fused paths' tensor lists, kept while the buckets stay the same. */
-    private final List<Buckets> buckets = new ArrayList<>();
-    private final Map<UpdatePath, Long> tensorUpdatesByPath = new EnumMap<>(UpdatePath.class);
-    private List<BucketUpdate> lastStepUpdates = List.of();
-    private final NonFinite nonFinite = new NonFinite();
+    private List<PathReport> lastStepUpdates = List.of();
 
     /**
-     * An optimizer for one group of parameters with a custom configuration and the {@link ListVariant#TASKSET}
-     * warm-up length. The configuration runs as it says, Nesterov included.
+     * An optimizer for one group of parameters with a custom configuration, the {@link ListVariant#TASKSET}
+     * warm-up length and the default options. The configuration runs as it says, Nesterov included.
      *
      * @throws IllegalArgumentException for no or bad parameters, a null config, or {@code trainingSteps <= 0}
      */
@@ -105,36 +90,41 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * An optimizer for one group of parameters. {@code config} runs as it says, Nesterov included; {@code variant}
-     * only picks the schedule's warm-up length. To run a list entry as a published binding did, pass
-     * {@code variant.apply(entry)} (or use {@link TorchOptList#optimizerForIdx}), which also drops Nesterov
-     * under {@link ListVariant#TASKSET}.
+     * An optimizer for one group with the default options; {@code config} runs as it says, {@code variant} picks the
+     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did).
      *
-     * @throws IllegalArgumentException for no or bad parameters, a null config or variant, or {@code trainingSteps <= 0}
+     * @throws IllegalArgumentException for no or bad parameters, a null config or variant, or
+     *                                  {@code trainingSteps <= 0}
      */
     public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps, ListVariant variant) {
-        this(singleGroup(params, config, trainingSteps, variant), trainingSteps, variant);
+        this(singleGroup(params, config, trainingSteps, variant), trainingSteps, variant, OptimizerOptions.DEFAULTS);
+    }
+
+    /** As {@link #NAdamWCosineDecay(List, long, ListVariant, OptimizerOptions)} with the default options. */
+    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant) {
+        this(groups, trainingSteps, variant, OptimizerOptions.DEFAULTS);
     }
 
     /**
      * An optimizer for several groups, each with its own configuration (run as it says, Nesterov included), sharing
-     * one training length and the warm-up length of {@code variant}; see
-     * {@link #NAdamWCosineDecay(TensorVector, NAdamWConfig, long, ListVariant)}.
+     * one training length, the warm-up length of {@code variant}, and {@code options}.
      *
-     * @throws IllegalArgumentException for no groups, a tensor in two groups, a null variant, or {@code trainingSteps <= 0}
+     * @throws IllegalArgumentException for no groups, a tensor in two groups or two sharing memory
+     *                                  ({@link ParamGroup#requireDisjoint}), null variant or options, or
+     *                                  {@code trainingSteps <= 0}
      */
-    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant) {
+    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant,
+                             OptimizerOptions options) {
         requireSchedule(trainingSteps, variant);
-        if (groups == null || groups.isEmpty()) {
-            throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
-                    + (groups == null ? "null" : "none"));
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null");
         }
+        ParamGroup.requireDisjoint(groups);
         this.trainingSteps = trainingSteps;
         this.variant = variant;
-        requireNewTensors(groups);
-        for (ParamGroup group : groups) {
-            register(group);
-        }
+        this.options = options;
+        groups.forEach(this::register);
+        SpinWaitWarning.logOncePerProcess();
     }
 
     /** Checks the schedule settings first, so that bad ones are refused before any tensor is looked at. */
@@ -152,65 +142,47 @@ public final class NAdamWCosineDecay implements AutoCloseable {
     }
 
     /**
-     * Adds a group; its parameters start at step 0.
+     * Adds a group; its parameters start at step 0. Everything is checked first.
      *
-     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes
+     * @throws IllegalArgumentException if the group is null or holds a tensor this optimizer already optimizes, or
+     *                                  one sharing memory with it
      */
     public void addParamGroup(ParamGroup group) {
+        requireOpen();
         if (group == null) {
             throw new IllegalArgumentException("group must not be null");
         }
-        requireNewTensors(List.of(group));
+        List<ParamGroup> all = new ArrayList<>(paramGroups());
+        all.add(group);
+        ParamGroup.requireDisjoint(all);
         register(group);
     }
 
-    private void requireNewTensors(List<ParamGroup> newGroups) {
-        Map<Long, String> seen = new HashMap<>();
-        stateByTensor.forEach((identity, state) -> seen.put(identity, state.position));
-        for (int g = 0; g < newGroups.size(); g++) {
-            ParamGroup group = newGroups.get(g);
-            if (group == null) {
-                throw new IllegalArgumentException("group " + g + " is null");
-            }
-            for (int i = 0; i < group.params().size(); i++) {
-                String where = position(groups.size() + g, i);
-                String first = seen.putIfAbsent(TensorChecks.identity(group.params().get(i)), where);
-                if (first != null) {
-                    throw new IllegalArgumentException(where + " is the same tensor as " + first
-                            + "; a tensor can be in only one group");
-                }
-            }
-        }
-    }
-
     private void register(ParamGroup group) {
-        List<ParamState> groupStates = new ArrayList<>(group.params().size());
-        for (int i = 0; i < group.params().size(); i++) {
-            ParamState state = new ParamState(group.params().get(i), position(groups.size(), i));
-            stateByTensor.put(TensorChecks.identity(state.param), state);
-            groupStates.add(state);
-        }
-        groups.add(group);
-        states.add(groupStates);
-        buckets.add(new Buckets());
+        groups.add(new GroupStepper(groups.size(), group, trainingSteps, variant, options));
     }
 
-    /** The parameter groups, in the order given, each with the configuration that really runs. */
+    @Override
     public List<ParamGroup> paramGroups() {
-        return Collections.unmodifiableList(groups);
+        return groups.stream().map(GroupStepper::group).toList();
     }
 
-    /** The training length the schedule is laid out over. */
+    @Override
     public long trainingSteps() {
         return trainingSteps;
     }
 
-    /** The list variant whose warm-up length the schedule uses. */
+    @Override
     public ListVariant variant() {
         return variant;
     }
 
-    /** The number of completed {@code step()} calls. */
+    @Override
+    public OptimizerOptions options() {
+        return options;
+    }
+
+    @Override
     public long stepCount() {
         return stepCount;
     }
@@ -222,6 +194,7 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
     public long stepCount(Tensor param) {
+        requireOpen();
         return stateOf(param).step;
     }
 
@@ -237,303 +210,86 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * @throws IllegalArgumentException if there is no such group
      */
     public double learningRate(int groupIndex) {
+        requireOpen();
         if (groupIndex < 0 || groupIndex >= groups.size()) {
             throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + groupIndex);
         }
-        long next = 0;
-        for (ParamState state : states.get(groupIndex)) {
-            next = Math.max(next, state.step);
-        }
-        return CosineSchedule.learningRate(groups.get(groupIndex).config(), next, trainingSteps, variant);
+        return groups.get(groupIndex).nextLearningRate();
     }
 
-    /** Clears every parameter's gradient by setting it to none (undefined), as torch does by default. */
+    @Override
     public void zeroGrad() {
         zeroGrad(true);
     }
 
     /**
-     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it and
-     * fills it with zeros.
+     * Clears every parameter's gradient: sets it to none (undefined) if {@code setToNone}, else detaches it from any
+     * graph, as torch's {@code zero_grad(set_to_none=False)} does, and fills it with zeros in place. Every gradient is
+     * checked first: a refused call changes none.
+     *
+     * @throws IllegalArgumentException if {@code setToNone} is false and a gradient is expanded (has a stride 0)
      */
     public void zeroGrad(boolean setToNone) {
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            for (ParamGroup group : groups) {
-                for (Tensor param : group.params()) {
-                    Tensor grad = param.mutable_grad();
-                    if (!grad.defined()) {
-                        continue;
-                    }
-                    if (setToNone) {
-                        grad.reset();
-                    } else {
-                        grad.detach_();
-                        grad.zero_();
-                    }
-                }
-            }
+        requireOpen();
+        if (!setToNone) {
+            groups.forEach(GroupStepper::requireZeroable);
         }
+        groups.forEach(group -> group.zeroGrad(setToNone));
     }
 
     /**
-     * Applies one update to every parameter that has a gradient. A parameter moved to another device or dtype
-     * since its last update first has its state moved and cast after it (the only time a step allocates after a
-     * parameter's first update).
+     * Applies one update to every parameter that has a gradient (or, under
+     * {@link OptimizerOptions#skipNonFiniteSteps()}, skips the step when a gradient holds NaN or infinity), after
+     * checking every gradient against its parameter. A parameter moved since its last update first has its state
+     * moved after it (the only allocation after a parameter's first update).
      *
-     * @throws IllegalArgumentException if a gradient is sparse or on another device than its parameter; no
-     *                                  parameter or state is changed then
-     * @throws IllegalStateException    if the optimizer is closed
+     * @throws IllegalArgumentException if a gradient is not dense, not floating point, on another device than its
+     *                                  parameter or of another shape, or a parameter was resized after its first
+     *                                  update or now overlaps itself; nothing is changed then
+     * @throws StepFailedException      if LibTorch fails after the checks passed, saying what was being done and
+     *                                  which parameters were updated; {@link #stepCount()} stays
      */
+    @Override
     public void step() {
         requireOpen();
-        List<BucketUpdate> updates = new ArrayList<>();
+        List<PathReport> reports = new ArrayList<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            List<Tensor> grads = gradientsOrRefuse();
-            if (skipNonFiniteSteps && !nonFinite.allFinite(grads)) {
+            List<List<Tensor>> grads = new ArrayList<>(groups.size());
+            List<Tensor> all = new ArrayList<>();
+            for (GroupStepper group : groups) {
+                grads.add(group.gradientsOrRefuse());
+                all.addAll(grads.get(grads.size() - 1));
+            }
+            if (options.skipNonFiniteSteps() && !GroupStepper.allFinite(nonFinite, all)) {
                 skippedSteps++;
                 lastStepUpdates = List.of();
                 skippedStepListener.accept(stepCount);
                 return;
             }
-            int next = 0;
+            List<GroupStepper.Plan> plans = new ArrayList<>(groups.size());
             for (int g = 0; g < groups.size(); g++) {
-                List<ParamState> groupStates = states.get(g);
-                stepGroup(g, grads.subList(next, next + groupStates.size()), updates);
-                next += groupStates.size();
+                plans.add(groups.get(g).prepare(grads.get(g)));
             }
+            for (int g = 0; g < groups.size(); g++) {
+                groups.get(g).apply(plans.get(g), reports);
+            }
+        } catch (StepFailedException e) {
+            lastStepUpdates = e.completedUpdates();
+            throw e;
         }
-        lastStepUpdates = Collections.unmodifiableList(updates);
+        lastStepUpdates = Collections.unmodifiableList(reports);
         stepCount++;
     }
 
     /**
-     * Moves the state of every parameter that moved to another device, dtype or layout; see {@link ParamState#follow}.
-     * {@code step()} does it for the parameters it updates.
-     */
-    private void followParameters() {
-        for (int g = 0; g < states.size(); g++) {
-            boolean moved = false;
-            for (ParamState state : states.get(g)) {
-                if (state.initialized()) {
-                    moved |= state.follow();
-                }
-            }
-            if (moved) {
-                buckets.get(g).clear();
-            }
-        }
-    }
-
-    /**
-     * Updates group {@code g}'s parameters, bucket by bucket, and reports each bucket to {@code updates};
-     * {@code grads} has one entry per parameter.
-     */
-    private void stepGroup(int g, List<Tensor> grads, List<BucketUpdate> updates) {
-        NAdamWConfig config = groups.get(g).config();
-        List<ParamState> groupStates = states.get(g);
-        Map<Bucket.Key, List<Integer>> members = new LinkedHashMap<>();
-        Map<Bucket.Key, String> fallbackReasons = new HashMap<>();
-        boolean moved = false;
-        for (int i = 0; i < groupStates.size(); i++) {
-            ParamState state = groupStates.get(i);
-            Tensor grad = grads.get(i);
-            if (grad == null) {
-                continue;
-            }
-            if (!state.initialized()) {
-                state.initialize(statePrecision);
-            } else {
-                moved |= state.follow();
-            }
-            PathChoice choice = choosePath(state, grad, config);
-            Bucket.Key key = new Bucket.Key(state.deviceCode, state.dtype, state.step, choice.path());
-            members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
-            if (!choice.fallbackReason().isEmpty()) {
-                fallbackReasons.putIfAbsent(key, choice.fallbackReason());
-            }
-        }
-        List<List<ParamState>> sets = new ArrayList<>(members.size());
-        members.values().forEach(indices -> sets.add(indices.stream().map(groupStates::get).toList()));
-        if (moved) {
-            buckets.get(g).clear();
-        }
-        List<Bucket> groupBuckets = buckets.get(g).forStep(sets);
-
-        int b = 0;
-        for (Map.Entry<Bucket.Key, List<Integer>> entry : members.entrySet()) {
-            Bucket.Key key = entry.getKey();
-            Bucket bucket = groupBuckets.get(b++);
-            List<Tensor> bucketGrads = entry.getValue().stream().map(grads::get).toList();
-            double stepSize = stepSize(config, key.step());
-            switch (key.path()) {
-                case FUSED -> {
-                    FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
-                    bucket.roundIntoParams();
-                }
-                case MULTI_TENSOR -> {
-                    MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(bucketGrads)), config, stepSize);
-                    bucket.roundIntoParams();
-                }
-                case SINGLE_TENSOR -> {
-                    for (int i = 0; i < bucket.states.size(); i++) {
-                        SingleTensorUpdate.apply(bucket.states.get(i), bucketGrads.get(i), config, stepSize);
-                    }
-                }
-            }
-            for (ParamState state : bucket.states) {
-                state.step++;
-            }
-            tensorUpdatesByPath.merge(key.path(), (long) bucket.states.size(), Long::sum);
-            ParamState first = bucket.states.get(0);
-            updates.add(new BucketUpdate(g, entry.getValue(), key.path(), first.deviceName,
-                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(),
-                    key.step(), fallbackReasons.getOrDefault(key, "")));
-        }
-    }
-
-    /** The bias-corrected step size {@code lr_t} of the update at {@code step} (0-based). */
-    private double stepSize(NAdamWConfig config, long step) {
-        return BiasCorrection.stepSize(config, CosineSchedule.learningRate(config, step, trainingSteps, variant),
-                step + 1);
-    }
-
-    /** The path chosen for one parameter at one step, and why it is slower than {@link #updatePath}; empty if not. */
-    private record PathChoice(UpdatePath path, String fallbackReason) {
-    }
-
-    private static final PathChoice FUSED_AS_ASKED = new PathChoice(UpdatePath.FUSED, "");
-    private static final PathChoice MULTI_TENSOR_AS_ASKED = new PathChoice(UpdatePath.MULTI_TENSOR, "");
-    private static final PathChoice SINGLE_TENSOR_AS_ASKED = new PathChoice(UpdatePath.SINGLE_TENSOR, "");
-    private static final Set<Integer> FUSED_DTYPES = Set.of((int) ScalarType.Double.value,
-            (int) ScalarType.Float.value, (int) ScalarType.Half.value, (int) ScalarType.BFloat16.value);
-
-    /**
-     * The one place that decides which path updates a parameter at this step: the fastest that {@link #updatePath}
-     * allows and that can run on it. The fused kernels need a CPU or CUDA device, one of their dtypes, a gradient
-     * of the parameter's dtype, and parameter and gradient dense, non-overlapping and with the same strides in every
-     * dimension longer than 1 (any such layout, channels-last included, as in torch); a widened update runs on
-     * float32 copies laid out alike, so only the device matters then. They cannot run the step at which an entry's
-     * L2 term and decoupled decay would divide by zero ({@link FusedUpdate#canRun}).
-     */
-    private PathChoice choosePath(ParamState state, Tensor grad, NAdamWConfig config) {
-        if (updatePath == UpdatePath.SINGLE_TENSOR) {
-            return SINGLE_TENSOR_AS_ASKED;
-        }
-        if (!AtenOps.available()) {
-            return new PathChoice(UpdatePath.SINGLE_TENSOR,
-                    "this LibTorch lacks the multi-tensor and fused operators this library calls");
-        }
-        if (updatePath == UpdatePath.MULTI_TENSOR) {
-            return MULTI_TENSOR_AS_ASKED;
-        }
-        String refusal = fusedKernelRefusal(state, grad, config);
-        return refusal == null ? FUSED_AS_ASKED : new PathChoice(UpdatePath.MULTI_TENSOR, refusal);
-    }
-
-    /** Why the fused kernels cannot update this parameter at this step, or null if they can. */
-    private String fusedKernelRefusal(ParamState state, Tensor grad, NAdamWConfig config) {
-        Tensor param = state.param;
-        if (!param.is_cpu() && !param.is_cuda()) {
-            return state.position + " is on " + state.deviceName + "; the fused kernels run on CPU and CUDA";
-        }
-        if (!FUSED_DTYPES.contains(state.stateDtype)) {
-            return state.position + " is updated in " + ScalarTypes.of(state.stateDtype)
-                    + "; the fused kernels take Double, Float, Half and BFloat16";
-        }
-        if (!state.widened()) {
-            if (grad.scalar_type().value != state.dtype) {
-                return state.position + " has dtype " + param.scalar_type() + " but its gradient "
-                        + grad.scalar_type();
-            }
-            if (!state.dense()) {
-                return state.position + " is not dense and non-overlapping (strides "
-                        + Arrays.toString(state.strides()) + ")";
-            }
-            if (!state.laidOutAsState(grad)) {
-                return state.position + " has strides " + Arrays.toString(state.strides()) + " but its gradient "
-                        + Arrays.toString(ParamState.strides(grad));
-            }
-        }
-        if (config.l2WeightDecay() != 0 && config.adamwWeightDecay() != 0
-                && !FusedUpdate.canRun(config, stepSize(config, state.step))) {
-            return "the decoupled decay of " + config.name() + " would wipe the parameters at step " + state.step
-                    + " (1 - lr_t * adamwWeightDecay == 0), which the fused mapping divides by";
-        }
-        return null;
-    }
-
-    /**
-     * Chooses the fastest way {@code step()} may apply the update; {@link UpdatePath#FUSED} by default. Where the
-     * chosen path cannot run (see {@link UpdatePath}), the next slower one is taken, tensor by tensor.
-     *
-     * @throws IllegalArgumentException if {@code path} is null
-     */
-    public void setUpdatePath(UpdatePath path) {
-        if (path == null) {
-            throw new IllegalArgumentException("path must not be null");
-        }
-        this.updatePath = path;
-    }
-
-    /** The fastest update path {@code step()} may use; see {@link #setUpdatePath}. */
-    public UpdatePath updatePath() {
-        return updatePath;
-    }
-
-    /**
-     * How each bucket of parameters was updated at the last {@code step()}: its group, parameters, device, dtype,
-     * step and path, and why the path is slower than {@link #updatePath()} when it is. Empty before the first step
-     * and after a skipped one.
-     */
-    public List<BucketUpdate> lastStepUpdates() {
-        return lastStepUpdates;
-    }
-
-    /**
-     * Chooses what float16 and bfloat16 parameters keep, and compute their update in; {@link StatePrecision#FLOAT32}
-     * by default. Parameters in float32 and float64 are the same under every value. Choose before the first step
-     * (and before {@link #load}): state created under one precision is not converted to another.
-     *
-     * @throws IllegalArgumentException if {@code precision} is null
-     * @throws IllegalStateException    if the precision would change while some parameter already has state
-     */
-    public void setStatePrecision(StatePrecision precision) {
-        if (precision == null) {
-            throw new IllegalArgumentException("precision must not be null");
-        }
-        if (precision == statePrecision) {
-            return;
-        }
-        for (List<ParamState> groupStates : states) {
-            for (ParamState state : groupStates) {
-                if (state.initialized()) {
-                    throw new IllegalStateException("cannot change the state precision from " + statePrecision
-                            + " to " + precision + ": " + state.position + " already has state (created at its first"
-                            + " step or by load); choose the precision on a fresh optimizer, before step() and load()");
-                }
-            }
-        }
-        this.statePrecision = precision;
-    }
-
-    /** What float16 and bfloat16 parameters keep and compute in; see {@link #setStatePrecision}. */
-    public StatePrecision statePrecision() {
-        return statePrecision;
-    }
-
-    /** How many tensor updates each path has applied, for tests that must know which path ran. */
-    long tensorUpdates(UpdatePath path) {
-        return tensorUpdatesByPath.getOrDefault(path, 0L);
-    }
-
-    /**
-     * Re-evaluates the model with {@code closure} (with gradients enabled), then applies one update. The closure
-     * typically zeroes the gradients, computes the loss, calls {@code backward()} and returns the loss.
+     * Runs {@code closure} with gradients enabled (it zeroes the gradients, computes the loss, calls
+     * {@code backward()} and returns the loss), then applies one update.
      *
      * @return the closure's loss, owned by the caller
      * @throws IllegalArgumentException if {@code closure} is null or a gradient is sparse
      */
     public Tensor step(Supplier<Tensor> closure) {
+        requireOpen();
         if (closure == null) {
             throw new IllegalArgumentException("closure must not be null");
         }
@@ -545,19 +301,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         return loss;
     }
 
-    /**
-     * Opt-in: check every gradient for NaN and infinity before a step and skip the whole step when one is found,
-     * leaving parameters, moments and step counts unchanged. Off by default, when non-finite values flow into the
-     * parameters exactly as the update formula says. The check costs one host synchronization per step and
-     * device (a stall of the GPU's queue on CUDA) plus one pass over the gradients.
-     */
-    public void setSkipNonFiniteSteps(boolean skip) {
-        this.skipNonFiniteSteps = skip;
-    }
-
-    /** Whether steps with non-finite gradients are skipped; see {@link #setSkipNonFiniteSteps}. */
-    public boolean skipsNonFiniteSteps() {
-        return skipNonFiniteSteps;
+    /** Which path updated each bucket at the last {@code step()}, and why a slower one; empty after a skip. */
+    public List<PathReport> lastStepUpdates() {
+        return lastStepUpdates;
     }
 
     /** The number of steps skipped for non-finite gradients. */
@@ -571,161 +317,110 @@ public final class NAdamWCosineDecay implements AutoCloseable {
      * @throws IllegalArgumentException if {@code listener} is null
      */
     public void setSkippedStepListener(LongConsumer listener) {
+        requireOpen();
         if (listener == null) {
             throw new IllegalArgumentException("listener must not be null");
         }
         this.skippedStepListener = listener;
     }
 
-    /**
-     * Writes the optimizer's state to one file, atomically: the file is written aside, then renamed over
-     * {@code path}, so a crash while saving leaves any previous file intact. What is saved: per-parameter step
-     * counts, both moments and any master copies (through LibTorch's archive), every group's configuration, the
-     * training length, the schedule variant, the state precision and a format version. The state of a parameter
-     * that moved since its last update is moved after it first. The parameters themselves belong to the model: save it with
-     * {@code model.save(OutputArchive)}.
-     *
-     * @throws IOException if the file cannot be written
-     */
-    public void save(Path path) throws IOException {
+    /** {@inheritDoc} A parameter's state that has not followed its parameter's move does so first. */
+    @Override
+    public OptimizerState state() {
+        return state(true);
+    }
+
+    /** The state; with {@code copy} false it holds the live tensors, for a writer done before the next step. */
+    private OptimizerState state(boolean copy) {
         requireOpen();
-        save(path, () -> { });
-    }
-
-    /** As {@link #save(Path)}, running {@code beforeRename} between writing and renaming (tests simulate crashes). */
-    void save(Path path, Runnable beforeRename) throws IOException {
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            followParameters();
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            try (PointerScope scope = new PointerScope()) {
+                groups.forEach(GroupStepper::followParameters);
+            }
+            return new OptimizerState(trainingSteps, variant, options.statePrecision(), stepCount,
+                    groups.stream().map(group -> group.state(copy)).toList());
         }
-        Checkpoints.save(this, states, path, beforeRename);
     }
 
-    /**
-     * Restores the state saved by {@link #save(Path)} into this optimizer, which must be built over the same
-     * parameters in the same groups and order, with the same configurations, training length and schedule
-     * variant, and, for float16 and bfloat16 parameters, the same {@linkplain #setStatePrecision state precision}
-     * (format 2 files hold state in the parameters' dtype). Moments saved on one device load onto the parameters'
-     * device, whatever it is. Everything is checked before anything changes: after a refused load the optimizer is
-     * exactly as it was.
-     *
-     * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
-     * @throws CheckpointException               if the file is truncated, foreign, from a newer format version, or
-     *                                           does not match this optimizer (another model, dtype, config or
-     *                                           state precision)
-     */
+    /** {@inheritDoc} Moments given on one device load onto the parameters' device, whatever it is. */
+    @Override
+    public void loadState(OptimizerState state) {
+        requireOpen();
+        if (state == null) {
+            throw new IllegalArgumentException("state must not be null");
+        }
+        state.requireFits(paramGroups(), trainingSteps, variant, options.statePrecision());
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            for (int g = 0; g < groups.size(); g++) {
+                groups.get(g).load(state.groups().get(g));
+            }
+        }
+        stepCount = state.stepCount();
+    }
+
+    @Override
+    public void save(Path path) throws IOException {
+        if (path == null) {
+            throw new IllegalArgumentException("path must not be null");
+        }
+        Checkpoints.save(state(false), paramGroups(), path);
+    }
+
+    @Override
     public void load(Path path) throws IOException {
         requireOpen();
-        Checkpoints.load(this, states, path);
-        buckets.forEach(Buckets::clear);
-    }
-
-    void restoreStepCount(long count) {
-        this.stepCount = count;
+        try (PointerScope scope = new PointerScope()) {
+            OptimizerState state = Checkpoints.load(path, paramGroups());
+            try {
+                loadState(state);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /**
-     * A copy of {@code param}'s state, as torch's {@code optimizer.state_dict()["state"][i]}: its step count and, once
-     * it was updated, fresh copies of both moments (and of its master copy, if it has one) on the state's device, owned by the caller (attached to the
-     * caller's innermost {@link PointerScope}, if any). Changing them does not change this optimizer.
+     * A copy of {@code param}'s entry of {@link #state()}, as torch's {@code state_dict()["state"][i]}.
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
-     * @throws IllegalStateException    if the optimizer is closed
      */
     public ParamStateDict stateDict(Tensor param) {
         requireOpen();
         ParamState state = stateOf(param);
-        if (!state.initialized()) {
-            return new ParamStateDict(state.step, null, null);
-        }
         try (NoGradGuard noGrad = new NoGradGuard()) {
-            return new ParamStateDict(state.step, state.expAvg.clone(), state.expAvgSq.clone(),
-                    state.master == null ? null : state.master.clone());
+            return state.dict(true);
         }
     }
 
     /**
-     * Replaces {@code param}'s state with {@code state}, copying the moments (converted to the dtype and device this
-     * optimizer keeps them in); a state at step 0 frees the parameter's moments. Everything is checked first: a
-     * refused state leaves the optimizer as it was. The optimizer's own {@link #stepCount()} is not changed; see
-     * {@link #setStepCount(long)}.
+     * Replaces {@code param}'s state, copying the moments into this optimizer's state dtype and device (a missing
+     * master copy is taken from the parameter; step 0 frees the moments), checked first. {@link #stepCount()} stays.
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}, {@code state} is null, or its
      *                                  moments are not floating point or have another shape than {@code param}
-     * @throws IllegalStateException    if the optimizer is closed
      */
     public void loadStateDict(Tensor param, ParamStateDict state) {
         requireOpen();
         ParamState target = stateOf(param);
-        if (state == null) {
-            throw new IllegalArgumentException("state must not be null");
-        }
-        if (state.hasMoments()) {
-            for (Tensor moment : new Tensor[]{state.expAvg(), state.expAvgSq()}) {
-                if (!java.util.Arrays.equals(moment.shape(), target.param.shape())) {
-                    throw new IllegalArgumentException(target.position + " has shape "
-                            + java.util.Arrays.toString(target.param.shape()) + ", the given moments "
-                            + java.util.Arrays.toString(moment.shape()));
-                }
-                if (!moment.is_floating_point()) {
-                    throw new IllegalArgumentException("the moments for " + target.position
-                            + " must be floating point, got " + moment.scalar_type());
-                }
-            }
-        }
+        target.requireLoadable(state);
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            if (!state.hasMoments()) {
-                target.release();
-            } else {
-                if (!target.initialized()) {
-                    target.initialize(statePrecision());
-                } else {
-                    target.follow();
-                }
-                target.expAvg.copy_(state.expAvg());
-                target.expAvgSq.copy_(state.expAvgSq());
-                if (target.master != null) {
-                    // Without a saved master copy the parameter's own value is the best there is.
-                    target.master.copy_(state.master() != null ? state.master() : target.param);
-                }
-            }
-            target.step = state.step();
+            target.load(state, options.statePrecision());
         }
-        buckets.forEach(Buckets::clear);
+        groups.forEach(GroupStepper::clearCaches);
     }
 
     /**
-     * Sets the number of completed {@code step()} calls {@link #stepCount()} reports, e.g. after moving every
-     * parameter's state in with {@link #loadStateDict}; the schedule follows each parameter's own step count, not
-     * this one.
+     * Sets what {@link #stepCount()} reports, e.g. after {@link #loadStateDict}; the schedule follows each
+     * parameter's own step count.
      *
      * @throws IllegalArgumentException if {@code count} is negative
      */
     public void setStepCount(long count) {
+        requireOpen();
         if (count < 0) {
             throw new IllegalArgumentException("count must not be negative, got " + count);
         }
-        restoreStepCount(count);
-    }
-
-    /**
-     * One entry per parameter in group order: its gradient, or null when it has none. Refuses sparse ones and
-     * ones on another device than their parameter.
-     */
-    private List<Tensor> gradientsOrRefuse() {
-        List<Tensor> grads = new ArrayList<>();
-        for (List<ParamState> groupStates : states) {
-            for (ParamState state : groupStates) {
-                Tensor grad = state.param.grad();
-                if (grad.defined()) {
-                    TensorChecks.requireDenseGradient(grad, state.position);
-                    TensorChecks.requireSameDevice(grad, state.param, state.position);
-                    grads.add(grad);
-                } else {
-                    grads.add(null);
-                }
-            }
-        }
-        return grads;
+        this.stepCount = count;
     }
 
     /** The state of {@code param}, for this class and its tests. */
@@ -733,15 +428,9 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         if (param == null || param.isNull() || !param.defined()) {
             throw new IllegalArgumentException("param must be a defined tensor");
         }
-        ParamState state = stateByTensor.get(TensorChecks.identity(param));
-        if (state == null) {
-            throw new IllegalArgumentException("this optimizer does not hold the given tensor");
-        }
-        return state;
-    }
-
-    private static String position(int group, int index) {
-        return "params[" + index + "] of group " + group;
+        long identity = TensorChecks.identity(param);
+        return groups.stream().map(group -> group.stateOf(identity)).filter(java.util.Objects::nonNull).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("this optimizer does not hold the given tensor"));
     }
 
     private void requireOpen() {
@@ -750,17 +439,11 @@ public final class NAdamWCosineDecay implements AutoCloseable {
         }
     }
 
-    /**
-     * Frees the moments and scratch buffers now instead of at garbage collection; the parameters are untouched.
-     * A closed optimizer refuses {@code step}, {@code save} and {@code load} with an {@link IllegalStateException}.
-     */
+    /** Frees the moments and scratch buffers now instead of at garbage collection; closing again does nothing. */
     @Override
     public void close() {
         closed = true;
-        buckets.forEach(Buckets::clear);
+        groups.forEach(GroupStepper::release);
         nonFinite.release();
-        for (List<ParamState> groupStates : states) {
-            groupStates.forEach(ParamState::release);
-        }
     }
 }

@@ -1,11 +1,15 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.NAdamWConfig;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A set of parameters optimized with one configuration, as a torch.optim parameter group: for example the
@@ -14,12 +18,25 @@ import java.util.List;
  *
  * <p>The group holds its own references to the tensors; the vector or list it was built from may be freed.
  * Construction refuses, with an {@link IllegalArgumentException} naming the position, a null or empty list,
- * a null or undefined tensor, a tensor that is not floating point, a non-leaf tensor, and the same tensor twice.
+ * a null or undefined tensor, a tensor that is not floating point, a non-leaf tensor ("can't optimize a non-leaf
+ * Tensor", as torch.optim says), a tensor that is not dense (sparse, mkldnn, nested), one whose elements may share
+ * memory (an expanded tensor, stride 0), the same tensor twice, and two tensors that share memory ({@code p} and
+ * {@code p.detach()}, overlapping views of one buffer), which the optimizer would update twice;
+ * and names that are not one non-empty, distinct name per parameter.
+ *
+ * <p>Names are optional: a group built from tensors alone has none; one built by {@link NamedParameters} or
+ * {@link #named} has one per parameter, and its checkpoints match parameters by name.
  *
  * @param params the tensors, updated in place by the optimizer
  * @param config the configuration they are optimized with
+ * @param names  the parameters' names, one per tensor in order ({@code "conv1.weight"}), or empty for none
  */
-public record ParamGroup(List<Tensor> params, NAdamWConfig config) {
+public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> names) {
+
+    /** An unnamed group; see the class description for what is refused. */
+    public ParamGroup(List<Tensor> params, NAdamWConfig config) {
+        this(params, config, List.of());
+    }
 
     /** Validates and takes references to the tensors; see the class description for what is refused. */
     public ParamGroup {
@@ -37,7 +54,47 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config) {
             held.add(NativeMemory.outliveScope(new Tensor(tensor)));
         }
         TensorChecks.requireDistinct(held);
+        TensorChecks.requireNoSharedMemory(held, i -> "params[" + i + "]");
         params = List.copyOf(held);
+        names = checkedNames(names, params.size());
+    }
+
+    private static List<String> checkedNames(List<String> names, int count) {
+        if (names == null || names.isEmpty()) {
+            return List.of();
+        }
+        if (names.size() != count) {
+            throw new IllegalArgumentException("a group of " + count + " parameters needs " + count + " names, got "
+                    + names.size());
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (name == null || name.isEmpty()) {
+                throw new IllegalArgumentException("the name of params[" + i + "] is null or empty");
+            }
+            if (!seen.add(name)) {
+                throw new IllegalArgumentException("the name '" + name + "' is given to two parameters");
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    /**
+     * A group whose parameters have names, one per tensor in order.
+     *
+     * @throws IllegalArgumentException as the constructor
+     */
+    public static ParamGroup named(List<String> names, List<Tensor> params, NAdamWConfig config) {
+        if (names == null || names.isEmpty()) {
+            throw new IllegalArgumentException("names must not be null or empty; use of(params, config) for none");
+        }
+        return new ParamGroup(params, config, names);
+    }
+
+    /** Whether the parameters have names. */
+    public boolean isNamed() {
+        return !names.isEmpty();
     }
 
     /**
@@ -61,8 +118,45 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config) {
         return new ParamGroup(params, config);
     }
 
+    /**
+     * Refuses what no optimizer can be built over, as every optimizer of this library checks at construction: a null
+     * or empty list, a null group, a tensor in two groups, and two tensors sharing memory (e.g. one a view or
+     * {@code detach()} of the other), which would be updated twice. Changes nothing.
+     *
+     * @throws IllegalArgumentException naming the first problem, e.g. {@code params[0] of group 1 is the same tensor
+     *                                  as params[2] of group 0}
+     */
+    public static void requireDisjoint(List<ParamGroup> groups) {
+        if (groups == null || groups.isEmpty()) {
+            throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
+                    + (groups == null ? "null" : "none"));
+        }
+        Map<Long, String> seen = new HashMap<>();
+        List<Tensor> all = new ArrayList<>();
+        List<String> positions = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            ParamGroup group = groups.get(g);
+            if (group == null) {
+                throw new IllegalArgumentException("group " + g + " is null");
+            }
+            for (int i = 0; i < group.params().size(); i++) {
+                String where = "params[" + i + "] of group " + g;
+                String first = seen.putIfAbsent(TensorChecks.identity(group.params().get(i)), where);
+                if (first != null) {
+                    throw new IllegalArgumentException(where + " is the same tensor as " + first
+                            + "; a tensor can be in only one group");
+                }
+                all.add(group.params().get(i));
+                positions.add(where);
+            }
+        }
+        try (PointerScope scope = new PointerScope()) {
+            TensorChecks.requireNoSharedMemory(all, positions::get);
+        }
+    }
+
     /** This group's parameters with another configuration. */
     public ParamGroup withConfig(NAdamWConfig newConfig) {
-        return new ParamGroup(params, newConfig);
+        return new ParamGroup(params, newConfig, names);
     }
 }

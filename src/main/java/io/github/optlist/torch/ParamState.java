@@ -1,5 +1,8 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.DeviceDtype;
+import io.github.optlist.internal.NativeMemory;
+import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -27,8 +30,8 @@ final class ParamState {
     Tensor expAvgSq;
     /** The float32 master copy of a half-precision parameter under {@code FLOAT32_MASTER_WEIGHTS}, else null. */
     Tensor master;
-    /** The parameter's {@linkplain TensorChecks#deviceCode device code} when the state was created or moved. */
-    int deviceCode;
+    /** The parameter's device and dtype when the state was created or moved. */
+    DeviceDtype where;
     /** The parameter's {@code ScalarType} value when the state was created or moved. */
     int dtype;
     /** The parameter's device as a name, e.g. {@code cuda:0}, when the state was created or moved. */
@@ -37,6 +40,8 @@ final class ParamState {
     int stateDtype;
     /** The parameter's strides when the state was created or moved; the state tensors have the same if it is dense. */
     private long[] strides;
+    /** The parameter's sizes when the state was created or moved: the state tensors' sizes. */
+    private long[] shape;
     /** Whether the parameter was dense and non-overlapping when the state was created or moved. */
     private boolean dense;
     private StatePrecision precision;
@@ -69,36 +74,44 @@ final class ParamState {
 
     /** Allocates the moments (and the master copy) for the parameter as it is now; called inside a no-grad region. */
     void initialize(StatePrecision statePrecision) {
-        initialize(statePrecision, param);
-    }
-
-    /**
-     * As {@link #initialize(StatePrecision)}, with the state made like {@code like} (a tensor of the parameter's
-     * shape) instead of the parameter: tests leave the state on another device than the parameter this way, as a
-     * {@code model.to(...)} after the first step does.
-     */
-    void initialize(StatePrecision statePrecision, Tensor like) {
-        this.precision = statePrecision;
-        record(like);
-        expAvg = newBuffer(like);
-        expAvgSq = newBuffer(like);
-        if (needsMaster()) {
-            master = newBuffer(like);
-            master.copy_(like);
+        Tensor like = param;
+        StatePrecision before = precision;
+        precision = statePrecision;
+        int stateDtypeBefore = stateDtype;
+        stateDtype = stateDtypeFor(like.scalar_type().value, statePrecision);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            newAvg = newBuffer(like);
+            newAvgSq = newBuffer(like);
+            if (keepsMaster(like.scalar_type().value, precision)) {
+                newMaster = newBuffer(like);
+                newMaster.copy_(like);
+            }
+        } catch (RuntimeException e) {
+            // All or nothing: a state with one moment missing would fail at every later step.
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            precision = before;
+            stateDtype = stateDtypeBefore;
+            throw e;
         }
+        record(like);
+        expAvg = newAvg;
+        expAvgSq = newAvgSq;
+        master = newMaster;
     }
 
     private void record(Tensor tensor) {
-        dtype = tensor.scalar_type().value;
-        deviceCode = TensorChecks.deviceCode(tensor);
+        where = DeviceDtype.of(tensor);
+        dtype = where.dtype();
         deviceName = tensor.device().str().getString();
         strides = strides(tensor);
+        shape = sizes(tensor);
         dense = tensor.is_non_overlapping_and_dense();
         stateDtype = stateDtypeFor(dtype, precision);
-    }
-
-    private boolean needsMaster() {
-        return precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
     }
 
     /**
@@ -111,26 +124,36 @@ final class ParamState {
      * @return whether anything moved, so that tensor lists holding the old tensors must be rebuilt
      */
     boolean follow() {
-        int nowDtype = param.scalar_type().value;
-        int nowDevice = TensorChecks.deviceCode(param);
-        if (nowDtype == dtype && nowDevice == deviceCode && hasStrides(param)) {
+        DeviceDtype now = DeviceDtype.of(param);
+        int nowDtype = now.dtype();
+        if (now.equals(where) && hasStrides(param)) {
             return false;
         }
-        boolean hadMaster = master != null;
-        record(param);
-        expAvg = moved(expAvg);
-        expAvgSq = moved(expAvgSq);
-        if (needsMaster()) {
-            if (hadMaster) {
-                master = moved(master, ScalarType.Float.value);
-            } else {
-                master = newBuffer();
-                master.copy_(param);
+        int nowStateDtype = stateDtypeFor(nowDtype, precision);
+        boolean keepsMaster = keepsMaster(nowDtype, precision);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            // All moved before any is replaced: a failure (no memory on the device) leaves the old state whole.
+            newAvg = moved(expAvg, nowStateDtype);
+            newAvgSq = moved(expAvgSq, nowStateDtype);
+            if (keepsMaster) {
+                newMaster = moved(master != null ? master : param, ScalarType.Float.value);
             }
-        } else {
-            NativeMemory.release(master);
-            master = null;
+        } catch (RuntimeException e) {
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            throw e;
         }
+        NativeMemory.release(expAvg);
+        NativeMemory.release(expAvgSq);
+        NativeMemory.release(master);
+        record(param);
+        expAvg = newAvg;
+        expAvgSq = newAvgSq;
+        master = newMaster;
         releaseScratch();
         return true;
     }
@@ -197,16 +220,16 @@ final class ParamState {
         return NativeMemory.outliveScope(zeros_like(like, options(stateDtype, like), new MemoryFormatOptional()));
     }
 
-    private Tensor moved(Tensor old) {
-        return moved(old, stateDtype);
-    }
-
-    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}. */
+    /** {@code old}'s values in a new buffer laid out as the parameter is now, in {@code dtype}; {@code old} is kept. */
     private Tensor moved(Tensor old, int dtype) {
         Tensor moved = NativeMemory.outliveScope(zeros_like(param, options(dtype, param),
                 new MemoryFormatOptional()));
-        moved.copy_(old);
-        NativeMemory.release(old);
+        try {
+            moved.copy_(old);
+        } catch (RuntimeException e) {
+            NativeMemory.release(moved);
+            throw e;
+        }
         return moved;
     }
 
@@ -217,6 +240,27 @@ final class ParamState {
     /** The parameter's strides when the state was created or last moved, which the state tensors share. */
     long[] strides() {
         return strides;
+    }
+
+    /** The sizes of the state tensors (the parameter's when the state was created or last moved). */
+    long[] shape() {
+        return shape;
+    }
+
+    /**
+     * Whether {@code tensor} has the sizes the state was made for; reads them one by one, without the native
+     * {@code ArrayRef} (and its Java wrapper) that {@code sizes()} would allocate per tensor and step.
+     */
+    boolean hasShape(Tensor tensor) {
+        if (tensor.dim() != shape.length) {
+            return false;
+        }
+        for (int i = 0; i < shape.length; i++) {
+            if (tensor.size(i) != shape[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether the parameter is dense and non-overlapping, as it was when the state was created or last moved. */
@@ -262,12 +306,94 @@ final class ParamState {
         return out;
     }
 
+    /** The sizes, read with calls that return plain values. */
+    static long[] sizes(Tensor tensor) {
+        long[] out = new long[(int) tensor.dim()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tensor.size(i);
+        }
+        return out;
+    }
+
     private void releaseScratch() {
         NativeMemory.release(scratch);
         NativeMemory.release(l2Gradient);
         NativeMemory.release(work);
         NativeMemory.release(gradWork);
         scratch = l2Gradient = work = gradWork = null;
+    }
+
+    /** Whether a parameter of {@code dtype} keeps a float32 master copy under {@code precision}. */
+    static boolean keepsMaster(int dtype, StatePrecision precision) {
+        return precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
+    }
+
+    /**
+     * The state as a {@link ParamStateDict}: fresh copies of its tensors owned by the caller if {@code copy}, else
+     * the live tensors themselves (for a writer that only reads them before the next step). Called inside a no-grad
+     * region.
+     */
+    ParamStateDict dict(boolean copy) {
+        if (!initialized()) {
+            return new ParamStateDict(step, null, null);
+        }
+        if (!copy) {
+            return new ParamStateDict(step, expAvg, expAvgSq, master);
+        }
+        return new ParamStateDict(step, expAvg.clone(), expAvgSq.clone(), master == null ? null : master.clone());
+    }
+
+    /**
+     * Refuses, with an {@link IllegalArgumentException} naming this parameter, a state whose moments are not
+     * floating point or are shaped otherwise than the parameter. Changes nothing.
+     */
+    void requireLoadable(ParamStateDict state) {
+        if (state == null) {
+            throw new IllegalArgumentException("the state of " + position + " must not be null");
+        }
+        if (!state.hasMoments()) {
+            return;
+        }
+        for (Tensor tensor : state.master() == null ? new Tensor[]{state.expAvg(), state.expAvgSq()}
+                : new Tensor[]{state.expAvg(), state.expAvgSq(), state.master()}) {
+            if (!java.util.Arrays.equals(tensor.shape(), param.shape())) {
+                throw new IllegalArgumentException(position + " has shape "
+                        + java.util.Arrays.toString(param.shape()) + ", the given moments "
+                        + java.util.Arrays.toString(tensor.shape()));
+            }
+            if (!tensor.is_floating_point()) {
+                throw new IllegalArgumentException("the moments for " + position + " must be floating point, got "
+                        + tensor.scalar_type());
+            }
+        }
+    }
+
+    /**
+     * Replaces the state with {@code state} (checked with {@link #requireLoadable}), copying its tensors into this
+     * state's dtype and device; a state at step 0 frees the tensors. Without a master copy in {@code state}, one kept
+     * under {@code precision} is taken from the parameter. Called inside a no-grad region and a scope.
+     */
+    void load(ParamStateDict state, StatePrecision statePrecision) {
+        if (!state.hasMoments()) {
+            release();
+        } else {
+            if (initialized() && !hasShape(param)) {
+                // The parameter was resized after its first update: its old state cannot follow it.
+                release();
+            }
+            if (!initialized()) {
+                initialize(statePrecision);
+            } else {
+                follow();
+            }
+            expAvg.copy_(state.expAvg());
+            expAvgSq.copy_(state.expAvgSq());
+            if (master != null) {
+                // Without a given master copy the parameter's own value is the best there is.
+                master.copy_(state.master() != null ? state.master() : param);
+            }
+        }
+        step = state.step();
     }
 
     /** Frees the state tensors; the parameter itself belongs to its group. */

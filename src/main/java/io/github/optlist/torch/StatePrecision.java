@@ -2,7 +2,7 @@ package io.github.optlist.torch;
 
 /**
  * What the optimizer keeps, and computes in, for float16 and bfloat16 parameters; chosen with
- * {@link NAdamWCosineDecay#setStatePrecision} before the first step. Parameters in float32 or float64 are the same
+ * {@link OptimizerOptions#statePrecision()} at construction. Parameters in float32 or float64 are the same
  * under every value: their moments are in their own dtype and the update runs on them directly.
  *
  * <p>Memory per element of a half-precision parameter (the parameter and its gradient take 2 bytes each on top):

@@ -145,6 +145,123 @@ class OptListCliTest {
         assertTrue(err.toString().contains("Nesterov"), err.toString());
     }
 
+    /** Runs the CLI in process, capturing standard error; standard output is captured and checked by {@link #run}. */
+    static String runErr(int expectedStatus, String... args) {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            run(expectedStatus, args);
+        } finally {
+            System.setErr(original);
+        }
+        return captured.toString();
+    }
+
+    @Test
+    void everyCommandPrintsItsUsageOnHelpWithoutPicocliWarnings() {
+        for (String command : new String[]{"list", "show", "tasks", "search", "report", "reproduce", "launch"}) {
+            String err = runErr(0, command, "--help");
+            String printed = run(0, command, "--help");
+            assertTrue(printed.startsWith("Usage: opt-list " + command + " "), printed);
+            assertTrue(err.isEmpty(), command + ": " + err);
+            assertEquals(printed, run(0, "help", command), "help " + command);
+        }
+        String errors = runErr(0, "search", "--help");
+        assertTrue(!errors.contains("picocli WARN"), errors);
+        assertTrue(run(0, "search", "--help").contains("idx % N == I"));
+    }
+
+    @Test
+    void messagesNameTheOptionTheUserTyped() {
+        String[] search = {"search", "--task", "seed-mlp", "--trials", "2", "--steps", "10", "--out", dir.toString()};
+        assertEquals("opt-list: --steps must be > 0, got 0\n", runErr(2, with(search, "--steps", "0")));
+        assertEquals("opt-list: --threads-per-worker must be >= 0 (0: divide the cores), got -1\n",
+                runErr(2, with(search, "--threads-per-worker", "-1")));
+        assertEquals("opt-list: --workers must be >= 1, got 0\n", runErr(2, with(search, "--workers", "0")));
+        assertEquals("opt-list: --trials must be in [1, 5] from --start 995, got 7\n",
+                runErr(2, with(with(search, "--trials", "7"), "--start", "995")));
+        assertEquals("opt-list: --start must be a list index, in [0, 1000), got 1000\n",
+                runErr(2, with(search, "--start", "1000")));
+        assertEquals("opt-list: --shard index must be in [0, 2), got 2\n", runErr(2, with(search, "--shard", "2/2")));
+        assertEquals("opt-list: --diverge-factor must be > 1, got 0.5\n",
+                runErr(2, with(search, "--diverge-factor", "0.5")));
+        assertEquals("opt-list: --blas-threads must be >= 0 (0: leave OpenBLAS alone), got -1\n",
+                runErr(2, with(search, "--blas-threads", "-1")));
+        assertEquals("opt-list: --pool must be in [10, 990], got 5\n",
+                runErr(2, "reproduce", "--quick", "--pool", "5", "--out", dir.toString()));
+        assertEquals("opt-list: --steps must be > 0, got 0\n", runErr(2, "show", "1", "--steps", "0"));
+        assertEquals("opt-list: IDX must be a list index, in [0, 1000), got 1000\n", runErr(2, "show", "1000"));
+    }
+
+    /** {@code args} with {@code option}'s value replaced, or the option appended. */
+    static String[] with(String[] args, String option, String value) {
+        String[] out = Arrays.copyOf(args, args.length);
+        for (int i = 0; i < out.length - 1; i++) {
+            if (out[i].equals(option)) {
+                out[i + 1] = value;
+                return out;
+            }
+        }
+        out = Arrays.copyOf(args, args.length + 2);
+        out[args.length] = option;
+        out[args.length + 1] = value;
+        return out;
+    }
+
+    @Test
+    void emptyOutIsRefusedInsteadOfWritingToTheCurrentFolder() {
+        assertEquals("opt-list: --out must name a folder, got ''\n", runErr(2, "search", "--task", "seed-mlp",
+                "--trials", "1", "--steps", "2", "--out", ""));
+        assertEquals("opt-list: --out must name a folder, got ''\n", runErr(2, "reproduce", "--quick", "--out", ""));
+        assertEquals("opt-list: DIR must name a folder, got ''\n", runErr(2, "report", ""));
+    }
+
+    @Test
+    void fileErrorsSayTheOperationThePathAndTheCause() throws Exception {
+        Path file = dir.resolve("afile");
+        Files.writeString(file, "x");
+        assertEquals("opt-list: " + file + " is a file, not a folder\n", runErr(2, "search", "--task", "seed-mlp",
+                "--trials", "1", "--steps", "2", "--out", file.toString()));
+        assertEquals("opt-list: cannot create folder " + file.resolve("sub") + ": Not a directory\n",
+                runErr(1, "search", "--task", "seed-mlp", "--trials", "1", "--steps", "2", "--out",
+                        file.resolve("sub").toString()));
+        assertEquals("opt-list: " + dir.resolve("none") + " does not exist\n", runErr(2, "report",
+                dir.resolve("none").toString()));
+    }
+
+    @Test
+    void corruptResultsLineIsReportedWithTheFileAndLine() throws Exception {
+        Path out = dir.resolve("run");
+        run(0, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "3", "--out", out.toString());
+        Path jsonl = out.resolve("results.jsonl");
+        java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(jsonl));
+        lines.set(1, "not json");
+        Files.write(jsonl, lines);
+        String err = runErr(2, "report", out.toString());
+        assertTrue(err.startsWith("opt-list: " + jsonl + " line 2 is not a trial result ("), err);
+    }
+
+    @Test
+    void folderInUseIsRefusedWithStatusOneNamingTheHolder() throws Exception {
+        Path out = dir.resolve("busy");
+        try (var lock = io.github.optlist.search.FolderLock.acquire(out, "search")) {
+            String err = runErr(1, "search", "--task", "seed-mlp", "--trials", "1", "--steps", "2", "--out",
+                    out.toString());
+            assertTrue(err.startsWith("opt-list: " + out + " is in use by search (pid " + ProcessHandle.current()
+                    .pid()), err);
+            assertTrue(runErr(1, "report", out.toString()).contains("is in use by search"));
+        }
+    }
+
+    @Test
+    void searchSetsOpenBlasThreadsToTheWorkerThreadsUnlessTold() {
+        String[] search = {"search", "--task", "seed-mlp", "--trials", "1", "--steps", "2", "--threads-per-worker",
+                "1", "--out", dir.resolve("blas").toString()};
+        assertTrue(run(0, search).contains("1 worker(s) of 1 thread(s), OpenBLAS threads 1\n"));
+        assertTrue(run(0, with(search, "--blas-threads", "0")).contains("OpenBLAS threads left alone\n"));
+    }
+
     @Test
     void badArgumentsExitWithStatusTwo() {
         run(2, "show", "1000");
@@ -152,5 +269,20 @@ class OptListCliTest {
                 dir.toString());
         run(2, "search", "--task", "nope", "--trials", "2", "--steps", "10", "--out", dir.toString());
         run(2, "search", "--task", "seed-mlp");
+    }
+
+    @Test
+    void launchRefusesAClasspathEntryThatIsNotThereBeforeStartingAnyRank() {
+        PrintStream original = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            assertEquals(2, OptListCli.execute("launch", "--nproc", "2", "--classpath",
+                    dir.resolve("no-such-folder").toString(), "io.github.optlist.examples.DataParallelExample"));
+        } finally {
+            System.setErr(original);
+        }
+        assertTrue(captured.toString().contains("--classpath " + dir.resolve("no-such-folder") + ": no such folder"),
+                captured.toString());
     }
 }

@@ -2,7 +2,10 @@ package io.github.optlist.distributed;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.TorchOptList;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -141,10 +144,128 @@ class DistributedTrainingTest {
         }
     }
 
-    private static void resumeOn(int nproc) {
+    @Test
+    void masterWeightsCheckpointOfTwoRanksResumesOnOneTwoAndThreeRanksBitForBit() throws Exception {
+        requireTrained();
+        resumeOn(2);
+        resumeOn(3);
+        for (var dtype : DistributedWorker.HALF_DTYPES) {
+            double[] uninterrupted = TinyTraining.read(dir.resolve("master-" + dtype + "-uninterrupted-rank0.txt"));
+            assertArrayEquals(uninterrupted, TinyTraining.read(dir.resolve("master-" + dtype
+                    + "-uninterrupted-rank1.txt")), 0.0, dtype + ": both ranks");
+            TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+            TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
+            try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
+                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS)) {
+                opt.load(dir.resolve("master-" + dtype + ".pt"));
+                for (int k = DistributedWorker.CHECKPOINT_AT; k < DistributedWorker.CHECKPOINT_STEPS; k++) {
+                    DistributedWorker.stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+                }
+            }
+            assertArrayEquals(uninterrupted, TinyTraining.values(model.parameters()), 0.0, dtype + " on 1 rank");
+            for (int world = 2; world <= 3; world++) {
+                for (int rank = 0; rank < world; rank++) {
+                    assertArrayEquals(uninterrupted, TinyTraining.read(dir.resolve("master-" + dtype + "-resumed-"
+                            + world + "-rank" + rank + ".txt")), 0.0, dtype + " on " + world + " ranks, rank " + rank);
+                }
+            }
+        }
+    }
+
+    @Test
+    void masterWeightsAreWhatTheCheckpointCarries() throws Exception {
+        requireTrained();
+        // Resuming from the half-precision parameters alone (a fresh master copy) must give other bits: otherwise the
+        // test above could not tell whether the master copies travelled.
+        for (var dtype : DistributedWorker.HALF_DTYPES) {
+            double[] uninterrupted = TinyTraining.read(dir.resolve("master-" + dtype + "-uninterrupted-rank0.txt"));
+            TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+            TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
+            try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
+                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS);
+                 org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                opt.load(dir.resolve("master-" + dtype + ".pt"));
+                for (var param : opt.paramGroups().get(0).params()) {
+                    var saved = opt.stateDict(param);
+                    opt.loadStateDict(param, new io.github.optlist.torch.ParamStateDict(saved.step(), saved.expAvg(),
+                            saved.expAvgSq()));
+                }
+                for (int k = DistributedWorker.CHECKPOINT_AT; k < DistributedWorker.CHECKPOINT_STEPS; k++) {
+                    DistributedWorker.stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+                }
+            }
+            assertTrue(!java.util.Arrays.equals(uninterrupted, TinyTraining.values(model.parameters())),
+                    dtype + ": a fresh master copy must change the result");
+        }
+    }
+
+    /** The world sizes already resumed on: one launch each serves every test that reads its files. */
+    private static final java.util.Set<Integer> resumedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private static synchronized void resumeOn(int nproc) {
+        if (!resumedOn.add(nproc)) {
+            return;
+        }
         List<String> output = Collections.synchronizedList(new ArrayList<>());
         Launcher.Result resumed = launch(nproc, output, "resume", dir.toString());
         assertEquals(Collections.nCopies(nproc, 0), resumed.rankCodes(), () -> String.join("\n", output));
+    }
+
+    @Test
+    void nonContiguousTensorsAreBroadcastAndSummedInTheirLogicalOrder() throws Exception {
+        requireTrained();
+        // [[0, 1, 2], [3, 4, 5]] transposed, read row by row; rank 1's own values (-100...) are overwritten.
+        double[] broadcast = {0, 3, 1, 4, 2, 5};
+        // The same from both ranks, rank 1's shifted by 10: 2x + 10.
+        double[] summed = {10, 16, 12, 18, 14, 20};
+        for (int rank = 0; rank < 2; rank++) {
+            assertArrayEquals(broadcast, TinyTraining.read(dir.resolve("noncontiguous-broadcast-rank" + rank
+                    + ".txt")), 0.0, "broadcast rank " + rank);
+            assertArrayEquals(summed, TinyTraining.read(dir.resolve("noncontiguous-allreduce-rank" + rank
+                    + ".txt")), 0.0, "all-reduce rank " + rank);
+        }
+    }
+
+    @Test
+    void zeroOneCheckpointHoldsTheMomentsOfANonContiguousParameterInOrder() throws Exception {
+        requireTrained();
+        List<Tensor> reference = TinyTraining.noncontiguousParams();
+        List<Tensor> restored = TinyTraining.noncontiguousParams();
+        try (NAdamWCosineDecay one = new NAdamWCosineDecay(List.of(ParamGroup.of(reference,
+                TinyTraining.NONCONTIGUOUS_CONFIG)), TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET);
+             NAdamWCosineDecay loaded = new NAdamWCosineDecay(List.of(ParamGroup.of(restored,
+                     TinyTraining.NONCONTIGUOUS_CONFIG)), TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET)) {
+            TinyTraining.setNoncontiguousGrads(reference);
+            one.step();
+            loaded.load(dir.resolve("zero-noncontiguous.pt"));
+            for (int i = 0; i < 2; i++) {
+                var expected = one.stateDict(reference.get(i));
+                var actual = loaded.stateDict(restored.get(i));
+                assertArrayEquals(TinyTraining.values(new TensorVector(expected.expAvg())),
+                        TinyTraining.values(new TensorVector(actual.expAvg())), 0.0, "exp_avg of param " + i);
+                assertArrayEquals(TinyTraining.values(new TensorVector(expected.expAvgSq())),
+                        TinyTraining.values(new TensorVector(actual.expAvgSq())), 0.0, "exp_avg_sq of param " + i);
+            }
+        }
+    }
+
+    @Test
+    void aRankThatStopsAnsweringIsNamedRatherThanTheRankThatTimedOut() {
+        List<String> output = Collections.synchronizedList(new ArrayList<>());
+        LaunchSettings settings = new LaunchSettings(2, 0, System.getProperty("java.class.path"),
+                DistributedWorker.class.getName(), List.of("hang"), List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"),
+                Map.of(), true, Duration.ofSeconds(120));
+        Launcher.Result result = Launcher.run(settings, output::add);
+        String all = String.join("\n", output);
+        assertTrue(ProcessHandle.current().descendants().noneMatch(ProcessHandle::isAlive), all);
+        assertEquals(0, result.firstFailedRank(), all);
+        assertEquals(3, result.exitCode(), all);
+        assertEquals(List.of(1), result.unresponsiveRanks(), all);
+        assertTrue(output.stream().anyMatch(line -> line.startsWith("[rank 0] CAUGHT: rank 0 of 2: allReduceSum failed")
+                && line.endsWith("; rank 1 did not report this failure within 5 s: stopped answering (hung, stopped"
+                + " or far behind)")), all);
+        assertEquals("rank 1 stopped answering: rank 0 timed out waiting for it and exited with code 3; every rank"
+                + " was stopped", result.summary(true));
     }
 
     @Test

@@ -2,12 +2,18 @@ package io.github.optlist.distributed;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.StatePrecision;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The rank side of {@link DistributedTrainingTest}: started by {@link Launcher} in 2 JVMs, runs one scenario and
@@ -21,11 +27,15 @@ public final class DistributedWorker {
     static final int CHECKPOINT_AT = 3;
     static final int[] ENTRIES = {0, 1};
     static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** The half-precision dtypes the master-weights checkpoint runs in. */
+    static final ScalarType[] HALF_DTYPES = {ScalarType.Half, ScalarType.BFloat16};
+    static final OptimizerOptions MASTER_WEIGHTS = OptimizerOptions.DEFAULTS.withStatePrecision(
+            StatePrecision.FLOAT32_MASTER_WEIGHTS);
 
     private DistributedWorker() {
     }
 
-    /** {@code train <dir>}, {@code resume <dir>} or {@code failures <port> <port>}. */
+    /** {@code train <dir>}, {@code resume <dir>}, {@code nccl <dir>}, {@code hang} or {@code failures <p> <p>}. */
     public static void main(String[] args) throws Exception {
         String scenario = args[0];
         try {
@@ -33,6 +43,7 @@ public final class DistributedWorker {
                 case "train" -> train(Path.of(args[1]));
                 case "resume" -> resume(Path.of(args[1]));
                 case "nccl" -> nccl(Path.of(args[1]));
+                case "hang" -> hang();
                 case "failures" -> {
                     badInput(Integer.parseInt(args[1]));
                     kill(Integer.parseInt(args[2]));
@@ -69,6 +80,7 @@ public final class DistributedWorker {
 
     private static void train(Path dir) throws Exception {
         try (TrainingGroup group = join()) {
+            noncontiguous(group, dir);
             int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
             for (ListVariant variant : ListVariant.values()) {
                 for (int idx : ENTRIES) {
@@ -116,7 +128,101 @@ public final class DistributedWorker {
             }
             TinyTraining.write(dir.resolve("uninterrupted-rank" + group.rank() + ".txt"),
                     TinyTraining.values(model.parameters()));
+            for (ScalarType dtype : HALF_DTYPES) {
+                trainHalf(group, dir, dtype);
+            }
             group.barrier();
+        }
+    }
+
+    /**
+     * A ZeRO-1 run with float32 master weights over {@code dtype} parameters, with a checkpoint after
+     * {@code CHECKPOINT_AT}. Every rank computes the gradient of the whole batch, so no reduction order enters and
+     * any number of ranks must give the same bits.
+     */
+    private static void trainHalf(TrainingGroup group, Path dir, ScalarType dtype) throws Exception {
+        TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS)) {
+            for (int k = 0; k < CHECKPOINT_STEPS; k++) {
+                if (k == CHECKPOINT_AT) {
+                    opt.save(dir.resolve("master-" + dtype + ".pt"));
+                    if (group.rank() == 0) {
+                        TinyTraining.write(dir.resolve("master-" + dtype + "-params.txt"),
+                                TinyTraining.values(model.parameters()));
+                    }
+                }
+                stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+            }
+        }
+        TinyTraining.write(dir.resolve("master-" + dtype + "-uninterrupted-rank" + group.rank() + ".txt"),
+                TinyTraining.values(model.parameters()));
+    }
+
+    static void stepHalf(TinyTraining.Mlp model, Runnable zeroGrad, Runnable step, int k, ScalarType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            zeroGrad.run();
+            TinyTraining.lossIn(model, k, dtype).backward();
+            step.run();
+        }
+    }
+
+    /** Resumes {@link #trainHalf}'s checkpoint on this launch's ranks. */
+    private static void resumeHalf(TrainingGroup group, Path dir, ScalarType dtype) throws Exception {
+        TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
+        TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
+                CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS)) {
+            opt.load(dir.resolve("master-" + dtype + ".pt"));
+            for (int k = CHECKPOINT_AT; k < CHECKPOINT_STEPS; k++) {
+                stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
+            }
+        }
+        TinyTraining.write(dir.resolve("master-" + dtype + "-resumed-" + group.worldSize() + "-rank" + group.rank()
+                + ".txt"), TinyTraining.values(model.parameters()));
+    }
+
+    /**
+     * A broadcast and an all-reduce of transposed (non-contiguous) tensors, and a ZeRO-1 checkpoint after one step
+     * of two parameters of which the one rank 1 owns is transposed.
+     */
+    private static void noncontiguous(TrainingGroup group, Path dir) throws Exception {
+        try (PointerScope scope = new PointerScope()) {
+            // Rank 0 sends a transposed view, rank 1 receives into a contiguous tensor of the same shape.
+            Tensor sent = group.rank() == 0 ? TinyTraining.noncontiguous(0, 2, 3)
+                    : TinyTraining.noncontiguous(-100, 2, 3).contiguous();
+            group.broadcast(sent, 0);
+            Tensor summed = TinyTraining.noncontiguous(10 * group.rank(), 2, 3);
+            group.allReduceSum(summed);
+            TinyTraining.write(dir.resolve("noncontiguous-broadcast-rank" + group.rank() + ".txt"),
+                    TinyTraining.values(new TensorVector(sent)));
+            TinyTraining.write(dir.resolve("noncontiguous-allreduce-rank" + group.rank() + ".txt"),
+                    TinyTraining.values(new TensorVector(summed)));
+            List<Tensor> params = TinyTraining.noncontiguousParams();
+            try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group,
+                    List.of(io.github.optlist.torch.ParamGroup.of(params, TinyTraining.NONCONTIGUOUS_CONFIG)),
+                    TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET)) {
+                TinyTraining.setNoncontiguousGrads(params);
+                opt.step();
+                opt.save(dir.resolve("zero-noncontiguous.pt"));
+            }
+        }
+    }
+
+    /** Both ranks all-reduce once; then rank 1 stops answering (sleeps) and rank 0 times out in the next one. */
+    private static void hang() throws InterruptedException {
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.GLOO,
+                Duration.ofSeconds(8)))) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor t = org.bytedeco.pytorch.global.torch.ones(3);
+                group.allReduceSum(t);
+                if (group.rank() == 1) {
+                    System.out.println("HANGING");
+                    System.out.flush();
+                    Thread.sleep(Long.MAX_VALUE);
+                }
+                group.allReduceSum(t);
+            }
         }
     }
 
@@ -144,6 +250,9 @@ public final class DistributedWorker {
             }
             TinyTraining.write(dir.resolve("resumed-" + group.worldSize() + "-rank" + group.rank() + ".txt"),
                     TinyTraining.values(model.parameters()));
+            for (ScalarType dtype : HALF_DTYPES) {
+                resumeHalf(group, dir, dtype);
+            }
             group.barrier();
         }
     }

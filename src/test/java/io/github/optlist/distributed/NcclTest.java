@@ -9,15 +9,13 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
-import static org.bytedeco.pytorch.global.torch.cuda_device_count;
-import static org.bytedeco.pytorch.global.torch.cuda_is_available;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Data parallel and ZeRO-1 over NCCL, two ranks on two CUDA devices of this machine, against the single-process
- * run on the CPU. Needs the CUDA build ({@code -Pcuda}) and two GPUs; skipped with the reason elsewhere.
+ * run on the CPU. Needs the CUDA build ({@code -Pcuda}) and two GPUs; skipped with the reason elsewhere (failed with it
+ * under {@code -Doptlist.requireCuda=true}, see {@link io.github.optlist.torch.CudaRequirement}).
  */
 class NcclTest {
 
@@ -26,8 +24,7 @@ class NcclTest {
 
     @Test
     void ncclDataParallelAndZeroOneEqualOneProcess() throws Exception {
-        assumeTrue(cuda_is_available() && cuda_device_count() >= 2, "NCCL needs two CUDA devices and the -Pcuda"
-                + " build; this machine has " + (cuda_is_available() ? cuda_device_count() : 0) + " usable");
+        io.github.optlist.torch.CudaRequirement.requireDevices(2);
         List<String> output = Collections.synchronizedList(new ArrayList<>());
         Launcher.Result result = DistributedTrainingTest.launch(output, "nccl", dir.toString());
         assertEquals(List.of(0, 0), result.rankCodes(), () -> String.join("\n", output));

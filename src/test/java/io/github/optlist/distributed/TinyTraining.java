@@ -65,6 +65,21 @@ final class TinyTraining {
         return mse_loss(model.forward(x.narrow(0, from, to - from)), y.narrow(0, from, to - from));
     }
 
+    /** Step {@code k}'s loss over its whole batch, the batch and model in {@code dtype} (e.g. float16). */
+    static Tensor lossIn(Mlp model, int k, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+        manual_seed(1000 + k);
+        Tensor x = randn(BATCH, 3).to(dtype);
+        Tensor y = randn(BATCH, 2).to(dtype);
+        return mse_loss(model.forward(x), y);
+    }
+
+    /** A fresh model from seed 1 in {@code dtype}. */
+    static Mlp mlpIn(org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+        Mlp model = new Mlp(1, 8);
+        model.to(dtype, false);
+        return model;
+    }
+
     /** Rank {@code rank}'s rows of a batch split over {@code world} ranks. */
     static int[] rows(int rank, int world) {
         return new int[]{rank * BATCH / world, (rank + 1) * BATCH / world};
@@ -95,7 +110,8 @@ final class TinyTraining {
         List<Double> out = new ArrayList<>();
         try (PointerScope scope = new PointerScope()) {
             for (long i = 0; i < params.size(); i++) {
-                Tensor flat = params.get(i).detach().to(org.bytedeco.pytorch.global.torch.ScalarType.Double)
+                // To the host first: a CUDA tensor's data pointer is device memory, not readable from here.
+                Tensor flat = params.get(i).detach().cpu().to(org.bytedeco.pytorch.global.torch.ScalarType.Double)
                         .flatten().contiguous();
                 double[] values = new double[(int) flat.numel()];
                 flat.data_ptr_double().get(values);
@@ -105,6 +121,44 @@ final class TinyTraining {
             }
         }
         return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** The list entry and training length of the non-contiguous ZeRO-1 checkpoint case. */
+    static final io.github.optlist.NAdamWConfig NONCONTIGUOUS_CONFIG = io.github.optlist.OptList.config(0);
+    static final long NONCONTIGUOUS_STEPS = 10;
+
+    /** {@code offset + [0, rows * cols)} laid out rows by cols, transposed: a cols-by-rows non-contiguous view. */
+    static Tensor noncontiguous(double offset, int rows, int cols) {
+        double[] values = new double[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = offset + i;
+        }
+        Tensor t = Tensor.create(values, rows, cols).t();
+        if (t.is_contiguous()) {
+            throw new IllegalStateException("the transposed view is contiguous");
+        }
+        return t;
+    }
+
+    /**
+     * Two float32 leaf parameters: 6 contiguous elements (owned by rank 0 of two under ZeRO-1's partition, the
+     * largest first) and a transposed 2-by-2 one (rank 1's).
+     */
+    static List<Tensor> noncontiguousParams() {
+        Tensor big = Tensor.create(new float[]{1, 2, 3, 4, 5, 6}, 6).set_requires_grad(true);
+        Tensor small = noncontiguous(-2, 2, 2).to(org.bytedeco.pytorch.global.torch.ScalarType.Float).detach()
+                .set_requires_grad(true);
+        return List.of(big, small);
+    }
+
+    /** Gradients that differ per element, so that a permuted moment shows. */
+    static void setNoncontiguousGrads(List<Tensor> params) {
+        try (NoGradGuard noGrad = new NoGradGuard()) {
+            for (Tensor p : params) {
+                p.mutable_grad().put(p.detach().mul(new org.bytedeco.pytorch.Scalar(0.5))
+                        .add(new org.bytedeco.pytorch.Scalar(0.25)));
+            }
+        }
     }
 
     /** Writes values one per line, exactly. */

@@ -1,6 +1,6 @@
 package io.github.optlist.reproduce;
 
-import io.github.optlist.examples.ReproduceOwnTaskExample;
+import io.github.optlist.Examples;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,7 +17,7 @@ class ReproduceOwnTaskExampleTest {
 
     @Test
     void ownTaskRunsThroughTheProtocolAndTrainingLowersItsHeldOutLoss() throws Exception {
-        ReproduceResult result = ReproduceOwnTaskExample.run(dir, true);
+        ReproduceResult result = (ReproduceResult) Examples.call("ReproduceOwnTaskExample", "run", dir, true);
         TaskScores rings = result.tasks().get(0);
         assertEquals("rings", rings.task());
         assertTrue(rings.scored(), rings.note());

@@ -219,4 +219,41 @@ class ReproduceTest {
                 ReproduceListener.NONE));
         assertTrue(twice.getMessage().contains("'t' appears twice"), twice.getMessage());
     }
+
+    @Test
+    void refusedRunLeavesEveryTaskFolderAsItWasAndRunsNothing() throws IOException {
+        Trial counting = context -> {
+            ran.add(context.candidate().label());
+            return fixed(1, 2, 3).run(context);
+        };
+        List<ReproduceTask> tasks = List.of(new ReproduceTask("a", 5, counting), new ReproduceTask("b", 5, counting));
+        Reproduce.run(quick(), tasks, dir, ReproduceListener.NONE);
+        Path b = dir.resolve("tasks/b/results.jsonl");
+        // b's folder alone was run with another seed: a's matches the request, b's does not
+        Files.writeString(b, Files.readString(b).replaceFirst("\"seed\":0", "\"seed\":7")
+                + "{\"label\":\"torn", java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+        byte[] aBefore = Files.readAllBytes(dir.resolve("tasks/a/results.jsonl"));
+        byte[] bBefore = Files.readAllBytes(b);
+        byte[] summary = Files.readAllBytes(dir.resolve("summary.md"));
+        ran.clear();
+        var e = assertThrows(IllegalArgumentException.class, () -> Reproduce.run(quick(), tasks, dir,
+                ReproduceListener.NONE));
+        assertTrue(e.getMessage().contains("seed 7 vs 0"), e.getMessage());
+        assertEquals(Set.of(), ran, "no trial of task a ran before b's folder was refused");
+        assertArrayEquals(aBefore, Files.readAllBytes(dir.resolve("tasks/a/results.jsonl")));
+        assertArrayEquals(bBefore, Files.readAllBytes(b));
+        assertArrayEquals(summary, Files.readAllBytes(dir.resolve("summary.md")));
+    }
+
+    @Test
+    void secondRunOnOneFolderIsRefusedWhileTheFirstHoldsIt() throws IOException {
+        try (var held = io.github.optlist.search.FolderLock.acquire(dir, "reproduce")) {
+            var e = assertThrows(io.github.optlist.search.FolderLockedException.class, () -> Reproduce.run(quick(),
+                    List.of(new ReproduceTask("a", 5, quadratic)), dir, ReproduceListener.NONE));
+            assertTrue(e.getMessage().contains("in use by reproduce (pid " + ProcessHandle.current().pid()),
+                    e.getMessage());
+        }
+        assertEquals(Set.of(), ran);
+        assertFalse(Files.exists(dir.resolve("tasks")));
+    }
 }

@@ -53,7 +53,7 @@ class BadInputTest {
 
     @Test
     void nullParameters() {
-        assertRefused(() -> TorchOptList.optimizerForIdx(null, 0, 100), "params", "null");
+        assertRefused(() -> TorchOptList.optimizerForIdx((TensorVector) null, 0, 100), "params", "null");
     }
 
     @Test
@@ -107,6 +107,107 @@ class BadInputTest {
         try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
             assertRefused(() -> opt.addParamGroup(ParamGroup.of(List.of(p), entry)), "same tensor");
             assertEquals(1, opt.paramGroups().size());
+        }
+    }
+
+    @Test
+    void undefinedTensor() {
+        assertRefused(() -> ParamGroup.of(List.of(param(), new Tensor()), entry), "params[1]", "undefined");
+    }
+
+    @Test
+    void expandedTensorWithStrideZero() {
+        Tensor expanded = randn(1, 3).expand(4, 3);
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(param(), expanded), 0, 100),
+                "params[1] has internal overlap: dimension 0 has size 4 and stride 0");
+    }
+
+    @Test
+    void stridedViewThatReachesOneElementTwice() {
+        Tensor overlapping = randn(10).as_strided(new long[]{3, 3}, 2, 1);
+        assertRefused(() -> ParamGroup.of(List.of(overlapping), entry), "params[0] may have internal overlap",
+                "[2, 1]", "[3, 3]");
+    }
+
+    @Test
+    void mkldnnTensor() {
+        Tensor mkldnn = randn(4).to_mkldnn();
+        assertRefused(() -> ParamGroup.of(List.of(mkldnn), entry), "params[0] has layout", "only dense");
+    }
+
+    @Test
+    void tensorAndItsDetachedAliasInOneGroup() {
+        Tensor p = param();
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(p, param(), p.detach()), 0, 100),
+                "params[2] shares memory with params[0]");
+    }
+
+    @Test
+    void tensorAndItsDetachedAliasInTwoGroups() {
+        Tensor p = param();
+        assertRefused(() -> new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), entry),
+                ParamGroup.of(List.of(p.detach()), entry)), 100, ListVariant.TASKSET),
+                "params[0] of group 1 shares memory with params[0] of group 0");
+    }
+
+    @Test
+    void addingAGroupWithATensorSharingMemoryChangesNothing() {
+        Tensor p = param();
+        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
+            assertRefused(() -> opt.addParamGroup(ParamGroup.of(List.of(param(), p.detach()), entry)),
+                    "params[1] of group 1 shares memory with params[0] of group 0");
+            assertEquals(1, opt.paramGroups().size());
+            opt.addParamGroup(ParamGroup.of(List.of(param()), entry));
+            assertEquals(2, opt.paramGroups().size(), "a group of other tensors is still taken");
+        }
+    }
+
+    @Test
+    void overlappingSlicesOfOneBuffer() {
+        Tensor buffer = randn(10);
+        assertRefused(() -> ParamGroup.of(List.of(buffer.narrow(0, 0, 6), buffer.narrow(0, 4, 6)), entry),
+                "params[1] shares memory with params[0]");
+    }
+
+    @Test
+    void disjointSlicesOfOneBufferAreEachUpdatedOnce() {
+        Tensor buffer = Tensor.create(new float[]{1, 2, 3, 4, 5, 6}, 6);
+        Tensor first = buffer.narrow(0, 0, 3);
+        Tensor second = buffer.narrow(0, 3, 3);
+        Tensor twin = Tensor.create(new float[]{1, 2, 3, 4, 5, 6}, 6);
+        try (var opt = new NAdamWCosineDecay(new TensorVector(second, first), entry, 100);
+             var reference = new NAdamWCosineDecay(new TensorVector(twin), entry, 100)) {
+            first.mutable_grad().put(Tensor.create(new float[]{1, -1, 2}, 3));
+            second.mutable_grad().put(Tensor.create(new float[]{-2, 3, 1}, 3));
+            twin.mutable_grad().put(Tensor.create(new float[]{1, -1, 2, -2, 3, 1}, 6));
+            opt.step();
+            reference.step();
+            assertArrayEquals(TestTensors.values(twin), TestTensors.values(buffer));
+        }
+    }
+
+    @Test
+    void zeroingAnExpandedGradientInPlaceIsRefusedBeforeAnyGradientChanges() {
+        Tensor first = param();
+        Tensor second = param();
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(first, second), 0, 100)) {
+            TestTensors.setGrad(first, new double[]{1, 2, 3});
+            second.mutable_grad().put(Tensor.create(new float[]{5}, 1).expand(3));
+            assertRefused(() -> opt.zeroGrad(false), "params[1] of group 0 has an expanded gradient");
+            assertArrayEquals(new double[]{1, 2, 3}, TestTensors.values(first.grad()));
+            opt.zeroGrad();
+            assertTrue(!first.grad().defined() && !second.grad().defined(), "set to none works");
+        }
+    }
+
+    @Test
+    void zeroingAGradientThatIsAViewFillsItWithZeros() {
+        Tensor p = param();
+        Tensor bucket = Tensor.create(new float[]{7, 1, 2, 3}, 4);
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(p), 0, 100)) {
+            p.mutable_grad().put(bucket.narrow(0, 1, 3));
+            opt.zeroGrad(false);
+            assertArrayEquals(new double[]{7, 0, 0, 0}, TestTensors.values(bucket), "zeroed in place, in the bucket");
         }
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.AtomicFile;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.LinearImpl;
@@ -20,9 +21,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -116,17 +119,26 @@ class CheckpointTest {
     }
 
     @Test
-    void crashWhileSavingLeavesThePreviousFileIntact() throws IOException {
+    void failureWhileWritingLeavesThePreviousFileIntactAndNoTemporaryFile() throws IOException {
         Tensor[] params = params();
         Path file = dir.resolve("opt.ckpt");
         try (var opt = optimizer(params, OptList.config(0))) {
             run(opt, params, 0, 2);
             opt.save(file);
-            byte[] before = Files.readAllBytes(file);
-            run(opt, params, 2, 4);
-            assertThrows(IOException.class, () -> opt.save(file, () -> {
-                throw new IllegalStateException("simulated crash");
-            }));
+        }
+        byte[] before = Files.readAllBytes(file);
+        List<AtomicFile.Content> failures = List.of(channel -> {
+            channel.write(ByteBuffer.wrap(new byte[before.length / 2])); // half a file, then the write fails
+            throw new IOException("simulated write failure");
+        }, channel -> {
+            channel.write(ByteBuffer.wrap(new byte[before.length / 2]));
+            throw new IllegalStateException("simulated write failure");
+        });
+        for (AtomicFile.Content failing : failures) {
+            IOException e = assertThrows(IOException.class,
+                    () -> AtomicFile.write(file, "the optimizer", failing));
+            assertTrue(e.getMessage().contains("cannot save the optimizer to " + file)
+                    && e.getMessage().contains("simulated write failure"), e.getMessage());
             assertArrayEquals(before, Files.readAllBytes(file));
             try (Stream<Path> files = Files.list(dir)) {
                 assertEquals(List.of(file), files.toList(), "no temporary file left behind");
@@ -138,8 +150,55 @@ class CheckpointTest {
         }
     }
 
+    @Test
+    void staleTemporaryFilesOfAKilledProcessWithThisPidAreSkippedAndKept() throws IOException {
+        Path file = dir.resolve("opt.ckpt");
+        long next = AtomicFile.TEMPORARIES.get() + 1;
+        List<Path> stale = new ArrayList<>();
+        for (long n = next; n < next + 3; n++) {
+            stale.add(Files.writeString(dir.resolve("opt.ckpt.tmp" + ProcessHandle.current().pid() + "-" + n),
+                    "left by a killed process"));
+        }
+        Tensor[] params = params();
+        try (var opt = optimizer(params, OptList.config(0))) {
+            run(opt, params, 0, 2);
+            opt.save(file);
+        }
+        for (Path path : stale) {
+            assertEquals("left by a killed process", Files.readString(path));
+        }
+        try (var fresh = optimizer(params(), OptList.config(0))) {
+            fresh.load(file);
+            assertEquals(2, fresh.stepCount());
+        }
+    }
+
+    @Test
+    void saveIntoAMissingFolderIsRefusedNamingThePath() throws IOException {
+        Path file = dir.resolve("absent").resolve("opt.ckpt");
+        Tensor[] params = params();
+        try (var opt = optimizer(params, OptList.config(0))) {
+            run(opt, params, 0, 2);
+            IOException e = assertThrows(IOException.class, () -> opt.save(file));
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("no folder"),
+                    e.getMessage());
+            assertEquals(2, opt.stepCount());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(), files.toList(), "nothing written");
+        }
+    }
+
+    @Test
+    void nullPathIsRefused() {
+        try (var opt = optimizer(params(), OptList.config(0))) {
+            assertThrows(IllegalArgumentException.class, () -> opt.save(null));
+            assertThrows(IllegalArgumentException.class, () -> opt.load(null));
+        }
+    }
+
     /** A refused load must leave the optimizer stepping exactly as a twin that never tried. */
-    void assertRefusedAndUnchanged(Path file, Class<? extends IOException> type, String... messageParts)
+    static void assertRefusedAndUnchanged(Path file, Class<? extends IOException> type, String... messageParts)
             throws IOException {
         NAdamWConfig config = OptList.config(1);
         Tensor[] params = params();
@@ -265,9 +324,8 @@ class CheckpointTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config, StatePrecision precision) {
-        NAdamWCosineDecay optimizer = optimizer(params, config);
-        optimizer.setStatePrecision(precision);
-        return optimizer;
+        return new NAdamWCosineDecay(List.of(ParamGroup.of(new TensorVector(params), config)), T, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withStatePrecision(precision));
     }
 
     static Stream<Arguments> precisionsAndHalfDtypes() {
@@ -319,7 +377,7 @@ class CheckpointTest {
                 CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(file));
                 assertTrue(e.getMessage().contains("params[0] of group 0 has its state in Float")
                         && e.getMessage().contains("state precision " + other)
-                        && e.getMessage().contains("setStatePrecision(StatePrecision.FLOAT32)"), e.getMessage());
+                        && e.getMessage().contains(".statePrecision(StatePrecision.FLOAT32)"), e.getMessage());
                 assertEquals(0, opt.stepCount());
             }
         }
@@ -346,7 +404,7 @@ class CheckpointTest {
         }
         try (var opt = optimizer(halfParams(ScalarType.Half), OptList.config(1))) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> opt.load(version2));
-            assertTrue(e.getMessage().contains("setStatePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
+            assertTrue(e.getMessage().contains(".statePrecision(StatePrecision.PARAM_DTYPE)"), e.getMessage());
         }
     }
 

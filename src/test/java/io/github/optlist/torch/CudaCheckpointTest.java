@@ -11,11 +11,12 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 
-import static org.bytedeco.pytorch.global.torch.cuda_is_available;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Checkpoints cross devices both ways; runs where CUDA is present, skipped with the reason elsewhere. */
+/**
+ * Checkpoints cross devices both ways; runs where CUDA is present, elsewhere skipped with the reason (or failed with
+ * it under {@code -Doptlist.requireCuda=true}, see {@link CudaRequirement}).
+ */
 class CudaCheckpointTest {
 
     @TempDir
@@ -23,7 +24,7 @@ class CudaCheckpointTest {
 
     @BeforeEach
     void requireCuda() {
-        assumeTrue(cuda_is_available(), "CUDA is not available here: build with -Pcuda on a machine with a GPU");
+        CudaRequirement.requireDevices(1);
     }
 
     static Tensor[] on(Tensor[] params, String device) {

@@ -14,18 +14,19 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Random;
 
-import static org.bytedeco.pytorch.global.torch.cuda_is_available;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Runs on a machine with CUDA and the CUDA build of the presets ({@code -Pcuda}); skipped with the reason elsewhere. */
+/**
+ * Runs on a machine with CUDA and the CUDA build of the presets ({@code -Pcuda}); elsewhere skipped with the reason,
+ * or failed with it under {@code -Doptlist.requireCuda=true} (see {@link CudaRequirement}).
+ */
 class CudaTest {
 
     @BeforeEach
     void requireCuda() {
-        assumeTrue(cuda_is_available(), "CUDA is not available here: build with -Pcuda on a machine with a GPU");
+        CudaRequirement.requireDevices(1);
     }
 
     @Test
@@ -58,7 +59,7 @@ class CudaTest {
                     run.step(random, i -> true);
                     run.assertAgree(UpdatePathTest.FLOAT64_TOLERANCE, config.name() + " " + path + " step " + step);
                 }
-                assertEquals(12L * UpdatePathTest.SHAPES.length, run.fast.tensorUpdates(path), path + " on CUDA");
+                assertEquals(12L * UpdatePathTest.SHAPES.length, run.tensorUpdates(path), path + " on CUDA");
                 run.close();
             }
         }
@@ -76,7 +77,7 @@ class CudaTest {
                         // Both compute in float32 and round once; CUDA and CPU may round a few elements apart.
                         run.assertAgree(0.05, config.name() + " " + path + " " + dtype + " step " + step);
                     }
-                    BucketUpdate update = run.fast.lastStepUpdates().get(0);
+                    PathReport update = run.fast.lastStepUpdates().get(0);
                     assertEquals(path, update.path(), update.fallbackReason());
                     assertEquals("Float", update.stateDtype());
                     run.close();

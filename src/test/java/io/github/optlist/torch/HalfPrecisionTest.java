@@ -113,9 +113,8 @@ class HalfPrecisionTest {
             references.add(ReferenceNAdamW.publishedBinding(config, TRAINING_STEPS, variant, start));
         }
         try (NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(params,
-                variant.apply(config))), TRAINING_STEPS, variant)) {
-            optimizer.setUpdatePath(path);
-            optimizer.setStatePrecision(precision);
+                variant.apply(config))), TRAINING_STEPS, variant,
+                OptimizerOptions.builder().updatePath(path).statePrecision(precision).build())) {
             for (int step = 0; step < STEPS_RUN; step++) {
                 try (PointerScope scope = new PointerScope()) {
                     optimizer.zeroGrad();
@@ -128,7 +127,7 @@ class HalfPrecisionTest {
                     optimizer.step();
                 }
             }
-            BucketUpdate update = optimizer.lastStepUpdates().get(0);
+            PathReport update = optimizer.lastStepUpdates().get(0);
             assertEquals(path, update.path(), update.fallbackReason());
             assertEquals(precision == StatePrecision.PARAM_DTYPE ? dtype.name() : "Float", update.stateDtype());
         }
@@ -159,8 +158,7 @@ class HalfPrecisionTest {
     void paramDtypePrecisionKeepsTheStateInTheParametersDtypeAsTorchDoes() {
         Tensor p = Tensor.create(new double[]{1, -2, 3}, 3).to(ScalarType.BFloat16).detach().set_requires_grad(true);
         try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
-                ListVariant.TASKSET)) {
-            optimizer.setStatePrecision(StatePrecision.PARAM_DTYPE);
+                ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.PARAM_DTYPE))) {
             p.mutable_grad().put(Tensor.create(new double[]{0.5, 0.5, 0.5}, 3).to(ScalarType.BFloat16));
             optimizer.step();
             assertEquals("BFloat16", optimizer.lastStepUpdates().get(0).stateDtype());
@@ -175,8 +173,7 @@ class HalfPrecisionTest {
             Tensor p = TestTensors.param(new double[]{1, -2, 3, 0.5}, 4).to(ScalarType.Float).detach()
                     .set_requires_grad(true);
             try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(1))), 10,
-                    ListVariant.TASKSET)) {
-                optimizer.setStatePrecision(precision);
+                    ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withStatePrecision(precision))) {
                 for (int step = 0; step < 3; step++) {
                     p.mutable_grad().put(Tensor.create(new double[]{0.1, -0.2, 0.3, step}, 4).to(ScalarType.Float));
                     optimizer.step();
@@ -191,21 +188,20 @@ class HalfPrecisionTest {
     }
 
     @Test
-    void precisionCannotChangeOnceStateExists() {
-        Tensor p = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Half).detach().set_requires_grad(true);
-        try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
-                ListVariant.TASKSET)) {
-            assertThrows(IllegalArgumentException.class, () -> optimizer.setStatePrecision(null));
-            optimizer.setStatePrecision(StatePrecision.PARAM_DTYPE);
-            optimizer.setStatePrecision(StatePrecision.FLOAT32);
-            p.mutable_grad().put(Tensor.create(new double[]{1, 1}, 2).to(ScalarType.Half));
-            optimizer.step();
-            optimizer.setStatePrecision(StatePrecision.FLOAT32); // unchanged: allowed
-            var e = assertThrows(IllegalStateException.class,
-                    () -> optimizer.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS));
-            assertTrue(e.getMessage().contains("from FLOAT32 to FLOAT32_MASTER_WEIGHTS")
-                    && e.getMessage().contains("params[0] of group 0 already has state"), e.getMessage());
-            assertEquals(StatePrecision.FLOAT32, optimizer.statePrecision());
+    void precisionIsFixedAtConstructionAndRuns() {
+        assertThrows(IllegalArgumentException.class, () -> OptimizerOptions.builder().statePrecision(null));
+        for (StatePrecision precision : StatePrecision.values()) {
+            Tensor p = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Half).detach().set_requires_grad(true);
+            try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
+                    ListVariant.TASKSET, OptimizerOptions.builder().statePrecision(precision).build())) {
+                p.mutable_grad().put(Tensor.create(new double[]{1, 1}, 2).to(ScalarType.Half));
+                optimizer.step();
+                assertEquals(precision, optimizer.options().statePrecision());
+                assertEquals(precision == StatePrecision.PARAM_DTYPE ? "Half" : "Float",
+                        optimizer.lastStepUpdates().get(0).stateDtype(), precision.toString());
+                assertEquals(precision == StatePrecision.FLOAT32_MASTER_WEIGHTS,
+                        optimizer.stateDict(p).master() != null, precision + " keeps a master copy");
+            }
         }
     }
 }

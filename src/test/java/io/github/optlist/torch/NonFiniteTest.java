@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NonFiniteCheck;
+import io.github.optlist.internal.NonFiniteCheck.Method;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
@@ -18,6 +20,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NonFiniteTest {
@@ -65,9 +68,8 @@ class NonFiniteTest {
         Tensor twinA = TestTensors.param(a0, 4);
         Tensor twinB = TestTensors.param(b0, 3);
         List<Long> reported = new ArrayList<>();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(a, b), entry, 10);
+        try (var opt = skipping(entry, a, b);
              var twin = new NAdamWCosineDecay(new TensorVector(twinA, twinB), entry, 10)) {
-            opt.setSkipNonFiniteSteps(true);
             opt.setSkippedStepListener(reported::add);
             for (int k = 0; k < 5; k++) {
                 double[] ga = TestTensors.gaussian(random, 4, 1.0);
@@ -98,6 +100,12 @@ class NonFiniteTest {
         assertArrayEquals(TestTensors.values(twinB), TestTensors.values(b));
     }
 
+    /** An optimizer over {@code params} that skips steps with non-finite gradients, 10 steps long. */
+    static NAdamWCosineDecay skipping(io.github.optlist.NAdamWConfig config, Tensor... params) {
+        return new NAdamWCosineDecay(java.util.List.of(ParamGroup.of(new TensorVector(params), config)), 10,
+                io.github.optlist.ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withSkipNonFiniteSteps(true));
+    }
+
     /** A float32 and a {@code dtype} parameter: the check runs once per device and dtype, so over two lists. */
     static Tensor[] mixedParams(ScalarType dtype) {
         return new Tensor[]{
@@ -109,8 +117,7 @@ class NonFiniteTest {
     @EnumSource(value = ScalarType.class, names = {"Half", "BFloat16", "Float", "Double"})
     void nonFiniteGradientOfEveryDtypeIsFound(ScalarType dtype) {
         Tensor[] params = mixedParams(dtype);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(params), entry, 10)) {
-            opt.setSkipNonFiniteSteps(true);
+        try (var opt = skipping(entry, params)) {
             TestTensors.setGrad(params[0], new double[]{1, 1, 1, 1});
             TestTensors.setGrad(params[1], new double[]{1, 1, 1});
             opt.step();
@@ -131,9 +138,8 @@ class NonFiniteTest {
         Tensor[] checked = mixedParams(ScalarType.BFloat16);
         Tensor[] unchecked = mixedParams(ScalarType.BFloat16);
         Random random = new Random(4);
-        try (var withCheck = new NAdamWCosineDecay(new TensorVector(checked), entry, 10);
+        try (var withCheck = skipping(entry, checked);
              var without = new NAdamWCosineDecay(new TensorVector(unchecked), entry, 10)) {
-            withCheck.setSkipNonFiniteSteps(true);
             for (int k = 0; k < 4; k++) {
                 double[] g0 = TestTensors.gaussian(random, 4, 1e-3);
                 double[] g1 = TestTensors.gaussian(random, 3, 1e3);
@@ -150,6 +156,37 @@ class NonFiniteTest {
         }
         for (int i = 0; i < checked.length; i++) {
             assertArrayEquals(TestTensors.values(unchecked[i]), TestTensors.values(checked[i]));
+        }
+    }
+    @Test
+    void bfloat16OnCudaIsCheckedWithIsfiniteAndEverythingElseWithTheMultiTensorOperator() {
+        int cuda = org.bytedeco.pytorch.global.torch.DeviceType.CUDA.value;
+        int cpu = org.bytedeco.pytorch.global.torch.DeviceType.CPU.value;
+        assertEquals(Method.ISFINITE_PER_TENSOR, NonFiniteCheck.methodFor(cuda, ScalarType.BFloat16.value));
+        for (ScalarType dtype : new ScalarType[]{ScalarType.Half, ScalarType.Float, ScalarType.Double}) {
+            assertEquals(Method.MULTI_TENSOR_OPERATOR, NonFiniteCheck.methodFor(cuda, dtype.value), dtype.name());
+            assertEquals(Method.MULTI_TENSOR_OPERATOR, NonFiniteCheck.methodFor(cpu, dtype.value), dtype.name());
+        }
+        assertEquals(Method.MULTI_TENSOR_OPERATOR, NonFiniteCheck.methodFor(cpu, ScalarType.BFloat16.value));
+    }
+
+    @ParameterizedTest
+    @ValueSource(doubles = {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY})
+    void cudaBfloat16BranchFindsNonFiniteValuesAndPassesFiniteOnes(double bad) {
+        // CPU tensors taken down the branch the check takes for bfloat16 gradients on CUDA.
+        int cuda = org.bytedeco.pytorch.global.torch.DeviceType.CUDA.value;
+        NonFiniteCheck check = new NonFiniteCheck((deviceType, dtype) -> NonFiniteCheck.methodFor(cuda, dtype));
+        try (var scope = new org.bytedeco.javacpp.PointerScope()) {
+            Tensor finite = Tensor.create(new double[]{1, -3e38, 0.5}, 3).to(ScalarType.BFloat16);
+            Tensor other = Tensor.create(new double[]{2, 4}, 2).to(ScalarType.BFloat16);
+            Tensor wide = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float);
+            assertTrue(check.allFinite(java.util.Arrays.asList(finite, null, other, wide)));
+            Tensor nonFinite = Tensor.create(new double[]{1, bad, 0.5}, 3).to(ScalarType.BFloat16);
+            assertFalse(check.allFinite(java.util.Arrays.asList(finite, nonFinite, wide)));
+            assertTrue(check.allFinite(List.of(finite, other)), "the flag is cleared for the next check");
+            assertArrayEquals(new double[]{1, bad, 0.5}, TestTensors.values(nonFinite), "values are left as they are");
+        } finally {
+            check.release();
         }
     }
 }

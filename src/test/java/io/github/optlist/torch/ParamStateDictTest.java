@@ -64,10 +64,11 @@ class ParamStateDictTest {
         manual_seed(5);
         Tensor a = randn(3, 4).to(org.bytedeco.pytorch.global.torch.ScalarType.Half).requires_grad_(true);
         Tensor b = randn(3, 4).to(org.bytedeco.pytorch.global.torch.ScalarType.Half).requires_grad_(true);
-        try (NAdamWCosineDecay first = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10);
-             NAdamWCosineDecay second = TorchOptList.optimizerForIdx(new TensorVector(b), 0, 10)) {
-            first.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
-            second.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
+        OptimizerOptions master = OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
+        try (NAdamWCosineDecay first = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10, ListVariant.TASKSET,
+                master);
+             NAdamWCosineDecay second = TorchOptList.optimizerForIdx(new TensorVector(b), 0, 10, ListVariant.TASKSET,
+                     master)) {
             stepWithGradients(first, a);
             stepWithGradients(first, a);
             b.detach().copy_(a.detach());

@@ -4,6 +4,8 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
+import io.github.optlist.internal.DeviceDtype;
+import io.github.optlist.internal.NativeMemory;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -59,7 +61,7 @@ class ParameterMoveTest {
                 opt.step();
                 reference.step(g);
             }
-            BucketUpdate last = opt.lastStepUpdates().get(0);
+            PathReport last = opt.lastStepUpdates().get(0);
             assertEquals("Float", last.dtype());
             assertEquals("Float", last.stateDtype());
             assertEquals(UpdatePath.FUSED, last.path(), last.fallbackReason());
@@ -79,14 +81,22 @@ class ParameterMoveTest {
 
     /**
      * A parameter on the meta device whose state was left on the CPU, as {@code model.to(device)} after the first
-     * step leaves it (LibTorch cannot move a CPU tensor's data to meta in place, so the state is made on the CPU).
+     * step leaves it. LibTorch cannot move a CPU tensor's data to meta in place ({@code set_data} refuses), so the
+     * test puts the state there itself: made for the parameter, then replaced by CPU moments recorded as the CPU's.
      */
     static Tensor metaParameterWithStateOnCpu(NAdamWCosineDecay opt, Tensor cpuTwin) {
         Tensor p = opt.paramGroups().get(0).params().get(0);
         try (var scope = new org.bytedeco.javacpp.PointerScope();
              var noGrad = new org.bytedeco.pytorch.NoGradGuard()) {
-            opt.stateOf(p).initialize(StatePrecision.FLOAT32, cpuTwin);
-            opt.stateOf(p).step = 2;
+            ParamState state = opt.stateOf(p);
+            state.initialize(StatePrecision.FLOAT32);
+            NativeMemory.release(state.expAvg);
+            NativeMemory.release(state.expAvgSq);
+            state.expAvg = NativeMemory.outliveScope(cpuTwin.detach().clone().zero_());
+            state.expAvgSq = NativeMemory.outliveScope(cpuTwin.detach().clone().zero_());
+            state.where = DeviceDtype.of(cpuTwin);
+            state.deviceName = "cpu";
+            state.step = 2;
         }
         return p;
     }
@@ -102,7 +112,7 @@ class ParameterMoveTest {
             assertEquals(3, opt.stepCount(p));
             assertTrue(opt.stateOf(p).expAvg.is_meta(), "the first moment moved to the parameter's device");
             assertTrue(opt.stateOf(p).expAvgSq.is_meta(), "the second moment moved to the parameter's device");
-            BucketUpdate last = opt.lastStepUpdates().get(0);
+            PathReport last = opt.lastStepUpdates().get(0);
             assertEquals("meta", last.device());
             assertEquals(UpdatePath.MULTI_TENSOR, last.path());
             assertTrue(last.fallbackReason().contains("params[0] of group 0 is on meta"), last.fallbackReason());
@@ -127,8 +137,9 @@ class ParameterMoveTest {
     void masterCopyIsDroppedWhenTheParameterLeavesHalfPrecisionAndTakenWhenItReturns() {
         Tensor p = Tensor.create(new double[]{0.5, -0.25, 0.125}, 3).to(ScalarType.BFloat16).detach()
                 .set_requires_grad(true);
-        try (var opt = optimizer(p, OptList.config(0))) {
-            opt.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
+        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), T,
+                ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS))) {
             TestTensors.setGrad(p, new double[]{1, 1, 1});
             opt.step();
             p.set_data(p.detach().to(ScalarType.Float));

@@ -66,8 +66,7 @@ class PublishedBindingTest {
         ReferenceNAdamW reference = ReferenceNAdamW.publishedBinding(entry, TRAINING_STEPS, variant, initial);
         Tensor param = TestTensors.param(initial, 2, 5);
         try (NAdamWCosineDecay optimizer = TorchOptList.optimizerForIdx(new TensorVector(param), idx, TRAINING_STEPS,
-                variant)) {
-            optimizer.setUpdatePath(path);
+                variant, OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             assertEquals(variant == ListVariant.TORCH_PORT && entry.useNesterov(),
                     optimizer.paramGroups().get(0).config().useNesterov(), "the reported configuration");
             for (int step = 0; step < TRAINING_STEPS; step++) {
@@ -77,7 +76,7 @@ class PublishedBindingTest {
                     TestTensors.setGrad(param, grad);
                     optimizer.step();
                 }
-                for (BucketUpdate update : optimizer.lastStepUpdates()) {
+                for (PathReport update : optimizer.lastStepUpdates()) {
                     assertEquals(path, update.path(), "the path asked for runs: " + update);
                     assertFalse(update.fellBack(), update.fallbackReason());
                 }

@@ -1,7 +1,8 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.examples.MlpRegressionExample.Mlp;
+import io.github.optlist.ListVariant;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import static org.bytedeco.pytorch.global.torch.manual_seed;
 import static org.bytedeco.pytorch.global.torch.mse_loss;
 import static org.bytedeco.pytorch.global.torch.randn;
+import static org.bytedeco.pytorch.global.torch.relu;
 import static org.bytedeco.pytorch.global.torch.tanh;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,12 +62,23 @@ class SoakTest {
         assertTrue(growth <= ALLOWED_GROWTH_KIB, "resident memory grew by " + growth + " KiB over " + steps + " steps");
     }
 
+    /** The README example's model: three linear layers 2-256-256-2. */
+    private static final class Mlp extends org.bytedeco.pytorch.Module {
+        private final LinearImpl fc1 = register_module("fc1", new LinearImpl(2, 256));
+        private final LinearImpl fc2 = register_module("fc2", new LinearImpl(256, 256));
+        private final LinearImpl fc3 = register_module("fc3", new LinearImpl(256, 2));
+
+        Tensor forward(Tensor x) {
+            return fc3.forward(relu(fc2.forward(relu(fc1.forward(x)))));
+        }
+    }
+
     /** Trains the example's model, calling {@code beforeStep} with each step's index. */
     private static void train(UpdatePath path, int entry, long steps, StepHook beforeStep) throws IOException {
         manual_seed(0);
         Mlp model = new Mlp();
-        try (var opt = TorchOptList.optimizerForIdx(model.parameters(), entry, steps)) {
-            opt.setUpdatePath(path);
+        try (var opt = TorchOptList.optimizerForIdx(model.parameters(), entry, steps, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             for (long k = 0; k < steps; k++) {
                 beforeStep.accept(k);
                 opt.zeroGrad();

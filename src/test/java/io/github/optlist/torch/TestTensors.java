@@ -53,4 +53,11 @@ final class TestTensors {
         }
         return out;
     }
+
+    /** An optimizer over one group of {@code params} that may use {@code path} at most (TASKSET warm-up). */
+    static NAdamWCosineDecay optimizer(org.bytedeco.pytorch.TensorVector params, io.github.optlist.NAdamWConfig config,
+                                       long trainingSteps, UpdatePath path) {
+        return new NAdamWCosineDecay(java.util.List.of(ParamGroup.of(params, config)), trainingSteps,
+                io.github.optlist.ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withUpdatePath(path));
+    }
 }

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.internal;
 
 import org.bytedeco.pytorch.global.torch.ScalarType;
 

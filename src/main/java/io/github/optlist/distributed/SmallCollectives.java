@@ -1,5 +1,9 @@
 package io.github.optlist.distributed;
 
+import io.github.optlist.ListVariant;
+import io.github.optlist.internal.CanonicalEncoding;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.ParamGroup;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.ReduceOp;
@@ -7,14 +11,16 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
 /** Small collectives of integers, shared by this package. */
-final class Native {
+final class SmallCollectives {
 
-    private Native() {
+    private SmallCollectives() {
     }
 
     /** {@code values} reduced over all ranks with {@code op}; {@code like} gives the device the collective runs on. */
@@ -29,6 +35,15 @@ final class Native {
             back.data_ptr_long().get(out);
             return out;
         }
+    }
+
+    /** Whether {@code ok} holds on every rank: one all-reduce, the same answer everywhere. */
+    static boolean allAgree(TrainingGroup group, boolean ok, Tensor like, String what) {
+        long[] all = {ok ? 1 : 0};
+        if (group.worldSize() > 1) {
+            all = allReduce(group, all, ReduceOp.RedOpType.MIN, like, what);
+        }
+        return all[0] == 1;
     }
 
     /**
@@ -63,5 +78,42 @@ final class Native {
     static long signature(Tensor tensor) {
         long[] shape = tensor.shape();
         return Arrays.hashCode(shape) * 31L + tensor.scalar_type().value * 1_000_003L + shape.length;
+    }
+
+    /**
+     * Refuses, on every rank alike, optimizer settings that differ across ranks, naming the first that does: the
+     * number of groups, the training length, the variant, the options, and per group the number of parameters and
+     * every field of the configuration (compared by value through {@link CanonicalEncoding}).
+     */
+    static void requireSameSettings(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
+                                            ListVariant variant, OptimizerOptions options) {
+        Tensor like = groups.get(0).params().get(0);
+        requireSameOnEveryRank(group, new long[]{groups.size()}, like,
+                i -> "the number of parameter groups");
+        long[] encodedOptions = CanonicalEncoding.of(options);
+        int head = 2 + encodedOptions.length;
+        long[] settings = new long[head + 2 * groups.size()];
+        settings[0] = trainingSteps;
+        settings[1] = variant.ordinal();
+        System.arraycopy(encodedOptions, 0, settings, 2, encodedOptions.length);
+        List<long[]> configs = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            configs.add(CanonicalEncoding.of(groups.get(g).config()));
+            settings[head + 2 * g] = groups.get(g).params().size();
+            settings[head + 2 * g + 1] = configs.get(g).length;
+        }
+        IntFunction<String> settingName = i -> i == 0 ? "trainingSteps" : i == 1 ? "the list variant"
+                : i < head ? "the optimizer options (" + options + " here)"
+                : ((i - head) % 2 == 0 ? "the number of parameters" : "the configuration") + " of group "
+                + (i - head) / 2;
+        requireSameOnEveryRank(group, settings, like, settingName,
+                i -> i < 2 || (i >= head && (i - head) % 2 == 0));
+        long[] allConfigs = configs.stream().flatMapToLong(Arrays::stream).toArray();
+        int[] groupOf = new int[allConfigs.length];
+        for (int g = 0, at = 0; g < configs.size(); at += configs.get(g).length, g++) {
+            Arrays.fill(groupOf, at, at + configs.get(g).length, g);
+        }
+        requireSameOnEveryRank(group, allConfigs, like, i -> "the configuration of group "
+                + groupOf[i] + " (" + groups.get(groupOf[i]).config().name() + " here)", i -> false);
     }
 }

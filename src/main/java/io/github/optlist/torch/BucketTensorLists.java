@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.AtenOps;
+import io.github.optlist.internal.NativeMemory;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.Scalar;
@@ -14,22 +16,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
-import static io.github.optlist.torch.AtenOps.Ops.COPY_;
-import static io.github.optlist.torch.AtenOps.bool;
-import static io.github.optlist.torch.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.Ops.COPY_;
+import static io.github.optlist.internal.AtenOps.bool;
+import static io.github.optlist.internal.AtenOps.call;
 import static org.bytedeco.pytorch.global.torch.full;
 
 /**
- * The parameters of one group that share a {@link Key} at a step (device, dtype, step count and update path), and
- * so take one set of multi-tensor or fused calls. The tensor lists those calls need are built on first use and kept
- * for as long as the same parameters form the bucket, so that a step only builds the list of gradients. A group's
- * buckets are kept from step to step by {@link Buckets}.
+ * The tensor lists of one bucket: the parameters of one group that share a device, dtype, step count and update
+ * path at a step, and so take one set of multi-tensor or fused calls. The lists those calls need are built on first
+ * use and kept for as long as the same parameters form the bucket, so that a step only builds the list of
+ * gradients. A group's are kept from step to step by its {@link GroupStepper}.
  */
-final class Bucket {
-
-    /** What the parameters of a bucket share: the kernels take one dtype and device, the step one step size. */
-    record Key(int deviceCode, int dtype, long step, UpdatePath path) {
-    }
+final class BucketTensorLists {
 
     /**
      * A step count so large that {@code beta^t} underflows to 0 for every {@code beta < 1}: the fused kernels' own
@@ -43,7 +41,7 @@ final class Bucket {
     /** The tensor lists built so far, by what they hold; each keeps its tensors alive until {@link #release()}. */
     private final Map<String, IValue> lists = new HashMap<>();
 
-    Bucket(List<ParamState> states) {
+    BucketTensorLists(List<ParamState> states) {
         this.states = List.copyOf(states);
         this.widened = this.states.get(0).widened();
     }

@@ -1,0 +1,327 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.BiasCorrection;
+import io.github.optlist.CosineSchedule;
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.AtenOps;
+import io.github.optlist.internal.DeviceDtype;
+import io.github.optlist.internal.NonFiniteCheck;
+import io.github.optlist.internal.ScalarTypes;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One parameter group of an optimizer: its configuration, its parameters' states, and the tensor lists of its
+ * buckets, kept from step to step. A step sorts the parameters with a gradient into buckets (same device, dtype,
+ * step count and {@linkplain PathDecision path}), updates each bucket with one set of calls, and reports each.
+ * Normally every parameter has a gradient at every step and the same step count, so the group is one bucket whose
+ * lists are built once.
+ */
+final class GroupStepper {
+
+    /** What the parameters of a bucket share: the kernels take one dtype and device, the step one step size. */
+    record BucketKey(DeviceDtype where, long step, UpdatePath path) {
+    }
+
+    private final int index;
+    private final ParamGroup group;
+    private final List<ParamState> states;
+    private final long trainingSteps;
+    private final ListVariant variant;
+    private final OptimizerOptions options;
+    private final Map<Long, ParamState> byIdentity = new HashMap<>();
+    private List<BucketTensorLists> buckets = List.of();
+
+    GroupStepper(int index, ParamGroup group, long trainingSteps, ListVariant variant, OptimizerOptions options) {
+        this.index = index;
+        this.group = group;
+        this.trainingSteps = trainingSteps;
+        this.variant = variant;
+        this.options = options;
+        List<ParamState> made = new ArrayList<>(group.params().size());
+        for (int i = 0; i < group.params().size(); i++) {
+            made.add(new ParamState(group.params().get(i), "params[" + i + "] of group " + index));
+        }
+        this.states = List.copyOf(made);
+        made.forEach(state -> byIdentity.put(TensorChecks.identity(state.param), state));
+    }
+
+    /** The state of the parameter whose {@linkplain TensorChecks#identity identity} is {@code identity}, or null. */
+    ParamState stateOf(long identity) {
+        return byIdentity.get(identity);
+    }
+
+    /** {@code check}'s verdict on {@code grads}, a LibTorch failure wrapped as the step's. */
+    static boolean allFinite(NonFiniteCheck check, List<Tensor> grads) {
+        try {
+            return check.allFinite(grads);
+        } catch (RuntimeException e) {
+            throw new StepFailedException("step() failed while checking the gradients for NaN and infinity;"
+                    + " nothing was changed", List.of(), null, e);
+        }
+    }
+
+    ParamGroup group() {
+        return group;
+    }
+
+    List<ParamState> states() {
+        return states;
+    }
+
+    /** The learning rate of the next update of the most updated parameters (all of them, normally). */
+    double nextLearningRate() {
+        long next = 0;
+        for (ParamState state : states) {
+            next = Math.max(next, state.step);
+        }
+        return CosineSchedule.learningRate(group.config(), next, trainingSteps, variant);
+    }
+
+    /** Refuses, changing nothing, a gradient that cannot be zeroed in place (an expanded one). */
+    void requireZeroable() {
+        try (PointerScope scope = new PointerScope()) {
+            for (ParamState state : states) {
+                Tensor grad = state.param.grad();
+                if (grad.defined()) {
+                    TensorChecks.requireZeroableGradient(grad, state.position);
+                }
+            }
+        }
+    }
+
+    /** Clears the gradients: to none if {@code setToNone}, else detached from any graph and zeroed in place. */
+    void zeroGrad(boolean setToNone) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            for (Tensor param : group.params()) {
+                Tensor grad = param.mutable_grad();
+                if (!grad.defined()) {
+                    continue;
+                }
+                if (setToNone) {
+                    grad.reset();
+                } else {
+                    // As torch: detach_() refuses views (e.g. gradients that are views of a bucket), and only a
+                    // gradient with a graph needs it.
+                    if (!grad.is_leaf()) {
+                        grad.detach_();
+                    } else if (grad.requires_grad()) {
+                        grad.requires_grad_(false);
+                    }
+                    grad.zero_();
+                }
+            }
+        }
+    }
+
+    /** The group's state: copies of its tensors in the caller's scope if {@code copy}, else the live ones. */
+    GroupState state(boolean copy) {
+        return new GroupState(group.config(), group.names(), states.stream().map(state -> state.dict(copy)).toList());
+    }
+
+    /** Replaces every parameter's state with {@code state}'s, checked to fit beforehand. In a no-grad scope. */
+    void load(GroupState state) {
+        for (int i = 0; i < states.size(); i++) {
+            states.get(i).load(state.params().get(i), options.statePrecision());
+        }
+        clearCaches();
+    }
+
+    /**
+     * One entry per parameter in group order: its gradient, or null when it has none. Refuses, before anything
+     * changes, every gradient that does not fit its parameter ({@link TensorChecks#requireGradientFits}).
+     */
+    List<Tensor> gradientsOrRefuse() {
+        List<Tensor> grads = new ArrayList<>(states.size());
+        for (ParamState state : states) {
+            Tensor grad = state.param.grad();
+            if (grad.defined()) {
+                TensorChecks.requireGradientFits(state, grad);
+                grads.add(grad);
+            } else {
+                grads.add(null);
+            }
+        }
+        return grads;
+    }
+
+    /**
+     * What one step of the group will do, made by {@link #prepare} without changing any parameter: the buckets with
+     * their keys, parameter indices, tensor lists and fallback reasons, and the gradients (one entry per parameter).
+     */
+    record Plan(List<Tensor> grads, List<BucketKey> keys, List<List<Integer>> members,
+                List<BucketTensorLists> lists, List<String> fallbackReasons) {
+    }
+
+    /**
+     * Readies the parameters that have a gradient ({@code grads}, from {@link #gradientsOrRefuse()}) for their update
+     * without changing any parameter: creates the state of those at their first update, moves the state of moved
+     * ones, and sorts them into buckets. Called inside a no-grad region and a scope.
+     *
+     * @throws StepFailedException if LibTorch fails making or moving a state; no parameter was changed
+     */
+    Plan prepare(List<Tensor> grads) {
+        NAdamWConfig config = group.config();
+        Map<BucketKey, List<Integer>> members = new LinkedHashMap<>();
+        Map<BucketKey, String> fallbackReasons = new HashMap<>();
+        boolean moved = false;
+        for (int i = 0; i < states.size(); i++) {
+            ParamState state = states.get(i);
+            Tensor grad = grads.get(i);
+            if (grad == null) {
+                continue;
+            }
+            try {
+                if (!state.initialized()) {
+                    state.initialize(options.statePrecision());
+                } else {
+                    moved |= state.follow();
+                }
+            } catch (RuntimeException e) {
+                clearCaches();
+                throw new StepFailedException("step() failed while " + (state.initialized() ? "moving" : "creating")
+                        + " the state of " + state.position + "; no parameter was changed", List.of(), null, e);
+            }
+            PathDecision.PathChoice choice = PathDecision.choose(options.updatePath(), AtenOps.available(),
+                    facts(state, grad), config, state.step, stepSize(state.step));
+            BucketKey key = new BucketKey(state.where, state.step, choice.path());
+            members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+            if (!choice.fallbackReason().isEmpty()) {
+                fallbackReasons.putIfAbsent(key, choice.fallbackReason());
+            }
+        }
+        if (moved) {
+            clearCaches();
+        }
+        List<BucketKey> keys = new ArrayList<>(members.keySet());
+        return new Plan(grads, keys, new ArrayList<>(members.values()), listsFor(members.values()),
+                keys.stream().map(key -> fallbackReasons.getOrDefault(key, "")).toList());
+    }
+
+    /**
+     * Updates the group bucket by bucket as {@code plan} says, and reports each bucket to {@code reports}.
+     *
+     * @throws StepFailedException if LibTorch fails, naming the bucket; {@code reports} holds the buckets updated
+     */
+    void apply(Plan plan, List<PathReport> reports) {
+        NAdamWConfig config = group.config();
+        for (int b = 0; b < plan.lists().size(); b++) {
+            BucketKey key = plan.keys().get(b);
+            BucketTensorLists bucket = plan.lists().get(b);
+            List<Integer> indices = plan.members().get(b);
+            ParamState first = bucket.states.get(0);
+            PathReport report = new PathReport(index, indices, key.path(), first.deviceName,
+                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(), key.step(),
+                    plan.fallbackReasons().get(b));
+            try {
+                update(bucket, indices.stream().map(plan.grads()::get).toList(), key, config);
+            } catch (RuntimeException e) {
+                throw new StepFailedException("step() failed while updating params " + indices + " of group "
+                        + index + " on the " + key.path() + " path (" + first.deviceName + ", "
+                        + ScalarTypes.of(first.dtype) + ", step " + key.step() + "); these parameters and their"
+                        + " moments may be partly updated, their step counts did not advance; the "
+                        + reports.size() + " bucket(s) before were updated", reports, report, e);
+            }
+            for (ParamState state : bucket.states) {
+                state.step++;
+            }
+            reports.add(report);
+        }
+    }
+
+    private void update(BucketTensorLists bucket, List<Tensor> grads, BucketKey key, NAdamWConfig config) {
+        double stepSize = stepSize(key.step());
+        switch (key.path()) {
+            case FUSED -> {
+                FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize);
+                bucket.roundIntoParams();
+            }
+            case MULTI_TENSOR -> {
+                MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize);
+                bucket.roundIntoParams();
+            }
+            case SINGLE_TENSOR -> {
+                for (int i = 0; i < bucket.states.size(); i++) {
+                    SingleTensorUpdate.apply(bucket.states.get(i), grads.get(i), config, stepSize);
+                }
+            }
+        }
+    }
+
+    /** The facts the path decision reads, without allocating unless the gradient is laid out otherwise. */
+    private static PathDecision.Facts facts(ParamState state, Tensor grad) {
+        boolean laidOut = state.laidOutAsState(grad);
+        return new PathDecision.Facts(state.position, state.deviceName, state.param.is_cpu() || state.param.is_cuda(),
+                state.dtype, state.stateDtype, grad.scalar_type().value, state.dense(), state.strides(), laidOut,
+                laidOut ? null : ParamState.strides(grad));
+    }
+
+    /** The bias-corrected step size {@code lr_t} of the update at {@code step} (0-based). */
+    private double stepSize(long step) {
+        NAdamWConfig config = group.config();
+        return BiasCorrection.stepSize(config, CosineSchedule.learningRate(config, step, trainingSteps, variant),
+                step + 1);
+    }
+
+    /**
+     * The tensor lists for each set of parameters (by index), in order, reusing the previous step's lists of the
+     * same set; frees the others.
+     */
+    private List<BucketTensorLists> listsFor(Iterable<List<Integer>> sets) {
+        List<BucketTensorLists> next = new ArrayList<>();
+        for (List<Integer> indices : sets) {
+            List<ParamState> set = indices.stream().map(states::get).toList();
+            BucketTensorLists match = null;
+            for (BucketTensorLists lists : buckets) {
+                if (lists.states.equals(set)) {
+                    match = lists;
+                    break;
+                }
+            }
+            next.add(match != null ? match : new BucketTensorLists(set));
+        }
+        for (BucketTensorLists lists : buckets) {
+            if (!next.contains(lists)) {
+                lists.release();
+            }
+        }
+        buckets = next;
+        return next;
+    }
+
+    /**
+     * Moves the state of every parameter that moved to another device, dtype or layout ({@link ParamState#follow});
+     * {@link #step} does it for the parameters it updates. Called inside a no-grad region and a scope.
+     */
+    void followParameters() {
+        boolean moved = false;
+        for (ParamState state : states) {
+            if (state.initialized()) {
+                moved |= state.follow();
+            }
+        }
+        if (moved) {
+            clearCaches();
+        }
+    }
+
+    /** Drops the tensor lists, e.g. when the state tensors were replaced. */
+    void clearCaches() {
+        buckets.forEach(BucketTensorLists::release);
+        buckets = List.of();
+    }
+
+    /** Frees the tensor lists and every state tensor. */
+    void release() {
+        clearCaches();
+        states.forEach(ParamState::release);
+    }
+}

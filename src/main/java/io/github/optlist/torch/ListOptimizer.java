@@ -1,0 +1,101 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.ListVariant;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What every optimizer of this library does, sharded or not: {@link NAdamWCosineDecay} in one process,
+ * {@code io.github.optlist.distributed.ZeroRedundancyOptimizer} with its state spread over ranks. Code written
+ * against this interface (a training loop, a checkpoint routine) runs with either.
+ *
+ * <p>A closed optimizer refuses {@link #step()}, {@link #state()}, {@link #loadState}, {@link #save} and
+ * {@link #load} with an {@link IllegalStateException}.
+ */
+public interface ListOptimizer extends AutoCloseable {
+
+    /** Clears every parameter's gradient by setting it to none (undefined), as torch does by default. */
+    void zeroGrad();
+
+    /**
+     * Applies one update to every parameter that has a gradient.
+     *
+     * @throws IllegalArgumentException if a gradient cannot be applied; nothing is changed then
+     */
+    void step();
+
+    /** The number of completed {@code step()} calls (a skipped one does not count). */
+    long stepCount();
+
+    /** The parameter groups, in the order given, each with the configuration that runs. */
+    List<ParamGroup> paramGroups();
+
+    /** The training length the schedule is laid out over. */
+    long trainingSteps();
+
+    /** The list variant whose warm-up length the schedule uses. */
+    ListVariant variant();
+
+    /** The options given at construction. */
+    OptimizerOptions options();
+
+    /**
+     * A copy of the whole state, as torch's {@code state_dict()}, owned by the caller (its tensors are attached to
+     * the caller's innermost {@code PointerScope}, if any); changing it does not change the optimizer.
+     */
+    OptimizerState state();
+
+    /**
+     * Replaces the whole state with {@code state}, copying its tensors. Everything is checked before anything
+     * changes (configurations by value, group and parameter counts, shapes, state dtypes and precision, training
+     * length, variant): a refused state leaves the optimizer as it was.
+     *
+     * @throws IllegalArgumentException if {@code state} is null or does not fit this optimizer, naming the first
+     *                                  mismatch
+     */
+    void loadState(OptimizerState state);
+
+    /**
+     * Writes {@link #state()} to one file, atomically: the file is written aside (as {@code <name>.tmp<pid>-<n>} in
+     * the same folder), flushed to the device, renamed over {@code path}, and the folder flushed, so {@code path}
+     * holds either its previous bytes or the whole new checkpoint, even across a crash or a power failure. What is
+     * saved: per-parameter step counts, both moments and any master copies (through LibTorch's archive), every
+     * group's configuration, the training length, the schedule variant, the state precision and a format version;
+     * the archive's zip CRC32s let {@link #load} detect damage. The state of a parameter that moved since its last
+     * update is moved after it first. The parameters themselves belong to the model: save it with
+     * {@code model.save(OutputArchive)}.
+     *
+     * <p>On failure (no such folder, read-only folder, full disk, quota, a LibTorch error) the previous file at
+     * {@code path}, if any, is left byte for byte as it was, the temporary file is deleted, the optimizer is
+     * unchanged, and the {@link IOException} names {@code path} and the cause (e.g. "No space left on device").
+     * Only if flushing the folder fails after the rename is the new file already in place; the message says so. A
+     * process killed while saving leaves its temporary file (safe to delete) and an intact {@code path}.
+     *
+     * @throws IllegalArgumentException if {@code path} is null
+     * @throws IOException              if the file cannot be written, as above
+     */
+    void save(Path path) throws IOException;
+
+    /**
+     * Restores a checkpoint written by {@link #save(Path)} of any optimizer of this library (sharded or not) over the
+     * same parameters in the same groups and order, checked as {@link #loadState} checks a state (format 2 files hold
+     * state in the parameters' dtype: {@link StatePrecision#PARAM_DTYPE}). Moments saved on one device load onto the
+     * parameters' device. The file is read once, whole, and every zip entry's CRC32 is checked before LibTorch parses
+     * any of it, so a damaged file is refused rather than loaded. Everything is checked before anything changes: after
+     * a refused load the optimizer is exactly as it was.
+     *
+     * @throws IllegalArgumentException          if {@code path} is null
+     * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
+     * @throws CheckpointException               if the file is damaged (naming the damaged entry or structure),
+     *                                           truncated, foreign, from a newer format version, or does not match
+     *                                           this optimizer (another model, dtype, config or state precision)
+     * @throws IOException                       if the file cannot be read
+     */
+    void load(Path path) throws IOException;
+
+    /** Frees the state now instead of at garbage collection; the parameters are untouched. Idempotent. */
+    @Override
+    void close();
+}
