@@ -1,8 +1,11 @@
 package io.github.optlist.torch;
 
 import io.github.optlist.ListVariant;
-import io.github.optlist.Messages;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.AtomicFile;
+import io.github.optlist.internal.Messages;
+import io.github.optlist.internal.ScalarTypes;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.ByteVector;
 import org.bytedeco.pytorch.GenericDict;
@@ -15,12 +18,13 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -97,7 +101,7 @@ final class PythonStateDicts {
 
     /**
      * Writes {@code state} to {@code path} as the binding's {@code torch.save(opt.state_dict())} would, replacing
-     * the file at once (written aside, then renamed): a failed write leaves {@code path} as it was.
+     * the file at once with {@link AtomicFile}: a failed write leaves {@code path} as it was.
      *
      * @throws IllegalArgumentException if the state cannot continue the same way in Python: a
      *                                  {@link ListVariant#TASKSET} group whose warm-up the binding would run over
@@ -110,20 +114,21 @@ final class PythonStateDicts {
             throw new IllegalArgumentException("state and path must not be null");
         }
         Map<String, Object> tree = tree(state);
-        Path absolute = path.toAbsolutePath();
-        Path temporary = absolute.resolveSibling(absolute.getFileName() + ".tmp" + ProcessHandle.current().pid());
-        try {
-            try (OutputStream out = Files.newOutputStream(temporary)) {
-                TorchSaveWriter.write(tree, out);
-            } catch (IllegalArgumentException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new IOException("cannot write the state_dict " + path + ": " + Messages.firstLine(e), e);
-            }
-            Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
+        AtomicFile.write(path, "the state_dict", channel -> {
+            // The zip writer closes its stream at the end; the channel must stay open to be flushed.
+            OutputStream out = new FilterOutputStream(Channels.newOutputStream(channel)) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    this.out.write(b, off, len);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    flush();
+                }
+            };
+            TorchSaveWriter.write(tree, out);
+        });
     }
 
     private static Map<String, Object> tree(OptimizerState state) {
@@ -210,7 +215,7 @@ final class PythonStateDicts {
             throw new CheckpointException("cannot load " + path + ": it has " + Files.size(path) + " bytes, more"
                     + " than the " + MAX_FILE_BYTES + " LibTorch's pickle_load reads at once");
         }
-        byte[] bytes = Files.readAllBytes(path);
+        byte[] bytes = verifiedBytes(path);
         OptimizerState state;
         List<Tensor> owned = new ArrayList<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
@@ -412,5 +417,17 @@ final class PythonStateDicts {
             return "'" + value.toStringRef().getString() + "'";
         }
         return "a " + value.tagKind().getString();
+    }
+
+    /** The file's bytes once every zip entry passed its CRC32 (LibTorch's unpickler checks none). */
+    private static byte[] verifiedBytes(Path path) throws IOException {
+        BytePointer verified = VerifiedZip.read(path);
+        try {
+            byte[] bytes = new byte[(int) verified.capacity()];
+            verified.get(bytes);
+            return bytes;
+        } finally {
+            verified.close();
+        }
     }
 }

@@ -72,20 +72,14 @@ class PythonStateDictsTest {
         }
     }
 
-    /** The optimizer's whole state, from its per-parameter state dicts (what OptimizerState holds). */
+    /** The optimizer's whole state. */
     static OptimizerState stateOf(NAdamWCosineDecay opt) {
-        List<GroupState> groups = new ArrayList<>();
-        for (ParamGroup group : opt.paramGroups()) {
-            groups.add(new GroupState(group.config(), List.of(), group.params().stream().map(opt::stateDict)
-                    .toList()));
-        }
-        return new OptimizerState(opt.trainingSteps(), opt.variant(), opt.statePrecision(), opt.stepCount(),
-                groups);
+        return opt.state();
     }
 
     static OptimizerState read(Path file, NAdamWCosineDecay opt) throws IOException {
         return PythonStateDicts.read(file, opt.paramGroups(), opt.trainingSteps(), opt.variant(),
-                opt.statePrecision());
+                opt.options().statePrecision());
     }
 
     static NAdamWConfig plain() {
@@ -191,7 +185,7 @@ class PythonStateDictsTest {
             PythonStateDicts.write(stateOf(opt), file);
             assertSameState(stateOf(opt), read(file, opt));
             CheckpointException refused = assertThrows(CheckpointException.class, () -> PythonStateDicts.read(file,
-                    opt.paramGroups(), T, ListVariant.TORCH_PORT, opt.statePrecision()));
+                    opt.paramGroups(), T, ListVariant.TORCH_PORT, opt.options().statePrecision()));
             assertTrue(refused.getMessage().contains("running as TASKSET"), refused.getMessage());
         }
     }
@@ -218,8 +212,8 @@ class PythonStateDictsTest {
     void writeRefusesFloat32MasterWeights() {
         Tensor half = Tensor.create(new float[]{1, 2, 3}, 3).to(ScalarType.Half).set_requires_grad(true);
         ParamGroup group = new ParamGroup(List.of(half), plain());
-        try (var opt = new NAdamWCosineDecay(List.of(group), T, ListVariant.TORCH_PORT)) {
-            opt.setStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
+        try (var opt = new NAdamWCosineDecay(List.of(group), T, ListVariant.TORCH_PORT,
+                OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS))) {
             opt.zeroGrad();
             half.mutable_grad().put(Tensor.create(new float[]{1, -1, 0.5f}, 3).to(ScalarType.Half));
             opt.step();
