@@ -2,6 +2,8 @@ package io.github.optlist.torch;
 
 import io.github.optlist.ListVariant;
 
+import org.bytedeco.javacpp.PointerScope;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -94,6 +96,45 @@ public interface ListOptimizer extends AutoCloseable {
      * @throws IOException                       if the file cannot be read
      */
     void load(Path path) throws IOException;
+
+    /**
+     * Writes {@link #state()} as the published PyTorch binding's {@code torch.save(opt.state_dict())}: Python's
+     * {@code torch.load} and {@code load_state_dict} on {@code torch_opt_list.NadamWCosineDecay} (built over the same
+     * parameters, in {@code model.parameters()} order) accept it and continue the run as this optimizer would
+     * under {@link ListVariant#TORCH_PORT}. A {@link ListVariant#TASKSET} optimizer's groups carry an extra
+     * {@code opt_list_variant} key, which Python keeps and ignores; see {@code docs/checkpoints.md} for the whole
+     * layout and the cross-language recipe. Written atomically, as {@link #save}.
+     *
+     * @throws IllegalArgumentException if Python would update the state differently: a {@code TASKSET} group whose
+     *                                  warm-up the binding would run over another length, or float32 master copies
+     *                                  (the binding keeps none and would round them away); nothing is written then
+     * @throws IOException              if the file cannot be written; the previous file, if any, is unchanged
+     * @throws IllegalStateException    if the optimizer is closed
+     */
+    default void savePythonStateDict(Path path) throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            PythonStateDicts.write(state(), path);
+        }
+    }
+
+    /**
+     * Continues from a file that {@code torch.save(opt.state_dict())} of the published binding (or
+     * {@link #savePythonStateDict}) wrote. Everything is checked before anything changes: the zip entries' CRC32,
+     * the layout, parameter count, shapes and dtypes, every hyperparameter against this optimizer's configurations,
+     * the training length and the variant; a refused file leaves the optimizer as it was. The optimizer's own step
+     * count becomes the largest parameter step (torch's file has no other).
+     *
+     * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
+     * @throws CheckpointException               if the file is damaged, foreign, or does not fit, naming the
+     *                                           difference
+     * @throws IllegalStateException             if the optimizer is closed
+     */
+    default void loadPythonStateDict(Path path) throws IOException {
+        try (PointerScope scope = new PointerScope()) {
+            loadState(PythonStateDicts.read(path, paramGroups(), trainingSteps(), variant(),
+                    options().statePrecision()));
+        }
+    }
 
     /** Frees the state now instead of at garbage collection; the parameters are untouched. Idempotent. */
     @Override

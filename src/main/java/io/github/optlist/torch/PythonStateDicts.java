@@ -1,0 +1,433 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.AtomicFile;
+import io.github.optlist.internal.Messages;
+import io.github.optlist.internal.ScalarTypes;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.ByteVector;
+import org.bytedeco.pytorch.GenericDict;
+import org.bytedeco.pytorch.GenericDictEntryRef;
+import org.bytedeco.pytorch.GenericDictIterator;
+import org.bytedeco.pytorch.GenericList;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
+
+import static org.bytedeco.pytorch.global.torch.pickle_load;
+
+/**
+ * The file Python's {@code torch.save(opt.state_dict())} writes for the published binding's
+ * {@code torch_opt_list.NadamWCosineDecay}, converted from and to an {@link OptimizerState}:
+ * <pre>
+ * {'state': {index: {'step': int, 'exp_avg': Tensor, 'exp_avg_sq': Tensor}, ...},   # parameters with state only
+ *  'param_groups': [{'lr': float, 'beta1': float, 'beta2': float, 'epsilon': float, 'adamw_weight_decay': float,
+ *                    'l2_weight_decay': float, 'use_nesterov': bool, 'constant_fraction': float,
+ *                    'warmup_fraction': float, 'min_learning_rate_mult': float, 'training_steps': int,
+ *                    'use_bias_correction': bool, ['opt_list_variant': 'TASKSET',] 'params': [index, ...]}, ...]}
+ * </pre>
+ * The indices number the parameters as torch does, consecutively across groups. {@code lr} is the peak learning
+ * rate ({@link NAdamWConfig#learningRate()}); the configuration's name is not part of the file.
+ *
+ * <p>The binding runs as {@link ListVariant#TORCH_PORT}. The state of a {@link ListVariant#TASKSET} optimizer
+ * carries {@code 'opt_list_variant': 'TASKSET'} in each group, which Python's {@code load_state_dict} keeps and
+ * ignores; it is written only when Python would update it the same way, i.e. when every group's warm-up is as long
+ * under both variants (no warm-up, or {@code warmupFraction == constantFraction}). Nesterov is written as the
+ * configuration says, which is how both variants run a configuration.
+ *
+ * <p>State precision: moments are written in the dtype the state holds them in (float32 for half-precision
+ * parameters under {@link StatePrecision#FLOAT32}); Python's {@code load_state_dict} casts them to the parameter's
+ * dtype, as it does any state. A float32 master copy has no place in the binding's state and is refused. On
+ * reading, moments in the parameter's dtype, or in float32 for a half-precision parameter, are converted to the
+ * dtype the reading optimizer keeps ({@code stateDtypeFor}); under {@link StatePrecision#FLOAT32_MASTER_WEIGHTS}
+ * a half-precision parameter's master copy is taken from the parameter, as at its first update.
+ *
+ * <p>Python's state_dict has no optimizer-wide step count: the count read back is the highest parameter step.
+ */
+final class PythonStateDicts {
+
+    static final String VARIANT_KEY = "opt_list_variant";
+    /** pickle_load takes the whole file as one byte vector. */
+    static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
+
+    private static final String STEP = "step";
+    private static final String EXP_AVG = "exp_avg";
+    private static final String EXP_AVG_SQ = "exp_avg_sq";
+    private static final String TRAINING_STEPS = "training_steps";
+    private static final String PARAMS = "params";
+    private static final Set<String> PARAM_KEYS = Set.of(STEP, EXP_AVG, EXP_AVG_SQ);
+
+    /** The binding's hyperparameter names and the configuration values they hold, in the binding's order. */
+    private static final Map<String, Function<NAdamWConfig, Object>> HYPERPARAMETERS = hyperparameters();
+
+    private PythonStateDicts() {
+    }
+
+    private static Map<String, Function<NAdamWConfig, Object>> hyperparameters() {
+        Map<String, Function<NAdamWConfig, Object>> names = new LinkedHashMap<>();
+        names.put("lr", NAdamWConfig::learningRate);
+        names.put("beta1", NAdamWConfig::beta1);
+        names.put("beta2", NAdamWConfig::beta2);
+        names.put("epsilon", NAdamWConfig::epsilon);
+        names.put("adamw_weight_decay", NAdamWConfig::adamwWeightDecay);
+        names.put("l2_weight_decay", NAdamWConfig::l2WeightDecay);
+        names.put("use_nesterov", NAdamWConfig::useNesterov);
+        names.put("constant_fraction", NAdamWConfig::constantFraction);
+        names.put("warmup_fraction", NAdamWConfig::warmupFraction);
+        names.put("min_learning_rate_mult", NAdamWConfig::minLearningRateMult);
+        names.put("use_bias_correction", NAdamWConfig::useBiasCorrection);
+        return names;
+    }
+
+    /**
+     * Writes {@code state} to {@code path} as the binding's {@code torch.save(opt.state_dict())} would, replacing
+     * the file at once with {@link AtomicFile}: a failed write leaves {@code path} as it was.
+     *
+     * @throws IllegalArgumentException if the state cannot continue the same way in Python: a
+     *                                  {@link ListVariant#TASKSET} group whose warm-up the binding would run over
+     *                                  another length, or a parameter with a float32 master copy; nothing is
+     *                                  written then
+     * @throws IOException              if the file cannot be written
+     */
+    static void write(OptimizerState state, Path path) throws IOException {
+        if (state == null || path == null) {
+            throw new IllegalArgumentException("state and path must not be null");
+        }
+        Map<String, Object> tree = tree(state);
+        AtomicFile.write(path, "the state_dict", channel -> {
+            // The zip writer closes its stream at the end; the channel must stay open to be flushed.
+            OutputStream out = new FilterOutputStream(Channels.newOutputStream(channel)) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    this.out.write(b, off, len);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    flush();
+                }
+            };
+            TorchSaveWriter.write(tree, out);
+        });
+    }
+
+    private static Map<String, Object> tree(OptimizerState state) {
+        Map<Long, Object> params = new LinkedHashMap<>();
+        List<Object> groups = new ArrayList<>();
+        long index = 0;
+        for (int g = 0; g < state.groups().size(); g++) {
+            GroupState group = state.groups().get(g);
+            NAdamWConfig config = group.config();
+            requireSameUpdateInPython(state, g, config);
+            List<Object> indices = new ArrayList<>();
+            for (int i = 0; i < group.params().size(); i++, index++) {
+                ParamStateDict param = group.params().get(i);
+                if (param.master() != null) {
+                    throw new IllegalArgumentException("group " + g + " parameter " + i + " has a float32 master"
+                            + " copy (StatePrecision.FLOAT32_MASTER_WEIGHTS), which the published binding does not"
+                            + " keep: Python would continue from the rounded parameter; use save(Path) to keep it");
+                }
+                if (param.hasMoments()) {
+                    Map<String, Object> entry = new LinkedHashMap<>();
+                    entry.put(STEP, param.step());
+                    entry.put(EXP_AVG, param.expAvg());
+                    entry.put(EXP_AVG_SQ, param.expAvgSq());
+                    params.put(index, entry);
+                }
+                indices.add(index);
+            }
+            Map<String, Object> entry = new LinkedHashMap<>();
+            HYPERPARAMETERS.forEach((name, value) -> {
+                if (name.equals("use_bias_correction")) {
+                    entry.put(TRAINING_STEPS, state.trainingSteps()); // the binding's key order
+                }
+                entry.put(name, value.apply(config));
+            });
+            if (state.variant() != ListVariant.TORCH_PORT) {
+                entry.put(VARIANT_KEY, state.variant().name());
+            }
+            entry.put(PARAMS, indices);
+            groups.add(entry);
+        }
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("state", params);
+        root.put("param_groups", groups);
+        return root;
+    }
+
+    private static void requireSameUpdateInPython(OptimizerState state, int g, NAdamWConfig config) {
+        double own = state.variant().warmupFraction(config);
+        double binding = ListVariant.TORCH_PORT.warmupFraction(config);
+        if (own != binding) {
+            throw new IllegalArgumentException("group " + g + " (" + config.name() + ") warms up over "
+                    + own * state.trainingSteps() + " steps under " + state.variant() + ", the published binding"
+                    + " over " + binding * state.trainingSteps() + " (warmupFraction " + config.warmupFraction()
+                    + ", constantFraction " + config.constantFraction() + "): Python would continue on another"
+                    + " schedule; use save(Path) for Java, or train with ListVariant.TORCH_PORT");
+        }
+    }
+
+    /**
+     * Reads a state_dict file written by the binding (or by {@link #write}) as the state of an optimizer holding
+     * {@code groups} over {@code trainingSteps} steps, under {@code variant} and {@code precision}. Everything is
+     * checked before the state is built; the tensors returned are owned by the caller (attached to its innermost
+     * {@link PointerScope}, if any).
+     *
+     * @throws NoSuchFileException if there is no file at {@code path}
+     * @throws CheckpointException if the file is not a torch.save file holding the binding's state_dict (foreign,
+     *                             corrupt, another optimizer's, larger than {@link #MAX_FILE_BYTES}), or if it does
+     *                             not fit: another number of groups or parameters, a parameter numbering other than
+     *                             torch's, a shape or dtype, a hyperparameter, the training length or the variant
+     *                             differ; the message names the file and the difference
+     * @throws IOException         if the file cannot be read
+     */
+    static OptimizerState read(Path path, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
+                               StatePrecision precision) throws IOException {
+        if (path == null || groups == null || groups.isEmpty() || groups.stream().anyMatch(Objects::isNull)
+                || variant == null
+                || precision == null) {
+            throw new IllegalArgumentException("path, groups (at least one), variant and precision must be given");
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new NoSuchFileException(path.toString(), null, "no state_dict file there");
+        }
+        if (Files.size(path) > MAX_FILE_BYTES) {
+            throw new CheckpointException("cannot load " + path + ": it has " + Files.size(path) + " bytes, more"
+                    + " than the " + MAX_FILE_BYTES + " LibTorch's pickle_load reads at once");
+        }
+        byte[] bytes = verifiedBytes(path);
+        OptimizerState state;
+        List<Tensor> owned = new ArrayList<>();
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            IValue root;
+            try {
+                root = pickle_load(new ByteVector(bytes));
+            } catch (RuntimeException e) {
+                throw new CheckpointException(path + " is not a file torch.save writes (foreign or corrupt?): "
+                        + Messages.firstLine(e), e);
+            }
+            state = new Reader(path, groups, trainingSteps, variant, precision).read(root, owned);
+            owned.forEach(Tensor::retainReference);
+        }
+        PointerScope caller = PointerScope.getInnerScope();
+        if (caller != null) {
+            for (Tensor tensor : owned) {
+                caller.attach(tensor);
+                tensor.releaseReference();
+            }
+        }
+        return state;
+    }
+
+    /** One read: the file and what it must fit. */
+    private record Reader(Path path, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
+                          StatePrecision precision) {
+
+        OptimizerState read(IValue root, List<Tensor> owned) throws CheckpointException {
+            Map<String, IValue> top = stringDict(root, "the file");
+            require(top.keySet().equals(Set.of("state", "param_groups")), "it holds " + top.keySet() + ", not an"
+                    + " optimizer state_dict ('state' and 'param_groups')");
+            IValue groupList = top.get("param_groups");
+            require(groupList.isList(), "its 'param_groups' is not a list");
+            GenericList savedGroups = groupList.toList();
+            require(savedGroups.size() == groups.size(), "it holds " + savedGroups.size() + " parameter groups,"
+                    + " this optimizer " + groups.size() + " (another model?)");
+            int total = 0;
+            for (int g = 0; g < groups.size(); g++) {
+                readGroup(g, stringDict(savedGroups.get(g), "param_groups[" + g + "]"), total);
+                total += groups.get(g).params().size();
+            }
+            Map<Long, Map<String, IValue>> saved = paramStates(top.get("state"), total);
+            List<GroupState> out = new ArrayList<>();
+            long index = 0;
+            long stepCount = 0;
+            for (int g = 0; g < groups.size(); g++) {
+                List<ParamStateDict> params = new ArrayList<>();
+                List<Tensor> tensors = groups.get(g).params();
+                for (int i = 0; i < tensors.size(); i++, index++) {
+                    Map<String, IValue> entry = saved.get(index);
+                    ParamStateDict param = entry == null ? ParamStateDict.empty()
+                            : paramState(entry, tensors.get(i), "group " + g + " parameter " + i + " (state["
+                            + index + "])", owned);
+                    stepCount = Math.max(stepCount, param.step());
+                    params.add(param);
+                }
+                out.add(new GroupState(groups.get(g).config(), List.of(), params));
+            }
+            return new OptimizerState(trainingSteps, variant, precision, stepCount, out);
+        }
+
+        private void readGroup(int g, Map<String, IValue> saved, int first) throws CheckpointException {
+            String where = "param_groups[" + g + "]";
+            NAdamWConfig config = groups.get(g).config();
+            for (String key : saved.keySet()) {
+                require(HYPERPARAMETERS.containsKey(key) || key.equals(TRAINING_STEPS) || key.equals(PARAMS)
+                        || key.equals(VARIANT_KEY), where + " has the key '" + key + "', which the published"
+                        + " NadamWCosineDecay does not write (another optimizer's state_dict?)");
+            }
+            for (String key : HYPERPARAMETERS.keySet()) {
+                require(saved.containsKey(key), where + " lacks '" + key + "' (another optimizer's state_dict?)");
+            }
+            require(saved.containsKey(TRAINING_STEPS) && saved.containsKey(PARAMS), where + " lacks '"
+                    + (saved.containsKey(PARAMS) ? TRAINING_STEPS : PARAMS) + "'");
+            ListVariant saidVariant = ListVariant.TORCH_PORT;
+            if (saved.containsKey(VARIANT_KEY)) {
+                IValue value = saved.get(VARIANT_KEY);
+                String name = value.isString() ? value.toStringRef().getString() : null;
+                require(name != null && (name.equals("TASKSET") || name.equals("TORCH_PORT")), where + "'s '"
+                        + VARIANT_KEY + "' is not TASKSET or TORCH_PORT");
+                saidVariant = ListVariant.valueOf(name);
+            }
+            require(saidVariant == variant, where + " was written by an optimizer running as " + saidVariant
+                    + (saved.containsKey(VARIANT_KEY) ? "" : " (the published binding)") + ", this optimizer runs"
+                    + " as " + variant);
+            for (Map.Entry<String, Function<NAdamWConfig, Object>> entry : HYPERPARAMETERS.entrySet()) {
+                Object expected = entry.getValue().apply(config);
+                IValue value = saved.get(entry.getKey());
+                boolean same = expected instanceof Boolean flag ? value.isBool() && value.toBool() == flag
+                        : number(value) != null && number(value) == (double) (Double) expected;
+                require(same, where + "'s '" + entry.getKey() + "' is " + describe(value) + ", this optimizer's group "
+                        + g + " (" + config.name() + ") has " + expected);
+            }
+            IValue steps = saved.get(TRAINING_STEPS);
+            require(steps.isInt() && steps.toInt() == trainingSteps, where + "'s 'training_steps' is "
+                    + describe(steps) + ", this optimizer trains for " + trainingSteps);
+            IValue params = saved.get(PARAMS);
+            require(params.isList(), where + "'s 'params' is not a list");
+            GenericList indices = params.toList();
+            int count = groups.get(g).params().size();
+            require(indices.size() == count, where + " holds " + indices.size() + " parameters, this optimizer's"
+                    + " group " + g + " " + count + " (another model?)");
+            for (int i = 0; i < count; i++) {
+                IValue index = indices.get(i);
+                require(index.isInt() && index.toInt() == first + i, where + "'s 'params' is not numbered as"
+                        + " torch numbers parameters (" + first + " to " + (first + count - 1) + "): "
+                        + describe(index) + " at position " + i);
+            }
+        }
+
+        private Map<Long, Map<String, IValue>> paramStates(IValue state, int total) throws CheckpointException {
+            require(state.isGenericDict(), "its 'state' is not a dict");
+            GenericDict dict = state.toGenericDict();
+            Map<Long, Map<String, IValue>> out = new LinkedHashMap<>();
+            for (GenericDictIterator it = dict.begin(); !it.equals(dict.end()); it.increment()) {
+                GenericDictEntryRef entry = it.access();
+                IValue key = entry.key();
+                require(key.isInt() && key.toInt() >= 0 && key.toInt() < total, "its 'state' has the key "
+                        + describe(key) + ", not a parameter index from 0 to " + (total - 1));
+                Map<String, IValue> param = stringDict(entry.value(), "state[" + key.toInt() + "]");
+                require(param.keySet().equals(PARAM_KEYS), "state[" + key.toInt() + "] holds " + param.keySet()
+                        + ", the published NadamWCosineDecay keeps " + PARAM_KEYS);
+                out.put(key.toInt(), param);
+            }
+            return out;
+        }
+
+        private ParamStateDict paramState(Map<String, IValue> saved, Tensor param, String where,
+                                          List<Tensor> owned) throws CheckpointException {
+            IValue step = saved.get(STEP);
+            require(step.isInt() && step.toInt() >= 1, where + " has the step " + describe(step)
+                    + ", expected a Python int of at least 1");
+            int dtype = param.scalar_type().value;
+            int stateDtype = ParamState.stateDtypeFor(dtype, precision);
+            Tensor[] moments = new Tensor[2];
+            String[] names = {EXP_AVG, EXP_AVG_SQ};
+            for (int n = 0; n < 2; n++) {
+                IValue value = saved.get(names[n]);
+                require(value.isTensor(), where + "'s '" + names[n] + "' is " + describe(value) + ", not a tensor");
+                Tensor moment = value.toTensor();
+                require(Arrays.equals(moment.shape(), param.shape()), where + "'s '" + names[n] + "' has shape "
+                        + Arrays.toString(moment.shape()) + ", the parameter " + Arrays.toString(param.shape())
+                        + " (another model?)");
+                int got = moment.scalar_type().value;
+                require(got == dtype || got == ScalarType.Float.value && ParamState.isHalf(dtype), where + "'s '"
+                        + names[n] + "' is " + moment.scalar_type() + ", the parameter " + param.scalar_type()
+                        + " (expected the parameter's dtype" + (ParamState.isHalf(dtype) ? " or Float)" : ")"));
+                moments[n] = moment.to(ScalarTypes.of(stateDtype));
+                owned.add(moments[n]);
+            }
+            Tensor master = null;
+            if (precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && ParamState.isHalf(dtype)) {
+                master = param.detach().to(moments[0].device(), ScalarType.Float, false, true,
+                        new MemoryFormatOptional());
+                owned.add(master);
+            }
+            return new ParamStateDict(step.toInt(), moments[0], moments[1], master);
+        }
+
+        private Map<String, IValue> stringDict(IValue value, String what) throws CheckpointException {
+            require(value.isGenericDict(), what + " is " + describe(value) + ", not a dict");
+            GenericDict dict = value.toGenericDict();
+            Map<String, IValue> out = new LinkedHashMap<>();
+            for (GenericDictIterator it = dict.begin(); !it.equals(dict.end()); it.increment()) {
+                GenericDictEntryRef entry = it.access();
+                require(entry.key().isString(), what + " has the key " + describe(entry.key())
+                        + ", expected string keys");
+                out.put(entry.key().toStringRef().getString(), entry.value());
+            }
+            return out;
+        }
+
+        private void require(boolean condition, String problem) throws CheckpointException {
+            if (!condition) {
+                throw new CheckpointException("cannot load " + path + ": " + problem);
+            }
+        }
+    }
+
+    /** A Python int or float as a Double, else null. */
+    private static Double number(IValue value) {
+        if (value.isDouble()) {
+            return value.toDouble();
+        }
+        return value.isInt() ? (double) value.toInt() : null;
+    }
+
+    private static String describe(IValue value) {
+        if (value.isInt()) {
+            return Long.toString(value.toInt());
+        }
+        if (value.isDouble()) {
+            return Double.toString(value.toDouble());
+        }
+        if (value.isBool()) {
+            return value.toBool() ? "True" : "False";
+        }
+        if (value.isString()) {
+            return "'" + value.toStringRef().getString() + "'";
+        }
+        return "a " + value.tagKind().getString();
+    }
+
+    /** The file's bytes once every zip entry passed its CRC32 (LibTorch's unpickler checks none). */
+    private static byte[] verifiedBytes(Path path) throws IOException {
+        BytePointer verified = VerifiedZip.read(path);
+        try {
+            byte[] bytes = new byte[(int) verified.capacity()];
+            verified.get(bytes);
+            return bytes;
+        } finally {
+            verified.close();
+        }
+    }
+}
