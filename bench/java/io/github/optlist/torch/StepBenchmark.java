@@ -149,7 +149,8 @@ public final class StepBenchmark {
         return contestant("ATen fused AdamW kernel", () -> {
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 AtenOps.call(AtenOps.Ops.ADD_SCALAR_, s, AtenOps.number(1));
-                AtenOps.fusedAdam(AtenOps.Ops.FUSED_ADAMW_, p, g, m, v, s, 1e-3, 0.9, 0.999, 0.01, 1e-8);
+                AtenOps.fusedAdam(AtenOps.Ops.FUSED_ADAMW_, p, g, m, v, s, 1e-3, 0.9, 0.999, 0.01, 1e-8,
+                        AtenOps.none());
             }
         }, () -> { });
     }

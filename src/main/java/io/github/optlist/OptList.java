@@ -1,5 +1,7 @@
 package io.github.optlist;
 
+import io.github.optlist.internal.OptListFile;
+
 import java.util.List;
 
 /**
@@ -8,7 +10,7 @@ import java.util.List;
  *
  * <p>Fix the number of training steps, then train with index 0, 1, 2, … and keep the best; fewer than ten
  * tries usually give a good result. The list is read once, on first use, from the packaged list file
- * (see {@link OptListFile}).
+ * ({@code list/opt_list.jsonl}, written from the published list by the build's converter).
  */
 public final class OptList {
 

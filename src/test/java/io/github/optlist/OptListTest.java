@@ -1,5 +1,6 @@
 package io.github.optlist;
 
+import io.github.optlist.internal.OptListFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -3,6 +3,7 @@ package io.github.optlist.distributed;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.GradScales;
 import io.github.optlist.internal.NonFiniteCheck;
 import io.github.optlist.torch.GroupState;
 import io.github.optlist.torch.ListOptimizer;
@@ -181,6 +182,31 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
             local.step();
         }
         stepCount++;
+        broadcastOwnedParameters();
+    }
+
+    /**
+     * {@inheritDoc} A collective: each rank checks the gradients of the parameters it owns, and one all-reduce of
+     * the verdict makes every rank skip, or step, alike.
+     */
+    @Override
+    public boolean scaledStep(double gradScale) {
+        requireOpen();
+        double scale = GradScales.require(gradScale);
+        if (!finiteOnEveryRank()) {
+            return false;
+        }
+        if (local != null && !local.scaledStep(scale)) {
+            throw new IllegalStateException("rank " + group.rank() + " found a non-finite gradient on its second"
+                    + " look; its gradients changed during the step");
+        }
+        stepCount++;
+        broadcastOwnedParameters();
+        return true;
+    }
+
+    /** Every rank's updated parameters, from their owners to the others. */
+    private void broadcastOwnedParameters() {
         for (int r = 0; r < group.worldSize(); r++) {
             if (ownedBuffers.get(r) != null) {
                 ownedBuffers.get(r).broadcast(group, ownership.ownedBy(r), r);

@@ -27,6 +27,7 @@ public final class AtenOps {
         public static final OperatorHandle COPY_ = find("aten::_foreach_copy_", "");
         public static final OperatorHandle LERP_SCALAR_ = find("aten::_foreach_lerp_", "Scalar");
         public static final OperatorHandle MUL_SCALAR_ = find("aten::_foreach_mul_", "Scalar");
+        public static final OperatorHandle DIV_SCALAR_ = find("aten::_foreach_div_", "Scalar");
         public static final OperatorHandle ADD_SCALAR_ = find("aten::_foreach_add_", "Scalar");
         public static final OperatorHandle ADD_LIST_ = find("aten::_foreach_add_", "List");
         public static final OperatorHandle ADDCMUL_SCALAR_ = find("aten::_foreach_addcmul_", "Scalar");
@@ -71,14 +72,15 @@ public final class AtenOps {
      * scaling: the arguments of the Adam update itself, in the kernels' schema order.
      */
     public static void fusedAdam(OperatorHandle kernel, IValue params, IValue grads, IValue expAvgs, IValue expAvgSqs,
-                          IValue stateSteps, double lr, double beta1, double beta2, double weightDecay, double eps) {
+                          IValue stateSteps, double lr, double beta1, double beta2, double weightDecay, double eps,
+                          IValue gradScale) {
         call(kernel, params, grads, expAvgs, expAvgSqs,
                 tensorList(List.of()), // max_exp_avg_sqs: no AMSGrad
                 stateSteps,
                 number(lr), number(beta1), number(beta2), number(weightDecay), number(eps),
                 bool(false), // amsgrad
                 bool(false), // maximize
-                none(), none()); // grad_scale, found_inf
+                gradScale, none()); // grad_scale (a float32 scalar the kernel divides the gradients by), found_inf
     }
 
     /** A {@code Tensor[]} argument. */

@@ -2,6 +2,7 @@ package io.github.optlist.torch;
 
 import io.github.optlist.internal.AtenOps;
 import io.github.optlist.internal.NativeMemory;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.Scalar;
@@ -97,6 +98,23 @@ final class BucketTensorLists {
                     new TensorOptions(ScalarType.Float).device(new DeviceOptional(states.get(0).param.device())));
             return NativeMemory.outliveScope(AtenOps.tensorList(Collections.nCopies(states.size(), step)));
         });
+    }
+
+    /**
+     * The fused kernels' {@code grad_scale}: one float32 scalar on the bucket's device holding {@code scale}, made
+     * once and refilled in place.
+     */
+    IValue gradScale(double scale) {
+        IValue value = lists.computeIfAbsent("gradScale", name -> {
+            try (PointerScope scope = new PointerScope()) {
+                return NativeMemory.outliveScope(new IValue(full(new long[0], new Scalar(scale),
+                        new TensorOptions(ScalarType.Float).device(new DeviceOptional(states.get(0).param.device())))));
+            }
+        });
+        try (Scalar filler = new Scalar(scale)) {
+            value.toTensor().fill_(filler);
+        }
+        return value;
     }
 
     private IValue cached(String name, Function<ParamState, Tensor> tensorOf) {

@@ -63,8 +63,14 @@ final class FusedUpdate {
      */
     static final double SMALLEST_BETA1_TO_EXTRAPOLATE = 0.5;
 
-    /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
-    static void apply(BucketTensorLists bucket, IValue grads, NAdamWConfig config, double stepSize) {
+    /**
+     * Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}, from {@code grads}
+     * divided by {@code gradScale} (the kernel divides each gradient as it reads it and stores the quotient back, so
+     * the Nesterov correction below reads the true gradient too); {@code gradScale} 1 leaves them alone.
+     */
+    static void apply(BucketTensorLists bucket, IValue grads, NAdamWConfig config, double stepSize,
+                      double gradScale) {
+        IValue kernelScale = gradScale == 1 ? AtenOps.none() : bucket.gradScale(gradScale);
         double beta1 = config.beta1();
         IValue params = bucket.targets();
         IValue expAvgs = bucket.expAvgs();
@@ -79,7 +85,7 @@ final class FusedUpdate {
         double kernelBeta1 = config.useNesterov() ? beta1 * beta1 : beta1;
         if (config.l2WeightDecay() == 0) {
             fusedKernel(FUSED_ADAMW_, bucket, grads, numerators, config, stepSize, kernelBeta1,
-                    config.adamwWeightDecay());
+                    config.adamwWeightDecay(), kernelScale);
         } else {
             double l2Factor = -config.l2WeightDecay();
             if (config.adamwWeightDecay() != 0) {
@@ -87,7 +93,7 @@ final class FusedUpdate {
                 call(MUL_SCALAR_, params, number(scale));
                 l2Factor /= scale;
             }
-            fusedKernel(FUSED_ADAM_, bucket, grads, numerators, config, stepSize, kernelBeta1, l2Factor);
+            fusedKernel(FUSED_ADAM_, bucket, grads, numerators, config, stepSize, kernelBeta1, l2Factor, kernelScale);
         }
         if (copy) {
             call(LERP_SCALAR_, expAvgs, numerators, number(1 / (1 + beta1)));
@@ -99,8 +105,9 @@ final class FusedUpdate {
 
     private static void fusedKernel(OperatorHandle kernel, BucketTensorLists bucket, IValue grads,
                                     IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
-                                    double weightDecay) {
+                                    double weightDecay, IValue gradScale) {
         AtenOps.fusedAdam(kernel, bucket.targets(), grads, expAvgs, bucket.expAvgSqs(),
-                bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon());
+                bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon(),
+                gradScale);
     }
 }

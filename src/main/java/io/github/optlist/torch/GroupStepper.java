@@ -207,11 +207,12 @@ final class GroupStepper {
     }
 
     /**
-     * Updates the group bucket by bucket as {@code plan} says, and reports each bucket to {@code reports}.
+     * Updates the group bucket by bucket as {@code plan} says, from its gradients divided by {@code gradScale} (1 for a
+     * plain step), and reports each bucket to {@code reports}.
      *
      * @throws StepFailedException if LibTorch fails, naming the bucket; {@code reports} holds the buckets updated
      */
-    void apply(Plan plan, List<PathReport> reports) {
+    void apply(Plan plan, List<PathReport> reports, double gradScale) {
         NAdamWConfig config = group.config();
         for (int b = 0; b < plan.lists().size(); b++) {
             BucketKey key = plan.keys().get(b);
@@ -222,7 +223,7 @@ final class GroupStepper {
                     ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(), key.step(),
                     plan.fallbackReasons().get(b));
             try {
-                update(bucket, indices.stream().map(plan.grads()::get).toList(), key, config);
+                update(bucket, indices.stream().map(plan.grads()::get).toList(), key, config, gradScale);
             } catch (RuntimeException e) {
                 throw new StepFailedException("step() failed while updating params " + indices + " of group "
                         + index + " on the " + key.path() + " path (" + first.deviceName + ", "
@@ -237,20 +238,21 @@ final class GroupStepper {
         }
     }
 
-    private void update(BucketTensorLists bucket, List<Tensor> grads, BucketKey key, NAdamWConfig config) {
+    private void update(BucketTensorLists bucket, List<Tensor> grads, BucketKey key, NAdamWConfig config,
+                        double gradScale) {
         double stepSize = stepSize(key.step());
         switch (key.path()) {
             case FUSED -> {
-                FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize);
+                FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize, gradScale);
                 bucket.roundIntoParams();
             }
             case MULTI_TENSOR -> {
-                MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize);
+                MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize, gradScale);
                 bucket.roundIntoParams();
             }
             case SINGLE_TENSOR -> {
                 for (int i = 0; i < bucket.states.size(); i++) {
-                    SingleTensorUpdate.apply(bucket.states.get(i), grads.get(i), config, stepSize);
+                    SingleTensorUpdate.apply(bucket.states.get(i), grads.get(i), config, stepSize, gradScale);
                 }
             }
         }

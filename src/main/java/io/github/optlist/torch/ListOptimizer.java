@@ -28,6 +28,21 @@ public interface ListOptimizer extends AutoCloseable {
      */
     void step();
 
+    /**
+     * Applies one update from gradients that are {@code gradScale} times the true ones (the loss was multiplied by
+     * it before {@code backward()}, as {@link GradScaler} does), or skips it when any gradient holds NaN or
+     * infinity: then no parameter, moment or step count changes, so the schedule and the bias correction count only
+     * the steps that ran. Otherwise the update is {@link #step()}'s on the gradients divided by {@code gradScale};
+     * the gradients' values afterwards are unspecified (they may be divided in place). Checks every gradient as
+     * {@link #step()} does, whatever the options say about non-finite steps. Costs one pass over the gradients (the
+     * check) more than {@link #step()}, and one host read of the check's flag per device.
+     *
+     * @return whether the step ran
+     * @throws IllegalArgumentException if {@code gradScale} is not positive and finite in float32, or as
+     *                                  {@link #step()}; nothing is changed then
+     */
+    boolean scaledStep(double gradScale);
+
     /** The number of completed {@code step()} calls (a skipped one does not count). */
     long stepCount();
 

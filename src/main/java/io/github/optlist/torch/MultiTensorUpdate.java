@@ -8,6 +8,7 @@ import static io.github.optlist.internal.AtenOps.Ops.ADDCMUL_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.ADD_LIST_;
 import static io.github.optlist.internal.AtenOps.Ops.ADD_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.COPY_;
+import static io.github.optlist.internal.AtenOps.Ops.DIV_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.MUL_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.SQRT_;
 import static io.github.optlist.internal.AtenOps.bool;
@@ -24,8 +25,15 @@ final class MultiTensorUpdate {
     private MultiTensorUpdate() {
     }
 
-    /** Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}. */
-    static void apply(BucketTensorLists bucket, IValue grads, NAdamWConfig config, double stepSize) {
+    /**
+     * Applies one NAdamW update with step size {@code lr_t} to every parameter of {@code bucket}, from {@code grads}
+     * divided by {@code gradScale} in place first (1: left alone).
+     */
+    static void apply(BucketTensorLists bucket, IValue grads, NAdamWConfig config, double stepSize,
+                      double gradScale) {
+        if (gradScale != 1) {
+            call(DIV_SCALAR_, grads, number(gradScale));
+        }
         double beta1 = config.beta1();
         double beta2 = config.beta2();
         IValue params = bucket.targets();

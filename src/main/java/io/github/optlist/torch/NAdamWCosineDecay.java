@@ -3,6 +3,7 @@ package io.github.optlist.torch;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.GradScales;
 import io.github.optlist.internal.NonFiniteCheck;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
@@ -251,6 +252,24 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     @Override
     public void step() {
+        update(1, options.skipNonFiniteSteps(), true);
+    }
+
+    /**
+     * {@inheritDoc} The division happens inside the update, in the state's precision (float32 for half-precision
+     * parameters under the default {@link StatePrecision}), through the fused kernels' {@code grad_scale} on the
+     * fused path; a skip is not counted in {@link #skippedSteps()}.
+     */
+    @Override
+    public boolean scaledStep(double gradScale) {
+        return update(GradScales.require(gradScale), true, false);
+    }
+
+    /**
+     * One step from the gradients divided by {@code gradScale}, or none (false) when {@code checkFinite} finds a
+     * non-finite gradient; such a skip counts in {@link #skippedSteps()} if {@code countSkip}.
+     */
+    private boolean update(double gradScale, boolean checkFinite, boolean countSkip) {
         requireOpen();
         List<PathReport> reports = new ArrayList<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
@@ -260,18 +279,20 @@ public final class NAdamWCosineDecay implements ListOptimizer {
                 grads.add(group.gradientsOrRefuse());
                 all.addAll(grads.get(grads.size() - 1));
             }
-            if (options.skipNonFiniteSteps() && !GroupStepper.allFinite(nonFinite, all)) {
-                skippedSteps++;
+            if (checkFinite && !GroupStepper.allFinite(nonFinite, all)) {
                 lastStepUpdates = List.of();
-                skippedStepListener.accept(stepCount);
-                return;
+                if (countSkip) {
+                    skippedSteps++;
+                    skippedStepListener.accept(stepCount);
+                }
+                return false;
             }
             List<GroupStepper.Plan> plans = new ArrayList<>(groups.size());
             for (int g = 0; g < groups.size(); g++) {
                 plans.add(groups.get(g).prepare(grads.get(g)));
             }
             for (int g = 0; g < groups.size(); g++) {
-                groups.get(g).apply(plans.get(g), reports);
+                groups.get(g).apply(plans.get(g), reports, gradScale);
             }
         } catch (StepFailedException e) {
             lastStepUpdates = e.completedUpdates();
@@ -279,6 +300,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         }
         lastStepUpdates = Collections.unmodifiableList(reports);
         stepCount++;
+        return true;
     }
 
     /**

@@ -20,9 +20,10 @@ final class SingleTensorUpdate {
      * Applies one NAdamW update with step size {@code lr_t} ({@link io.github.optlist.BiasCorrection#stepSize}) to
      * {@code state.param}, whose gradient is {@code grad}. A {@linkplain ParamState#widened() widened} update runs
      * on float32 copies of the parameter (or on its master copy) and of the gradient, and rounds into the parameter
-     * once at the end.
+     * once at the end. The gradient (or its float32 copy) is divided by {@code gradScale} in place first (1: left
+     * alone).
      */
-    static void apply(ParamState state, Tensor grad, NAdamWConfig config, double stepSize) {
+    static void apply(ParamState state, Tensor grad, NAdamWConfig config, double stepSize, double gradScale) {
         Tensor param = state.target();
         double beta1 = config.beta1();
         double beta2 = config.beta2();
@@ -35,6 +36,9 @@ final class SingleTensorUpdate {
             }
             g = state.gradWork();
             g.copy_(grad);
+        }
+        if (gradScale != 1) {
+            g.div_(new Scalar(gradScale));
         }
         if (config.l2WeightDecay() != 0) {
             // The published sign: the list was ranked with g = grad - l2 * p.

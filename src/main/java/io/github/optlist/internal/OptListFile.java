@@ -1,4 +1,4 @@
-package io.github.optlist;
+package io.github.optlist.internal;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+
+import io.github.optlist.NAdamWConfig;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -21,7 +23,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Reads and writes the project's list file, and reads the published list it is generated from.
+ * Reads and writes the project's list file, and reads the published list it is generated from; its {@link #main}
+ * is the build's converter ({@code mvn -q compile exec:java@convert-list}). Not API: use {@code OptList}.
  *
  * <p>The list file ({@code list/opt_list.jsonl}, packaged as the resource {@value #RESOURCE}) is JSON Lines:
  * one entry per line, in list order, each an object with the keys {@code index}, {@code name} and the ten
@@ -144,7 +147,7 @@ public final class OptListFile {
     }
 
     /** Reads the list file packaged with this library. */
-    static List<NAdamWConfig> readPackaged() {
+    public static List<NAdamWConfig> readPackaged() {
         var stream = OptListFile.class.getResourceAsStream(RESOURCE);
         if (stream == null) {
             throw new IllegalStateException("the list resource " + RESOURCE + " is missing from the classpath");

@@ -1,0 +1,343 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
+import io.github.optlist.ReferenceNAdamW;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link GradScaler} against torch's documented algorithm ({@code torch.amp.GradScaler}: scale the loss, skip the
+ * step on a non-finite gradient, back off then, grow after {@code growth_interval} good steps) and against the
+ * scalar NAdamW fed the true gradients, on float16 parameters.
+ */
+class GradScalerTest {
+
+    private static final long STEPS = 50;
+
+    /** torch's {@code _amp_update_scale_}, written from its documentation, on a float32 scale. */
+    private static final class ReferenceScale {
+        float scale;
+        int tracker;
+        final double growth;
+        final double backoff;
+        final int interval;
+
+        ReferenceScale(double init, double growth, double backoff, int interval) {
+            this.scale = (float) init;
+            this.growth = growth;
+            this.backoff = backoff;
+            this.interval = interval;
+        }
+
+        void update(boolean foundInf) {
+            if (foundInf) {
+                scale = (float) (scale * backoff);
+                tracker = 0;
+            } else if (++tracker == interval) {
+                float grown = (float) (scale * growth);
+                if (Float.isFinite(grown)) {
+                    scale = grown;
+                }
+                tracker = 0;
+            }
+        }
+    }
+
+    private static Tensor half(double[] values) {
+        return Tensor.create(values, values.length).to(ScalarType.Half).set_requires_grad(true);
+    }
+
+    private static void setGrad(Tensor param, double[] grad) {
+        param.mutable_grad().put(Tensor.create(grad, grad.length).to(ScalarType.Half));
+    }
+
+    private static NAdamWCosineDecay optimizer(Tensor param, NAdamWConfig config, UpdatePath path,
+                                               StatePrecision precision) {
+        OptimizerOptions options = OptimizerOptions.builder().updatePath(path).statePrecision(precision).build();
+        return new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(param), config)), STEPS, ListVariant.TASKSET,
+                options);
+    }
+
+    /** The float16 value of each entry, as doubles. */
+    private static double[] roundedToHalf(double[] values) {
+        return TestTensors.values(Tensor.create(values, values.length).to(ScalarType.Half));
+    }
+
+    @Test
+    void theScaleBacksOffOnASkipAndGrowsAfterTheIntervalAsTorchsDoes() {
+        boolean[] infAt = {false, false, true, false, false, false, false, true, true, false, false, false};
+        GradScaler scaler = new GradScaler(1024, 2, 0.5, 3);
+        ReferenceScale reference = new ReferenceScale(1024, 2, 0.5, 3);
+        Tensor p = half(new double[]{0.5, -0.25});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            for (boolean inf : infAt) {
+                setGrad(p, new double[]{inf ? Double.POSITIVE_INFINITY : 0.01, 0.02});
+                assertEquals(!inf, scaler.step(opt));
+                scaler.update();
+                reference.update(inf);
+                assertEquals(reference.scale, scaler.getScale());
+                assertEquals(reference.tracker, scaler.state().growthTracker());
+            }
+            assertEquals(infAt.length - 3, opt.stepCount(), "the skipped steps do not count");
+            assertEquals(infAt.length - 3, opt.stepCount(p));
+        }
+    }
+
+    @Test
+    void theScaleGrowsOnlyWhileItStaysFiniteInFloat32() {
+        GradScaler scaler = new GradScaler(Float.MAX_VALUE / 1.5, 2, 0.5, 1);
+        Tensor p = half(new double[]{0.5});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            setGrad(p, new double[]{0.01});
+            scaler.step(opt);
+            scaler.update();
+            assertEquals((float) (Float.MAX_VALUE / 1.5), scaler.getScale());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(UpdatePath.class)
+    void aSkippedStepChangesNoParameterMomentOrStepCount(UpdatePath path) {
+        Tensor p = half(new double[]{0.5, -0.25, 0.125});
+        GradScaler scaler = new GradScaler();
+        try (var opt = optimizer(p, OptList.config(3), path, StatePrecision.FLOAT32_MASTER_WEIGHTS)) {
+            setGrad(p, new double[]{300, -200, 100});
+            assertTrue(scaler.step(opt));
+            scaler.update();
+            double[] before = TestTensors.values(p);
+            ParamStateDict state = opt.stateDict(p);
+            double[] m = TestTensors.values(state.expAvg());
+            double[] v = TestTensors.values(state.expAvgSq());
+            double[] master = TestTensors.values(state.master());
+            for (double bad : new double[]{Double.NaN, Double.NEGATIVE_INFINITY}) {
+                setGrad(p, new double[]{1, bad, 1});
+                assertFalse(scaler.step(opt));
+                scaler.update();
+                assertArrayEquals(before, TestTensors.values(p));
+                ParamStateDict after = opt.stateDict(p);
+                assertArrayEquals(m, TestTensors.values(after.expAvg()));
+                assertArrayEquals(v, TestTensors.values(after.expAvgSq()));
+                assertArrayEquals(master, TestTensors.values(after.master()));
+                assertEquals(1, after.step());
+                assertEquals(1, opt.stepCount());
+            }
+            assertEquals(65536.0 / 4, scaler.getScale());
+        }
+    }
+
+    /**
+     * Gradients far below float16's smallest normal number (6.1e-5) keep only a few bits there; scaled by 2^16 they
+     * are ordinary float16 numbers, and the update divides them back in float32. So on every path the float32 master
+     * copy follows the scalar reference fed {@code half(g * scale) / scale} to float32 precision; dividing the
+     * float16 gradients in float16 first would leave them up to a quarter off, and the parameters with them. Adam
+     * with a small epsilon normalizes the update, so the parameters move by about the learning rate each step.
+     */
+    @ParameterizedTest
+    @EnumSource(UpdatePath.class)
+    void tinyGradientsUpdateAsTheirScaledValuesDividedInFloat32(UpdatePath path) {
+        Random random = new Random(7);
+        int n = 64;
+        double[] initial = roundedToHalf(TestTensors.gaussian(random, n, 0.5));
+        NAdamWConfig config = NAdamWConfig.adam(1e-2).toBuilder().epsilon(1e-12).build();
+        Tensor p = half(initial);
+        ReferenceNAdamW reference = new ReferenceNAdamW(config, STEPS, ListVariant.TASKSET, initial);
+        GradScaler scaler = new GradScaler();
+        try (var opt = optimizer(p, config, path, StatePrecision.FLOAT32_MASTER_WEIGHTS)) {
+            for (int k = 0; k < 5; k++) {
+                double[] tiny = TestTensors.gaussian(random, n, 2e-7);
+                double[] scaled = new double[n];
+                for (int i = 0; i < n; i++) {
+                    scaled[i] = tiny[i] * scaler.getScale();
+                }
+                double[] scaledHalf = roundedToHalf(scaled);
+                double[] unscaled = new double[n];
+                for (int i = 0; i < n; i++) {
+                    unscaled[i] = scaledHalf[i] / scaler.getScale();
+                }
+                setGrad(p, scaled);
+                assertTrue(scaler.step(opt));
+                scaler.update();
+                reference.step(unscaled);
+            }
+            double[] master = TestTensors.values(opt.stateDict(p).master());
+            double[] expected = reference.params();
+            for (int i = 0; i < n; i++) {
+                assertEquals(expected[i], master[i], 1e-6, "element " + i);
+            }
+        }
+    }
+
+    @Test
+    void withoutScalingTheSameTinyGradientsLoseTheirValueInFloat16() {
+        double[] tiny = {2e-7, -3e-7, 1.1e-7};
+        double[] asHalf = roundedToHalf(tiny);
+        double worst = 0;
+        for (int i = 0; i < tiny.length; i++) {
+            worst = Math.max(worst, Math.abs(asHalf[i] - tiny[i]) / Math.abs(tiny[i]));
+        }
+        assertTrue(worst > 0.05, "float16 keeps these gradients to " + worst);
+    }
+
+    @Test
+    void theScheduleAndBiasCorrectionCountOnlyTheStepsThatRan() {
+        NAdamWConfig config = OptList.config(0);
+        double[] initial = roundedToHalf(new double[]{0.5, -0.25});
+        Tensor p = half(initial);
+        ReferenceNAdamW reference = new ReferenceNAdamW(config, STEPS, ListVariant.TASKSET, initial);
+        GradScaler scaler = new GradScaler(8, 2, 0.5, 100);
+        try (var opt = optimizer(p, config, UpdatePath.FUSED, StatePrecision.FLOAT32_MASTER_WEIGHTS)) {
+            double[][] grads = {{0.5, 0.25}, {Double.NaN, 0}, {Double.POSITIVE_INFINITY, 1}, {0.125, -0.5}};
+            for (double[] g : grads) {
+                double scale = scaler.getScale();
+                setGrad(p, new double[]{g[0] * scale, g[1] * scale});
+                boolean ran = scaler.step(opt);
+                scaler.update();
+                if (ran) {
+                    reference.step(g);
+                }
+            }
+            assertEquals(2, opt.stateDict(p).step());
+            assertArrayEquals(reference.params(), TestTensors.values(opt.stateDict(p).master()), 1e-6);
+            assertEquals(ReferenceNAdamW.lr(config, 2, STEPS, ListVariant.TASKSET), opt.learningRate(), 1e-12);
+        }
+    }
+
+    @Test
+    void unscaleGivesTheTrueGradientsBeforeTheStep() {
+        Tensor p = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float).set_requires_grad(true);
+        GradScaler scaler = new GradScaler(4, 2, 0.5, 10);
+        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), STEPS,
+                ListVariant.TASKSET)) {
+            p.mutable_grad().put(Tensor.create(new double[]{8, -4}, 2).to(ScalarType.Float));
+            scaler.unscale(opt);
+            assertArrayEquals(new double[]{2, -1}, TestTensors.values(p.grad()));
+            assertThrows(IllegalStateException.class, () -> scaler.unscale(opt));
+            assertTrue(scaler.step(opt));
+            assertThrows(IllegalStateException.class, () -> scaler.step(opt));
+            assertThrows(IllegalStateException.class, () -> scaler.unscale(opt));
+            scaler.update();
+            assertThrows(IllegalStateException.class, scaler::update, "update without a step");
+        }
+    }
+
+    @Test
+    void unscaleRefusesFloat16GradientsAsTorchDoes() {
+        Tensor p = half(new double[]{1});
+        GradScaler scaler = new GradScaler();
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            setGrad(p, new double[]{1});
+            assertThrows(IllegalArgumentException.class, () -> scaler.unscale(opt));
+            assertTrue(scaler.step(opt), "a refused unscale leaves the iteration as it was");
+        }
+    }
+
+    @Test
+    void theStateRoundTripsAndOtherSettingsAreRefused() {
+        GradScaler scaler = new GradScaler(1024, 2, 0.5, 3);
+        Tensor p = half(new double[]{0.5});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            setGrad(p, new double[]{1});
+            scaler.step(opt);
+            scaler.update();
+        }
+        GradScalerState state = scaler.state();
+        assertEquals(new GradScalerState(1024, 2, 0.5, 3, 1), state);
+        GradScaler resumed = new GradScaler(1, 2, 0.5, 3);
+        resumed.loadState(state);
+        assertEquals(state, resumed.state());
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler().loadState(state));
+    }
+
+    @Test
+    void badSettingsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler(0, 2, 0.5, 10));
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler(Double.NaN, 2, 0.5, 10));
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler(1, 1, 0.5, 10));
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler(1, 2, 1, 10));
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler(1, 2, 0.5, 0));
+        assertThrows(IllegalArgumentException.class, () -> new GradScaler().scale(null));
+        GradScaler defaults = new GradScaler();
+        assertEquals(new GradScalerState(65536, 2, 0.5, 2000, 0), defaults.state());
+    }
+
+    @Test
+    void scaleMultipliesTheLoss() {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor loss = Tensor.create(new double[]{0.75}, 1).to(ScalarType.Float);
+            assertArrayEquals(new double[]{0.75 * 65536}, TestTensors.values(new GradScaler().scale(loss)));
+        }
+    }
+
+    /**
+     * A float16 linear model trained through a float32 loss: at {@code w = 0} the gradient is {@code -2/n X^T y},
+     * and while its largest entry times the scale rounds past float16's largest number (65504) the step is skipped
+     * and the scale halves, as torch's scaler does; from then on every step runs and the loss falls.
+     */
+    @Test
+    void trainingAFloat16ModelSkipsTheOverflowingFirstStepAndThenLearns() {
+        manualSeed();
+        Tensor x = org.bytedeco.pytorch.global.torch.randn(64, 8);
+        Tensor y = x.matmul(Tensor.create(new double[]{1, -2, 0.5, 3, -1, 2, 0, 1}, 8).to(ScalarType.Float));
+        Tensor w = org.bytedeco.pytorch.global.torch.zeros(8).to(ScalarType.Half).set_requires_grad(true);
+        GradScaler scaler = new GradScaler();
+        List<Boolean> ran = new ArrayList<>();
+        List<Double> losses = new ArrayList<>();
+        try (var opt = optimizer(w, NAdamWConfig.adam(0.05), UpdatePath.FUSED, StatePrecision.FLOAT32_MASTER_WEIGHTS)) {
+            for (int k = 0; k < 40; k++) {
+                try (PointerScope scope = new PointerScope()) {
+                    opt.zeroGrad();
+                    Tensor residual = x.matmul(w.to(ScalarType.Float)).sub(y);
+                    Tensor loss = residual.mul(residual).mean();
+                    losses.add(loss.item_double());
+                    scaler.scale(loss).backward();
+                    ran.add(scaler.step(opt));
+                    scaler.update();
+                }
+            }
+            double[] xs = TestTensors.values(x);
+            double[] ys = TestTensors.values(y);
+            double largest = 0;
+            for (int j = 0; j < 8; j++) {
+                double g = 0;
+                for (int r = 0; r < 64; r++) {
+                    g += -2.0 / 64 * xs[r * 8 + j] * ys[r];
+                }
+                largest = Math.max(largest, Math.abs(g));
+            }
+            int skips = 0;
+            for (double scale = 65536; largest * scale >= 65520; scale /= 2) {
+                skips++; // 65520 and above round to infinity in float16
+            }
+            assertTrue(skips > 0, "the test needs an overflow: largest gradient " + largest);
+            List<Boolean> expected = new ArrayList<>();
+            for (int k = 0; k < 40; k++) {
+                expected.add(k >= skips);
+            }
+            assertEquals(expected, ran);
+            assertEquals(65536.0 / (1 << skips), scaler.getScale());
+            assertEquals(40 - skips, opt.stepCount());
+            assertTrue(losses.get(39) < 0.2 * losses.get(0), losses.toString());
+        }
+    }
+
+    private static void manualSeed() {
+        org.bytedeco.pytorch.global.torch.manual_seed(3);
+    }
+}
