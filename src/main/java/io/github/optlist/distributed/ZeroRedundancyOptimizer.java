@@ -345,11 +345,12 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     public void loadState(OptimizerState state) {
         requireOpen();
         IllegalArgumentException failure = null;
+        OptimizerState fitted = null;
         try {
             if (state == null) {
                 throw new IllegalArgumentException("state must not be null");
             }
-            state.requireFits(groups, trainingSteps, variant, options.statePrecision());
+            fitted = state.fittedTo(groups, trainingSteps, variant, options.statePrecision());
         } catch (IllegalArgumentException e) {
             failure = e;
         }
@@ -358,7 +359,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
                     : new IllegalArgumentException("another rank refused the state (see its error); nothing changed");
         }
         List<ParamStateDict> flat = new ArrayList<>();
-        state.groups().forEach(g -> flat.addAll(g.params()));
+        fitted.groups().forEach(g -> flat.addAll(g.params()));
         stepCount = Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount());
     }
 

@@ -39,20 +39,25 @@ import java.util.List;
  * parameter that has state, under {@code g<group>.p<index>.exp_avg} and {@code .exp_avg_sq} (and its float32
  * master copy under {@code .master}, if it has one), and a JSON document (written by Jackson) under
  * {@code metadata}: the format name and version, the training length, the schedule variant, the state precision,
- * the optimizer's step count, and per group its configuration and per parameter its shape, dtype, state dtype,
- * whether it has a master copy, and step count.
+ * the optimizer's step count, and per group its configuration and per parameter its name (null when unnamed), shape,
+ * dtype, state dtype, whether it has a master copy, and step count.
+ *
+ * <p>A checkpoint whose parameters all have names loads into an optimizer whose parameters all have names by name
+ * ({@link StateMatching}); any other by position.
  */
 final class Checkpoints {
 
     static final String FORMAT = "opt-list/NAdamWCosineDecay";
     /**
-     * 3 since half-precision parameters may keep float32 state ({@link StatePrecision}): the metadata names the
-     * state precision and each parameter's state dtype, and the archive may hold master copies. Version 2 files
-     * load as what they hold, state in the parameters' dtype ({@link StatePrecision#PARAM_DTYPE}). 2 since the list
-     * variants became exact: a version 1 checkpoint was written when {@code TASKSET} still applied the entries'
-     * Nesterov flag, so its moments came from another update.
+     * 4 since parameters have names: each parameter's metadata holds its name (null when unnamed), and a checkpoint
+     * with names loads by name; version 2 and 3 files hold none and load by position. 3 since half-precision
+     * parameters may keep float32 state ({@link StatePrecision}): the metadata names the state precision and each
+     * parameter's state dtype, and the archive may hold master copies. Version 2 files load as what they hold, state
+     * in the parameters' dtype ({@link StatePrecision#PARAM_DTYPE}). 2 since the list variants became exact: a
+     * version 1 checkpoint was written when {@code TASKSET} still applied the entries' Nesterov flag, so its moments
+     * came from another update.
      */
-    static final int VERSION = 3;
+    static final int VERSION = 4;
     /** The oldest version this library reads. */
     static final int OLDEST_READABLE_VERSION = 2;
     private static final String METADATA_KEY = "metadata";
@@ -69,7 +74,7 @@ final class Checkpoints {
     record GroupMetadata(NAdamWConfig config, List<ParamMetadata> params) {
     }
 
-    record ParamMetadata(long[] shape, String dtype, String stateDtype, boolean master, long step,
+    record ParamMetadata(String name, long[] shape, String dtype, String stateDtype, boolean master, long step,
                          boolean hasState) {
     }
 
@@ -181,7 +186,8 @@ final class Checkpoints {
                 int dtype = tensor.scalar_type().value;
                 String stateDtype = param.hasMoments() ? param.expAvg().scalar_type().toString()
                         : ScalarTypes.of(ParamState.stateDtypeFor(dtype, state.statePrecision())).toString();
-                params.add(new ParamMetadata(tensor.shape(), tensor.scalar_type().toString(), stateDtype,
+                String name = group.paramNames().isEmpty() ? null : group.paramNames().get(i);
+                params.add(new ParamMetadata(name, tensor.shape(), tensor.scalar_type().toString(), stateDtype,
                         param.master() != null, param.step(), param.hasMoments()));
                 if (param.hasMoments()) {
                     archive.write(key(g, i, "exp_avg"), param.expAvg());
@@ -252,25 +258,35 @@ final class Checkpoints {
             if (version == 2) {
                 asVersion3(tree);
             }
+            if (version <= 3) {
+                asVersion4(tree);
+            }
             metadata = MAPPER.treeToValue(tree, Metadata.class);
         } catch (JsonProcessingException | IllegalArgumentException e) {
             throw new CheckpointException(path + " has unreadable metadata: " + e.getMessage(), e);
         }
-        require(metadata.groups() != null && metadata.groups().size() == groups.size(), path, "the checkpoint holds "
-                + (metadata.groups() == null ? 0 : metadata.groups().size()) + " parameter groups, this optimizer "
-                + groups.size() + " (another model?)");
+        require(metadata.groups() != null && !metadata.groups().isEmpty(), path, "the checkpoint holds no group");
+        for (int g = 0; g < metadata.groups().size(); g++) {
+            GroupMetadata group = metadata.groups().get(g);
+            require(group != null && group.config() != null && group.params() != null
+                    && group.params().stream().allMatch(java.util.Objects::nonNull), path,
+                    "group " + g + " lacks its config or parameters");
+        }
+        List<List<String>> savedNames = metadata.groups().stream().map(Checkpoints::names).toList();
+        boolean byName = StateMatching.byName(savedNames, groups);
+        List<List<StateMatching.Source>> sources = byName ? matchByName(path, metadata, savedNames, groups)
+                : byPosition(path, metadata, groups);
         List<GroupState> groupStates = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
-            GroupMetadata group = metadata.groups().get(g);
-            List<Tensor> targets = groups.get(g).params();
-            require(group.config() != null && group.params() != null, path, "group " + g + " lacks its config");
-            require(group.params().size() == targets.size(), path, "group " + g + " of the checkpoint holds "
-                    + group.params().size() + " parameters, this optimizer " + targets.size() + " (another model?)");
+            ParamGroup target = groups.get(g);
             List<ParamStateDict> dicts = new ArrayList<>();
-            for (int i = 0; i < group.params().size(); i++) {
-                ParamMetadata saved = group.params().get(i);
-                Tensor param = targets.get(i);
-                String where = "params[" + i + "] of group " + g;
+            for (int i = 0; i < target.params().size(); i++) {
+                StateMatching.Source source = sources.get(g).get(i);
+                ParamMetadata saved = metadata.groups().get(source.group()).params().get(source.index());
+                Tensor param = target.params().get(i);
+                String where = StateMatching.where(target, g, i);
+                require(saved.shape() != null && saved.dtype() != null && saved.stateDtype() != null, path, where
+                        + " lacks its shape or dtypes in the checkpoint");
                 require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
                         + Arrays.toString(saved.shape()) + " in the checkpoint, " + Arrays.toString(param.shape())
                         + " here (another model?)");
@@ -279,14 +295,19 @@ final class Checkpoints {
                 require(saved.step() >= 0 && saved.hasState() == (saved.step() > 0), path, where
                         + " has an inconsistent step count in the checkpoint: " + saved.step());
                 if (saved.hasState()) {
-                    Tensor[] tensors = readMoments(archive, path, g, i, param, saved);
+                    Tensor[] tensors = readMoments(archive, path, source.group(), source.index(), param, saved);
                     dicts.add(new ParamStateDict(saved.step(), tensors[0], tensors[1],
                             tensors.length > 2 ? tensors[2] : null));
                 } else {
                     dicts.add(ParamStateDict.empty());
                 }
             }
-            groupStates.add(new GroupState(group.config(), dicts));
+            if (byName) {
+                groupStates.add(new GroupState(target.config(), target.names(), dicts));
+            } else {
+                List<String> names = savedNames.get(g) == null ? List.of() : savedNames.get(g);
+                groupStates.add(new GroupState(metadata.groups().get(g).config(), names, dicts));
+            }
         }
         try {
             return new OptimizerState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
@@ -294,6 +315,43 @@ final class Checkpoints {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A saved group's names, or null when one of its parameters has none. */
+    private static List<String> names(GroupMetadata group) {
+        List<String> names = group.params().stream().map(ParamMetadata::name).toList();
+        return names.isEmpty() || names.contains(null) ? null : names;
+    }
+
+    private static List<List<StateMatching.Source>> matchByName(Path path, Metadata metadata,
+                                                                List<List<String>> savedNames,
+                                                                List<ParamGroup> groups) throws CheckpointException {
+        try {
+            return StateMatching.match(savedNames, metadata.groups().stream().map(GroupMetadata::config).toList(),
+                    groups, "the checkpoint");
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Each target parameter's saved position when matched by position: its own, once the counts are checked. */
+    private static List<List<StateMatching.Source>> byPosition(Path path, Metadata metadata, List<ParamGroup> groups)
+            throws CheckpointException {
+        require(metadata.groups().size() == groups.size(), path, "the checkpoint holds " + metadata.groups().size()
+                + " parameter groups, this optimizer " + groups.size() + " (another model?)");
+        List<List<StateMatching.Source>> sources = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            int saved = metadata.groups().get(g).params().size();
+            int here = groups.get(g).params().size();
+            require(saved == here, path, "group " + g + " of the checkpoint holds " + saved + " parameters, this"
+                    + " optimizer " + here + " (another model?)");
+            List<StateMatching.Source> group = new ArrayList<>();
+            for (int i = 0; i < here; i++) {
+                group.add(new StateMatching.Source(g, i));
+            }
+            sources.add(group);
+        }
+        return sources;
     }
 
     private static Tensor[] readMoments(InputArchive archive, Path path, int g, int i, Tensor param,
@@ -326,6 +384,17 @@ final class Checkpoints {
                         node.set("stateDtype", node.get("dtype"));
                         node.put("master", false);
                     }
+                }
+            }
+        }
+    }
+
+    /** Fills in what a version 2 or 3 document lacks: its parameters had no names. */
+    private static void asVersion4(JsonNode tree) {
+        for (JsonNode group : tree.path("groups")) {
+            for (JsonNode param : group.path("params")) {
+                if (param instanceof ObjectNode node) {
+                    node.putNull("name");
                 }
             }
         }

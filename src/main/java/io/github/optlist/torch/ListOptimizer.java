@@ -67,7 +67,9 @@ public interface ListOptimizer extends AutoCloseable {
     /**
      * Replaces the whole state with {@code state}, copying its tensors. Everything is checked before anything
      * changes (configurations by value, group and parameter counts, shapes, state dtypes and precision, training
-     * length, variant): a refused state leaves the optimizer as it was.
+     * length, variant): a refused state leaves the optimizer as it was. When both the state and this optimizer name
+     * every parameter, parameters are matched by name, within and across groups ({@link OptimizerState#fittedTo}),
+     * and differing names are refused naming the first; otherwise by position.
      *
      * @throws IllegalArgumentException if {@code state} is null or does not fit this optimizer, naming the first
      *                                  mismatch
@@ -97,11 +99,12 @@ public interface ListOptimizer extends AutoCloseable {
 
     /**
      * Restores a checkpoint written by {@link #save(Path)} of any optimizer of this library (sharded or not) over the
-     * same parameters in the same groups and order, checked as {@link #loadState} checks a state (format 2 files hold
-     * state in the parameters' dtype: {@link StatePrecision#PARAM_DTYPE}). Moments saved on one device load onto the
-     * parameters' device. The file is read once, whole, and every zip entry's CRC32 is checked before LibTorch parses
-     * any of it, so a damaged file is refused rather than loaded. Everything is checked before anything changes: after
-     * a refused load the optimizer is exactly as it was.
+     * same parameters: matched by name, within and across groups, when the file (format 4) and this optimizer name
+     * every parameter, else in the same groups and order; checked as {@link #loadState} checks a state (format 2
+     * files hold state in the parameters' dtype: {@link StatePrecision#PARAM_DTYPE}). Moments saved on one device
+     * load onto the parameters' device. The file is read once, whole, and every zip entry's CRC32 is checked before
+     * LibTorch parses any of it, so a damaged file is refused rather than loaded. Everything is checked before
+     * anything changes: after a refused load the optimizer is exactly as it was.
      *
      * @throws IllegalArgumentException          if {@code path} is null
      * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}

@@ -371,10 +371,10 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         if (state == null) {
             throw new IllegalArgumentException("state must not be null");
         }
-        state.requireFits(paramGroups(), trainingSteps, variant, options.statePrecision());
+        OptimizerState fitted = state.fittedTo(paramGroups(), trainingSteps, variant, options.statePrecision());
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             for (int g = 0; g < groups.size(); g++) {
-                groups.get(g).load(state.groups().get(g));
+                groups.get(g).load(fitted.groups().get(g));
             }
         }
         stepCount = state.stepCount();

@@ -5,6 +5,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -49,16 +50,40 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
 
     /**
      * Refuses a state that does not fit an optimizer over {@code paramGroups} with this training length, variant
-     * and state precision: another training length or variant, another number of groups or of parameters in a
-     * group, another configuration (compared by value), moments or master copies of another shape than their
-     * parameter, and state kept in another dtype, or with or without a master copy, than {@code precision} keeps
-     * for the parameter (state is not converted from one precision to another; float32 and float64 parameters are
-     * the same under every precision). Changes nothing.
+     * and state precision, as {@link #fittedTo} checks it. Changes nothing.
      *
      * @throws IllegalArgumentException naming the first mismatch
      */
     public void requireFits(List<ParamGroup> paramGroups, long trainingSteps, ListVariant variant,
                             StatePrecision precision) {
+        fittedTo(paramGroups, trainingSteps, variant, precision);
+    }
+
+    /**
+     * This state laid out as an optimizer over {@code paramGroups} holds it, once checked to fit one with this
+     * training length, variant and state precision: the state {@code loadState} takes, group by group and parameter
+     * by parameter.
+     *
+     * <p>When every parameter of this state and of {@code paramGroups} has a name, parameters are matched by name,
+     * within and across groups (a model whose parameters were reordered or regrouped gets each parameter's own
+     * state); the result has {@code paramGroups}' groups, configurations and names. Refused then: a name given twice
+     * on one side, name sets that differ (naming the first name of this state the model lacks, and the first of the
+     * model's names this state lacks), and a parameter whose group here has another configuration than its group in
+     * this state. Otherwise (either side has an unnamed group) parameters are matched by position, and refused are:
+     * another number of groups or of parameters in a group, and another configuration (compared by value).
+     *
+     * <p>Refused in both cases: another training length or variant, moments or master copies of another shape than
+     * their parameter, and state kept in another dtype, or with or without a master copy, than {@code precision}
+     * keeps for the parameter (state is not converted from one precision to another; float32 and float64 parameters
+     * are the same under every precision). Changes nothing; the result shares this state's tensors.
+     *
+     * @throws IllegalArgumentException naming the first mismatch
+     */
+    public OptimizerState fittedTo(List<ParamGroup> paramGroups, long trainingSteps, ListVariant variant,
+                                   StatePrecision precision) {
+        if (paramGroups == null || paramGroups.isEmpty() || paramGroups.stream().anyMatch(java.util.Objects::isNull)) {
+            throw new IllegalArgumentException("paramGroups must not be null, empty or hold null");
+        }
         if (this.trainingSteps != trainingSteps) {
             throw new IllegalArgumentException("the state was saved with trainingSteps " + this.trainingSteps
                     + ", this optimizer has " + trainingSteps);
@@ -66,6 +91,32 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
         if (this.variant != variant) {
             throw new IllegalArgumentException("the state was saved with list variant " + this.variant
                     + ", this optimizer has " + variant);
+        }
+        OptimizerState laidOut = laidOutAs(paramGroups);
+        for (int g = 0; g < laidOut.groups.size(); g++) {
+            GroupState group = laidOut.groups.get(g);
+            ParamGroup target = paramGroups.get(g);
+            for (int i = 0; i < group.params().size(); i++) {
+                requireFits(group.params().get(i), target.params().get(i), StateMatching.where(target, g, i),
+                        precision);
+            }
+        }
+        return laidOut;
+    }
+
+    /** This state in {@code paramGroups}' layout, matched by name or by position (checking counts and configs). */
+    private OptimizerState laidOutAs(List<ParamGroup> paramGroups) {
+        List<List<String>> names = groups.stream().map(GroupState::paramNames).toList();
+        if (StateMatching.byName(names, paramGroups)) {
+            List<List<StateMatching.Source>> sources = StateMatching.match(names,
+                    groups.stream().map(GroupState::config).toList(), paramGroups, "the state");
+            List<GroupState> laidOut = new ArrayList<>(paramGroups.size());
+            for (int g = 0; g < paramGroups.size(); g++) {
+                List<ParamStateDict> dicts = sources.get(g).stream()
+                        .map(s -> groups.get(s.group()).params().get(s.index())).toList();
+                laidOut.add(new GroupState(paramGroups.get(g).config(), paramGroups.get(g).names(), dicts));
+            }
+            return new OptimizerState(trainingSteps, variant, statePrecision, stepCount, laidOut);
         }
         if (groups.size() != paramGroups.size()) {
             throw new IllegalArgumentException("the state holds " + groups.size() + " parameter groups, this"
@@ -82,11 +133,8 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
                 throw new IllegalArgumentException("group " + g + " of the state holds " + group.params().size()
                         + " parameters, this optimizer " + target.params().size() + " (another model?)");
             }
-            for (int i = 0; i < group.params().size(); i++) {
-                requireFits(group.params().get(i), target.params().get(i), "params[" + i + "] of group " + g,
-                        precision);
-            }
         }
+        return this;
     }
 
     private void requireFits(ParamStateDict saved, Tensor param, String where, StatePrecision precision) {

@@ -120,8 +120,9 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
 
     /**
      * Refuses what no optimizer can be built over, as every optimizer of this library checks at construction: a null
-     * or empty list, a null group, a tensor in two groups, and two tensors sharing memory (e.g. one a view or
-     * {@code detach()} of the other), which would be updated twice. Changes nothing.
+     * or empty list, a null group, a tensor in two groups, two tensors sharing memory (e.g. one a view or
+     * {@code detach()} of the other), which would be updated twice, and a name given to parameters of two groups
+     * (checkpoints match parameters by name). Changes nothing.
      *
      * @throws IllegalArgumentException naming the first problem, e.g. {@code params[0] of group 1 is the same tensor
      *                                  as params[2] of group 0}
@@ -132,6 +133,7 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
                     + (groups == null ? "null" : "none"));
         }
         Map<Long, String> seen = new HashMap<>();
+        Map<String, String> names = new HashMap<>();
         List<Tensor> all = new ArrayList<>();
         List<String> positions = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
@@ -148,6 +150,11 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
                 }
                 all.add(group.params().get(i));
                 positions.add(where);
+                String named = group.isNamed() ? names.putIfAbsent(group.names().get(i), where) : null;
+                if (named != null) {
+                    throw new IllegalArgumentException("the name '" + group.names().get(i) + "' is given to " + named
+                            + " and to " + where + "; parameters are matched by name");
+                }
             }
         }
         try (PointerScope scope = new PointerScope()) {
