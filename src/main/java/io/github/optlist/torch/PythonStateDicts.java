@@ -421,7 +421,13 @@ final class PythonStateDicts {
 
     /** The file's bytes once every zip entry passed its CRC32 (LibTorch's unpickler checks none). */
     private static byte[] verifiedBytes(Path path) throws IOException {
-        BytePointer verified = VerifiedZip.read(path);
+        BytePointer verified;
+        try {
+            verified = VerifiedZip.read(path);
+        } catch (CheckpointException e) {
+            throw new CheckpointException(path + " is not a file torch.save writes (foreign or damaged): "
+                    + e.getMessage(), e);
+        }
         try {
             byte[] bytes = new byte[(int) verified.capacity()];
             verified.get(bytes);

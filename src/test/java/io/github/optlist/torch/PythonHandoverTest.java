@@ -103,4 +103,29 @@ class PythonHandoverTest {
         assertEquals(0, python.exitValue(), printed);
         assertTrue(printed.contains("\"start\": 10"), printed);
     }
+
+    /**
+     * LibTorch's unpickler checks no CRC: a flipped bit inside a moment would load silently. The file's CRC32s are
+     * checked first, so it is refused and the optimizer keeps its state.
+     */
+    @org.junit.jupiter.api.Test
+    void aPythonStateDictWithAFlippedBitIsRefusedAndChangesNothing() throws Exception {
+        Path fixtures = PythonFixtures.DIR.resolve("entry_0");
+        byte[] bytes = Files.readAllBytes(fixtures.resolve("optim_k10.pt"));
+        int largest = 20 * 144 * Double.BYTES; // fc1.weight's exp_avg, most of the file
+        assertTrue(bytes.length > 2 * largest, "the fixture holds the moments it should");
+        bytes[bytes.length / 2] ^= 0x10;
+        Path damaged = dir.resolve("damaged.pt");
+        Files.write(damaged, bytes);
+        JitModule model = PythonFixtures.model(fixtures.resolve("model_k10.pt"));
+        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, 0, PythonFixtures.TRAINING_STEPS,
+                ListVariant.TORCH_PORT)) {
+            opt.loadPythonStateDict(fixtures.resolve("optim_k10.pt"));
+            CheckpointException e = org.junit.jupiter.api.Assertions.assertThrows(CheckpointException.class,
+                    () -> opt.loadPythonStateDict(damaged));
+            assertTrue(e.getMessage().contains(damaged.toString()) && e.getMessage().contains("damaged"),
+                    e.getMessage());
+            assertEquals(PythonFixtures.HANDOVER, opt.stepCount());
+        }
+    }
 }
