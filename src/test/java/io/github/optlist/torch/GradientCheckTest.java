@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ChildProcess;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import org.bytedeco.pytorch.Tensor;
@@ -10,11 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static io.github.optlist.torch.BadInputTest.assertRefused;
 import static org.bytedeco.pytorch.global.torch.randn;
@@ -169,19 +167,9 @@ class GradientCheckTest {
      */
     @Test
     void smallerGradientOnTheFusedPathIsRefusedInsteadOfCrashingTheJvm() throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                WrongSizeGradientChild.class.getName());
-        builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-        builder.redirectErrorStream(true);
-        Process child = builder.start();
-        boolean done = child.waitFor(300, TimeUnit.SECONDS);
-        if (!done) {
-            child.destroyForcibly();
-        }
-        String output = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(done, "the child JVM did not finish: " + output);
-        assertEquals(0, child.exitValue(), "the child JVM failed (exit " + child.exitValue() + "): " + output);
+        ChildProcess child = ChildProcess.java(WrongSizeGradientChild.class);
+        String output = child.output();
+        assertEquals(0, child.exitCode(), "the child JVM failed (exit " + child.exitCode() + "): " + output);
         assertTrue(output.contains("refused: params[0] of group 0 has shape [1000] but its gradient [10]"), output);
     }
 }

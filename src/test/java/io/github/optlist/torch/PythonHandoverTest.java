@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ChildProcess;
 import io.github.optlist.ListVariant;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.GenericList;
@@ -10,11 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -89,18 +88,13 @@ class PythonHandoverTest {
             model.save(modelFile.toString());
             opt.savePythonStateDict(optimFile);
         }
-        Process python = new ProcessBuilder(PYTHON.toString(), "scripts/python/continue_from_java.py",
+        ChildProcess python = ChildProcess.run(List.of(PYTHON.toString(), "scripts/python/continue_from_java.py",
                 "--model", modelFile.toString(), "--optim", optimFile.toString(),
                 "--expected", PythonFixtures.DIR.resolve("entry_" + entry + "/expected.pt").toString(),
-                "--tolerance", String.valueOf(RELATIVE_TOLERANCE))
-                .redirectErrorStream(true).start();
-        python.getOutputStream().close();
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        python.getInputStream().transferTo(output);
-        assertTrue(python.waitFor(5, TimeUnit.MINUTES), "python did not finish");
-        String printed = output.toString();
+                "--tolerance", String.valueOf(RELATIVE_TOLERANCE)));
+        String printed = python.output();
         assumeTrue(!printed.contains("No module named 'torch'"), "python3 has no torch: " + printed);
-        assertEquals(0, python.exitValue(), printed);
+        assertEquals(0, python.exitCode(), printed);
         assertTrue(printed.contains("\"start\": 10"), printed);
     }
 

@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ChildProcess;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
@@ -8,7 +9,6 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -395,17 +394,10 @@ class PythonStateDictsTest {
             run(opt, params, 3);
             PythonStateDicts.write(stateOf(opt), file);
         }
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), DamagedFiles.class.getName(), file.toString(),
-                dir.toString())
-                .redirectErrorStream(true).start();
-        child.getOutputStream().close();
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        child.getInputStream().transferTo(output);
-        assertTrue(child.waitFor(5, TimeUnit.MINUTES), "the child JVM did not finish");
-        String text = output.toString();
+        ChildProcess child = ChildProcess.java(DamagedFiles.class, file.toString(), dir.toString());
+        String text = child.output();
         System.out.println(text);
-        assertEquals(0, child.exitValue(), text);
+        assertEquals(0, child.exitCode(), text);
         assertTrue(text.contains("damaged files: refused"), text);
     }
 
@@ -524,15 +516,10 @@ class PythonStateDictsTest {
     private String python(Path file, Path resaved, ListVariant variant) throws Exception {
         Path script = dir.resolve("check.py");
         Files.writeString(script, CHECK_SCRIPT);
-        Process python = new ProcessBuilder(PYTHON.toString(), script.toString(), file.toString(),
-                resaved.toString(), variant == ListVariant.TASKSET ? "TASKSET" : "")
-                .redirectErrorStream(true).start();
-        python.getOutputStream().close();
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        python.getInputStream().transferTo(output);
-        assertTrue(python.waitFor(5, TimeUnit.MINUTES), "python did not finish");
-        assertEquals(0, python.exitValue(), output.toString());
-        return output.toString();
+        ChildProcess python = ChildProcess.run(List.of(PYTHON.toString(), script.toString(), file.toString(),
+                resaved.toString(), variant == ListVariant.TASKSET ? "TASKSET" : ""));
+        assertEquals(0, python.exitCode(), python.output());
+        return python.output();
     }
 
     /**
