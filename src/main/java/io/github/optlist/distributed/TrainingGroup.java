@@ -6,28 +6,16 @@ import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
 import org.bytedeco.pytorch.Backend;
 import org.bytedeco.pytorch.BroadcastOptions;
-import org.bytedeco.pytorch.IntOptional;
-import org.bytedeco.pytorch.GlooDeviceVector;
-import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.TCPStore;
-import org.bytedeco.pytorch.TCPStoreOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
-import java.util.stream.Collectors;
 
 /**
  * The ranks training together, as torch's default process group: a c10d {@link TCPStore} served by rank 0 for
@@ -63,7 +51,8 @@ import java.util.stream.Collectors;
  */
 public final class TrainingGroup implements AutoCloseable {
 
-    private static final String KEY_PREFIX = "opt-list/";
+    /** The prefix of this library's keys in the store. */
+    static final String KEY_PREFIX = "opt-list/";
 
     /** How long a rank whose collective timed out waits for the other ranks to record their failure. */
     static final long REPORT_WINDOW_MILLIS = 5000;
@@ -118,181 +107,10 @@ public final class TrainingGroup implements AutoCloseable {
         if (settings == null) {
             throw new IllegalArgumentException("settings must not be null");
         }
-        if (settings.backend() == DistributedBackend.NCCL) {
-            requireCudaDevice(settings);
-        }
-        String where = settings.masterAddr() + ":" + settings.masterPort();
-        Store store = openStore(settings, where);
-        try {
-            agreeOnWorldSize(store, settings);
-            List<Object> keepAlive = new ArrayList<>();
-            Backend backend = settings.backend() == DistributedBackend.GLOO
-                    ? gloo(store, settings, keepAlive) : Nccl.create(store, settings, keepAlive);
-            return new TrainingGroup(settings, store, backend, keepAlive);
-        } catch (RuntimeException e) {
-            // Rank 0 keeps serving the store a moment so that peers read its verdict instead of a dropped connection.
-            if (settings.rank() == 0 && settings.worldSize() > 1) {
-                sleepQuietly(Math.min(2000, settings.timeout().toMillis()));
-            }
-            // Frees the store (and on rank 0 its port): a refused join leaves nothing behind.
-            store.deallocate();
-            throw e;
-        }
+        Rendezvous.Joined joined = Rendezvous.join(settings);
+        return new TrainingGroup(settings, joined.store(), joined.backend(), joined.keepAlive());
     }
 
-    /** NCCL runs each rank on CUDA device {@code localRank}: refused before anything starts when there is none. */
-    private static void requireCudaDevice(GroupSettings settings) {
-        int devices;
-        try {
-            devices = org.bytedeco.pytorch.global.torch.cuda_is_available()
-                    ? org.bytedeco.pytorch.global.torch.cuda_device_count() : 0;
-        } catch (RuntimeException | LinkageError e) {
-            devices = 0;
-        }
-        if (settings.localRank() >= devices) {
-            throw new DistributedException("rank " + settings.rank() + " cannot use NCCL: its local rank "
-                    + settings.localRank() + " names CUDA device cuda:" + settings.localRank() + ", but this machine"
-                    + " has " + devices + " usable (NCCL needs the -Pcuda build and one CUDA device per rank on each"
-                    + " machine; check LOCAL_RANK)");
-        }
-    }
-
-    private static Store openStore(GroupSettings settings, String where) {
-        TCPStoreOptions options = new TCPStoreOptions();
-        options.port((short) settings.masterPort());
-        options.isServer(settings.rank() == 0);
-        options.waitWorkers(false);
-        options.timeout(new Milliseconds(settings.timeout().toMillis()));
-        try {
-            if (settings.rank() == 0) {
-                InetAddress loopback = LoopbackListener.loopbackAddress(settings.masterAddr());
-                OptionalInt fd = loopback == null ? OptionalInt.empty()
-                        : LoopbackListener.listen(loopback, settings.masterPort());
-                if (fd.isPresent()) {
-                    // The store adopts the descriptor and closes it when freed, or when it fails to start.
-                    options.masterListenFd(new IntOptional(fd.getAsInt()));
-                }
-            }
-            TCPStore store = new TCPStore(settings.masterAddr(), options);
-            store.setTimeout(new Milliseconds(settings.timeout().toMillis()));
-            return store;
-        } catch (RuntimeException e) {
-            String what = settings.rank() == 0
-                    ? "rank 0 cannot serve the rendezvous store on " + where + " (port in use? address not local?)"
-                    : "rank " + settings.rank() + " cannot reach the master at " + where + " within "
-                    + seconds(settings.timeout()) + " (is rank 0 running, are MASTER_ADDR and MASTER_PORT right?)";
-            if (settings.rank() != 0) {
-                reportToLauncher(settings.rank(), List.of(0));
-            }
-            throw new DistributedException(what + ": " + Messages.firstLine(e), e);
-        }
-    }
-
-    /** Every rank publishes its world size; rank 0 checks all of them, the others check rank 0's. */
-    private static void agreeOnWorldSize(Store store, GroupSettings settings) {
-        int rank = settings.rank();
-        int world = settings.worldSize();
-        try {
-            long joins = store.add(KEY_PREFIX + "joined/" + rank, 1);
-            if (joins > 1) {
-                throw new DistributedException("rank " + rank + " joined twice: two processes were given RANK=" + rank);
-            }
-            store.set(KEY_PREFIX + "world/" + rank, Integer.toString(world));
-            if (rank != 0) {
-                int masterWorld = Integer.parseInt(store.get_to_str(KEY_PREFIX + "world/0"));
-                if (masterWorld != world) {
-                    throw new DistributedException("ranks disagree on the world size: rank 0 has " + masterWorld
-                            + ", rank " + rank + " has " + world + " (check WORLD_SIZE on every rank)");
-                }
-                return;
-            }
-            long deadline = System.nanoTime() + settings.timeout().toNanos();
-            List<Integer> missing = new ArrayList<>();
-            for (int r = 1; r < world; r++) {
-                missing.add(r);
-            }
-            while (!missing.isEmpty()) {
-                for (var it = missing.iterator(); it.hasNext(); ) {
-                    int r = it.next();
-                    String key = KEY_PREFIX + "world/" + r;
-                    try (PointerScope scope = new PointerScope()) {
-                        if (store.check(new org.bytedeco.pytorch.StringVector(key))) {
-                            int theirs = Integer.parseInt(store.get_to_str(key));
-                            if (theirs != world) {
-                                throw new DistributedException("ranks disagree on the world size: rank 0 has "
-                                        + world + ", rank " + r + " has " + theirs
-                                        + " (check WORLD_SIZE on every rank)");
-                            }
-                            it.remove();
-                        }
-                    }
-                }
-                if (!missing.isEmpty()) {
-                    if (System.nanoTime() > deadline) {
-                        reportToLauncher(0, missing);
-                        throw new DistributedException("ranks " + missing + " of " + world + " did not join within "
-                                + seconds(settings.timeout()) + " (were they started, with WORLD_SIZE=" + world
-                                + " and the same MASTER_ADDR and MASTER_PORT?)");
-                    }
-                    sleepQuietly(20);
-                }
-            }
-        } catch (DistributedException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            if (rank != 0) {
-                reportToLauncher(rank, List.of(0));
-            }
-            throw new DistributedException("rank " + rank + " could not agree on the world size with rank 0 within "
-                    + seconds(settings.timeout()) + " (did rank 0 stop?): " + Messages.firstLine(e), e);
-        }
-    }
-
-    private static Backend gloo(Store store, GroupSettings settings, List<Object> keepAlive) {
-        try {
-            ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(
-                    new Milliseconds(settings.timeout().toMillis()));
-            GlooDeviceVector devices = new GlooDeviceVector(
-                    ProcessGroupGloo.createDeviceForHostname(settings.masterAddr()));
-            options.devices(devices);
-            options.threads(1);
-            keepAlive.add(options);
-            keepAlive.add(devices);
-            // Pass a clone: the constructor adopts the store it is given.
-            return new ProcessGroupGloo(store.clone(), settings.rank(), settings.worldSize(), options);
-        } catch (RuntimeException e) {
-            throw new DistributedException("rank " + settings.rank() + " could not connect Gloo to the other ranks"
-                    + " within " + seconds(settings.timeout()) + ": " + Messages.firstLine(e), e);
-        }
-    }
-
-    /** The NCCL backend, behind its own class so that a CPU-only build never loads it until asked. */
-    private static final class Nccl {
-        static Backend create(Store store, GroupSettings settings, List<Object> keepAlive) {
-            try {
-                org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options options =
-                        org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options.create();
-                options.timeout(new Milliseconds(settings.timeout().toMillis()));
-                keepAlive.add(options);
-                // Binds this rank to its device, as torch's init_process_group(device_id=...): the current device
-                // (where NCCL's communicator and work go) and the backend's bound device (which its barrier would
-                // otherwise guess from the global rank, wrong beyond one machine).
-                byte device = (byte) settings.localRank();
-                org.bytedeco.pytorch.global.torch_cuda.set_device(device);
-                // Pass a clone: the constructor adopts the store it is given.
-                org.bytedeco.pytorch.nccl.ProcessGroupNCCL backend = new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(
-                        store.clone(), settings.rank(), settings.worldSize(), options);
-                org.bytedeco.pytorch.DeviceOptional bound = new org.bytedeco.pytorch.DeviceOptional(
-                        new org.bytedeco.pytorch.Device("cuda:" + settings.localRank()));
-                keepAlive.add(bound);
-                backend.setBoundDeviceId(bound);
-                return backend;
-            } catch (RuntimeException | LinkageError e) {
-                throw new DistributedException("rank " + settings.rank() + " could not start NCCL (it needs the"
-                        + " -Pcuda build and a CUDA device per rank): " + Messages.firstLine(e), e);
-            }
-        }
-    }
 
     /** This process's settings. */
     public GroupSettings settings() {
@@ -426,86 +244,13 @@ public final class TrainingGroup implements AutoCloseable {
         broken = true;
         String missing = "";
         if (timedOut && worldSize() > 1) {
-            missing = describeMissing(missingRanks());
+            missing = new FailureReports(store, settings).whoStopped();
         }
         return new DistributedException("rank " + rank() + " of " + worldSize() + ": " + what + " failed (a rank"
                 + " stopped, crashed or is out of step; timeout " + seconds(settings.timeout()) + "): "
                 + Messages.firstLine(e) + missing, e);
     }
 
-    /** The ranks that stopped answering, as found by {@link #missingRanks()}. */
-    private String describeMissing(List<Integer> missing) {
-        if (missing == null) {
-            return rank() == 0 ? "; cannot tell which rank stopped answering (the rendezvous store fails)"
-                    : "; the rendezvous store on rank 0 does not answer: rank 0 stopped answering";
-        }
-        if (missing.isEmpty()) {
-            return "; every rank timed out: they are out of step (called different collectives) or all waited on"
-                    + " one another";
-        }
-        return "; " + (missing.size() == 1 ? "rank " + missing.get(0) : "ranks " + missing) + " did not report this"
-                + " failure within " + seconds(Duration.ofMillis(reportWindowMillis()))
-                + ": stopped answering (hung, stopped or far behind)";
-    }
-
-    private long reportWindowMillis() {
-        return Math.min(REPORT_WINDOW_MILLIS, timeoutMillis);
-    }
-
-    /**
-     * Records this rank's failure in the store and returns the ranks that have not recorded theirs within the report
-     * window (empty when every rank did), or null when the store does not answer (it is served by rank 0, which
-     * is then the one not answering). Tells the launcher, if any.
-     */
-    private List<Integer> missingRanks() {
-        long window = reportWindowMillis();
-        List<Integer> missing = new ArrayList<>();
-        for (int r = 0; r < worldSize(); r++) {
-            if (r != rank()) {
-                missing.add(r);
-            }
-        }
-        try (PointerScope scope = new PointerScope()) {
-            // The group is broken from here on: the store's own timeout no longer matters to anyone else.
-            store.setTimeout(new Milliseconds(window));
-            store.set(KEY_PREFIX + "failed/" + rank(), "1");
-            long deadline = System.nanoTime() + window * 1_000_000L;
-            while (!missing.isEmpty() && System.nanoTime() < deadline) {
-                missing.removeIf(r -> store.check(new org.bytedeco.pytorch.StringVector(KEY_PREFIX + "failed/" + r)));
-                if (!missing.isEmpty()) {
-                    sleepQuietly(20);
-                }
-            }
-        } catch (RuntimeException storeSilent) {
-            if (rank() != 0) {
-                reportToLauncher(rank(), List.of(0));
-            }
-            return null;
-        }
-        reportToLauncher(rank(), missing);
-        return missing;
-    }
-
-    /**
-     * Names, for {@link Launcher}, the ranks {@code reporter} found not answering; nothing when not launched by it.
-     * Best effort: the error message says the same.
-     */
-    private static void reportToLauncher(int reporter, List<Integer> missing) {
-        String dir = System.getenv(REPORTS_ENV);
-        if (dir == null || dir.isBlank() || missing.isEmpty()) {
-            return;
-        }
-        try {
-            Path folder = Path.of(dir);
-            Path temporary = Files.createTempFile(folder, "rank-" + reporter, ".tmp");
-            Files.writeString(temporary, missing.stream().map(String::valueOf).collect(Collectors.joining(","))
-                    + "\n", StandardCharsets.UTF_8);
-            Files.move(temporary, folder.resolve("rank-" + reporter + ".missing"), StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException e) {
-            // The launcher then blames the rank that failed, as without a report.
-        }
-    }
 
     private void requireUsable() {
         if (closed) {
@@ -544,7 +289,7 @@ public final class TrainingGroup implements AutoCloseable {
         return millis % 1000 == 0 ? millis / 1000 + " s" : millis / 1000.0 + " s";
     }
 
-    private static void sleepQuietly(long millis) {
+    static void sleepQuietly(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

@@ -379,28 +379,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     public void save(Path path) throws IOException {
         requireOpen();
         requirePath(path);
-        Exception failure = null;
-        try (NAdamWCosineDecay full = group.rank() == 0
-                ? new NAdamWCosineDecay(groups, trainingSteps, variant, options) : null) {
-            Consolidation.gather(this, false, (i, state) -> {
-                if (full != null) {
-                    full.loadStateDict(params.get(i), state);
-                }
-            });
-            if (full != null) {
-                full.setStepCount(stepCount);
-                try {
-                    full.save(path);
-                } catch (IOException | RuntimeException e) {
-                    failure = e;
-                }
-            }
-        }
-        if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "checkpoint save check")) {
-            throw group.rank() == 0 ? new IOException("cannot save the sharded optimizer: " + failure.getMessage(),
-                    failure) : new IOException("rank 0 could not save the sharded optimizer to " + path
-                    + " (see its error)");
-        }
+        ShardedCheckpoint.save(this, path);
     }
 
     /**
@@ -418,24 +397,10 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     public void load(Path path) throws IOException {
         requireOpen();
         requirePath(path);
-        try (PointerScope scope = new PointerScope();
-             NAdamWCosineDecay full = new NAdamWCosineDecay(groups, trainingSteps, variant, options)) {
-            IOException failure = null;
-            try {
-                full.load(path);
-            } catch (IOException e) {
-                failure = e;
-            }
-            if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "checkpoint load check")) {
-                throw failure != null ? failure
-                        : new IOException("another rank could not load " + path + " (see its error); nothing changed");
-            }
-            stepCount = Consolidation.keepOwned(this, i -> full.stateDict(params.get(i)), options.statePrecision(),
-                    full.stepCount());
-        }
+        stepCount = ShardedCheckpoint.load(this, path);
     }
 
-    /** The group this optimizer runs over, for {@link Consolidation}. */
+    /** The group this optimizer runs over, for {@link Consolidation} and {@link ShardedCheckpoint}. */
     TrainingGroup group() {
         return group;
     }

@@ -13,6 +13,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,13 +61,45 @@ final class GroupStepper {
     }
 
     /** {@code check}'s verdict on {@code grads}, a LibTorch failure wrapped as the step's. */
-    static boolean allFinite(NonFiniteCheck check, List<Tensor> grads) {
+    private static boolean allFinite(NonFiniteCheck check, List<Tensor> grads) {
         try {
             return check.allFinite(grads);
         } catch (RuntimeException e) {
             throw new StepFailedException("step() failed while checking the gradients for NaN and infinity;"
                     + " nothing was changed", List.of(), null, e);
         }
+    }
+
+    /**
+     * One step of every group from the gradients divided by {@code gradScale}: checks every gradient of every group,
+     * then (with a {@code nonFinite} check) skips the step when one holds NaN or infinity, then readies every group
+     * and updates them in order. Opens its own scope and no-grad region.
+     *
+     * @return one report per bucket updated, or null when the step was skipped; nothing changed then
+     * @throws IllegalArgumentException as {@link #gradientsOrRefuse()}; nothing changed then
+     * @throws StepFailedException      as {@link #prepare} and {@link #apply}
+     */
+    static List<PathReport> stepAll(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale) {
+        List<PathReport> reports = new ArrayList<>();
+        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+            List<List<Tensor>> grads = new ArrayList<>(groups.size());
+            List<Tensor> all = new ArrayList<>();
+            for (GroupStepper group : groups) {
+                grads.add(group.gradientsOrRefuse());
+                all.addAll(grads.get(grads.size() - 1));
+            }
+            if (nonFinite != null && !allFinite(nonFinite, all)) {
+                return null;
+            }
+            List<Plan> plans = new ArrayList<>(groups.size());
+            for (int g = 0; g < groups.size(); g++) {
+                plans.add(groups.get(g).prepare(grads.get(g)));
+            }
+            for (int g = 0; g < groups.size(); g++) {
+                groups.get(g).apply(plans.get(g), reports, gradScale);
+            }
+        }
+        return Collections.unmodifiableList(reports);
     }
 
     ParamGroup group() {
@@ -77,8 +110,20 @@ final class GroupStepper {
         return states;
     }
 
+    /**
+     * The learning rate of the next update of the most updated parameters of group {@code index} of {@code groups}.
+     *
+     * @throws IllegalArgumentException if there is no such group
+     */
+    static double nextLearningRate(List<GroupStepper> groups, int index) {
+        if (index < 0 || index >= groups.size()) {
+            throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + index);
+        }
+        return groups.get(index).nextLearningRate();
+    }
+
     /** The learning rate of the next update of the most updated parameters (all of them, normally). */
-    double nextLearningRate() {
+    private double nextLearningRate() {
         long next = 0;
         for (ParamState state : states) {
             next = Math.max(next, state.step);
@@ -86,8 +131,19 @@ final class GroupStepper {
         return CosineSchedule.learningRate(group.config(), next, trainingSteps, variant);
     }
 
+    /**
+     * Clears the gradients of every group (as {@link #zeroGrad(boolean)}); without {@code setToNone}, refuses first,
+     * changing none, if one cannot be zeroed in place.
+     */
+    static void zeroGrad(List<GroupStepper> groups, boolean setToNone) {
+        if (!setToNone) {
+            groups.forEach(GroupStepper::requireZeroable);
+        }
+        groups.forEach(group -> group.zeroGrad(setToNone));
+    }
+
     /** Refuses, changing nothing, a gradient that cannot be zeroed in place (an expanded one). */
-    void requireZeroable() {
+    private void requireZeroable() {
         try (PointerScope scope = new PointerScope()) {
             for (ParamState state : states) {
                 Tensor grad = state.param.grad();
@@ -99,7 +155,7 @@ final class GroupStepper {
     }
 
     /** Clears the gradients: to none if {@code setToNone}, else detached from any graph and zeroed in place. */
-    void zeroGrad(boolean setToNone) {
+    private void zeroGrad(boolean setToNone) {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             for (Tensor param : group.params()) {
                 Tensor grad = param.mutable_grad();

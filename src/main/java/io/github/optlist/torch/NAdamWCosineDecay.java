@@ -1,6 +1,5 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.GradScales;
@@ -14,16 +13,13 @@ import org.bytedeco.pytorch.TensorVector;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 
 /**
  * NAdamW with the list's warm-up, constant and cosine-decay schedule, updating LibTorch tensors in place on
- * their own device (CPU or CUDA).
- *
- * <p>Used like a torch.optim optimizer:
+ * their own device (CPU or CUDA). Used like a torch.optim optimizer:
  * <pre>{@code
  * NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 0, trainingSteps);
  * for (long i = 0; i < trainingSteps; i++) {
@@ -43,29 +39,21 @@ import java.util.function.Supplier;
  *   p    = p - lr_t * (u / (sqrt(v) + epsilon) + adamwWeightDecay * p)
  * </pre>
  * Parameters are held in {@linkplain ParamGroup groups}, each with its own configuration. A parameter whose
- * gradient is undefined is skipped and its step count does not advance. Each parameter counts its own steps, so a
- * group added later starts its schedule at step 0. Training past {@code trainingSteps} keeps the final learning
- * rate.
+ * gradient is undefined is skipped and its step count does not advance. Each parameter counts its own steps (a group
+ * added later starts its schedule at step 0); training past {@code trainingSteps} keeps the final learning rate.
  *
- * <p>{@link OptimizerOptions}, given at construction, choose the update path (ATen's fused Adam kernels by default,
- * its multi-tensor ops, or one op at a time; {@link #lastStepUpdates()} tells which ran and why a slower one did),
- * what float16 and bfloat16 parameters keep their state in (float32 by default, master weights opt-in), and whether
- * steps with non-finite gradients are skipped.
- *
- * <p>The state follows its parameter: when a parameter has moved to another device or been cast to another dtype
- * since its last update ({@code model.to(...)}), the next {@code step()} (or {@code save}) moves and casts its
- * moments once, as torch's {@code load_state_dict} casts state to its parameter, and goes on from them.
- *
- * <p>{@code step()} frees every native temporary it creates before it returns, whatever scope the caller has, and
- * never reads a tensor value back to the host. The moments and scratch buffers are allocated on a parameter's
- * first update and freed by {@link #close()} (or by the garbage collector).
+ * <p>{@link OptimizerOptions}, given at construction, choose the update path ({@link #lastStepUpdates()} tells which
+ * ran, and why a slower one did), what half-precision parameters keep their state in, and whether steps with
+ * non-finite gradients are skipped. The state follows its parameter: after {@code model.to(...)} (another device
+ * or dtype), the next {@code step()} (or {@code save}) moves and casts its moments once, as torch's
+ * {@code load_state_dict} casts state to its parameter. {@code step()} frees every native temporary it creates
+ * before it returns, whatever scope the caller has, and never reads a tensor value back to the host. The moments
+ * and scratch buffers are allocated on a parameter's first update and freed by {@link #close()} (or by the GC).
  *
  * <p>A closed optimizer refuses every call that would use its parameters or state with an
- * {@link IllegalStateException}; the getters of plain values ({@code stepCount()}, {@code paramGroups()},
- * {@code options()}, ...) still answer.
- *
- * <p>Not thread-safe: one optimizer serves one training loop; distinct optimizers over distinct parameters may
- * step concurrently.
+ * {@link IllegalStateException}; the getters of plain values ({@code stepCount()}, {@code options()}, ...) still
+ * answer. Not thread-safe: one optimizer serves one training loop; optimizers over distinct parameters may step
+ * concurrently.
  */
 public final class NAdamWCosineDecay implements ListOptimizer {
 
@@ -74,18 +62,11 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     private final OptimizerOptions options;
     private final List<GroupStepper> groups = new ArrayList<>();
     private final NonFiniteCheck nonFinite = new NonFiniteCheck();
-    private long stepCount;
-    private long skippedSteps;
+    private final ParamStateAccess paramStates;
+    private final StepRecord record = new StepRecord();
     private boolean closed;
-    private LongConsumer skippedStepListener = step -> { };
-    private List<PathReport> lastStepUpdates = List.of();
 
-    /**
-     * An optimizer for one group of parameters with a custom configuration, the {@link ListVariant#TASKSET}
-     * warm-up length and the default options. The configuration runs as it says, Nesterov included.
-     *
-     * @throws IllegalArgumentException for no or bad parameters, a null config, or {@code trainingSteps <= 0}
-     */
+    /** As {@link #NAdamWCosineDecay(TensorVector, NAdamWConfig, long, ListVariant)} under {@code TASKSET}. */
     public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps) {
         this(params, config, trainingSteps, ListVariant.TASKSET);
     }
@@ -94,11 +75,11 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * An optimizer for one group with the default options; {@code config} runs as it says, {@code variant} picks the
      * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did).
      *
-     * @throws IllegalArgumentException for no or bad parameters, a null config or variant, or
-     *                                  {@code trainingSteps <= 0}
+     * @throws IllegalArgumentException for no or bad parameters, null config or variant, or {@code trainingSteps <= 0}
      */
     public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps, ListVariant variant) {
-        this(singleGroup(params, config, trainingSteps, variant), trainingSteps, variant, OptimizerOptions.DEFAULTS);
+        this(Registration.singleGroup(params, config, trainingSteps, variant), trainingSteps, variant,
+                OptimizerOptions.DEFAULTS);
     }
 
     /** As {@link #NAdamWCosineDecay(List, long, ListVariant, OptimizerOptions)} with the default options. */
@@ -116,30 +97,13 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant,
                              OptimizerOptions options) {
-        requireSchedule(trainingSteps, variant);
-        if (options == null) {
-            throw new IllegalArgumentException("options must not be null");
-        }
-        ParamGroup.requireDisjoint(groups);
+        Registration.requireSettings(groups, trainingSteps, variant, options);
         this.trainingSteps = trainingSteps;
         this.variant = variant;
         this.options = options;
-        groups.forEach(this::register);
+        this.paramStates = new ParamStateAccess(this.groups, options.statePrecision());
+        groups.forEach(group -> Registration.add(this.groups, group, trainingSteps, variant, options));
         SpinWaitWarning.logOncePerProcess();
-    }
-
-    /** Checks the schedule settings first, so that bad ones are refused before any tensor is looked at. */
-    private static List<ParamGroup> singleGroup(TensorVector params, NAdamWConfig config, long trainingSteps,
-                                                ListVariant variant) {
-        requireSchedule(trainingSteps, variant);
-        return List.of(ParamGroup.of(params, config));
-    }
-
-    private static void requireSchedule(long trainingSteps, ListVariant variant) {
-        CosineSchedule.requireTrainingSteps(trainingSteps);
-        if (variant == null) {
-            throw new IllegalArgumentException("variant must not be null");
-        }
     }
 
     /**
@@ -150,17 +114,8 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public void addParamGroup(ParamGroup group) {
         requireOpen();
-        if (group == null) {
-            throw new IllegalArgumentException("group must not be null");
-        }
-        List<ParamGroup> all = new ArrayList<>(paramGroups());
-        all.add(group);
-        ParamGroup.requireDisjoint(all);
-        register(group);
-    }
-
-    private void register(ParamGroup group) {
-        groups.add(new GroupStepper(groups.size(), group, trainingSteps, variant, options));
+        Registration.requireAddable(paramGroups(), group);
+        Registration.add(groups, group, trainingSteps, variant, options);
     }
 
     @Override
@@ -185,7 +140,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     @Override
     public long stepCount() {
-        return stepCount;
+        return record.stepCount();
     }
 
     /**
@@ -196,7 +151,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public long stepCount(Tensor param) {
         requireOpen();
-        return stateOf(param).step;
+        return paramStates.find(param).step;
     }
 
     /** The learning rate the next {@code step()} applies to the first group. */
@@ -212,10 +167,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public double learningRate(int groupIndex) {
         requireOpen();
-        if (groupIndex < 0 || groupIndex >= groups.size()) {
-            throw new IllegalArgumentException("groupIndex must be in [0, " + groups.size() + "), got " + groupIndex);
-        }
-        return groups.get(groupIndex).nextLearningRate();
+        return GroupStepper.nextLearningRate(groups, groupIndex);
     }
 
     @Override
@@ -232,17 +184,13 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public void zeroGrad(boolean setToNone) {
         requireOpen();
-        if (!setToNone) {
-            groups.forEach(GroupStepper::requireZeroable);
-        }
-        groups.forEach(group -> group.zeroGrad(setToNone));
+        GroupStepper.zeroGrad(groups, setToNone);
     }
 
     /**
-     * Applies one update to every parameter that has a gradient (or, under
-     * {@link OptimizerOptions#skipNonFiniteSteps()}, skips the step when a gradient holds NaN or infinity), after
-     * checking every gradient against its parameter. A parameter moved since its last update first has its state
-     * moved after it (the only allocation after a parameter's first update).
+     * {@inheritDoc} Under {@link OptimizerOptions#skipNonFiniteSteps()}, skips the step when a gradient holds NaN or
+     * infinity. Every gradient is checked against its parameter first. A parameter moved since its last update first
+     * has its state moved after it (the only allocation after a parameter's first update).
      *
      * @throws IllegalArgumentException if a gradient is not dense, not floating point, on another device than its
      *                                  parameter or of another shape, or a parameter was resized after its first
@@ -252,7 +200,8 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     @Override
     public void step() {
-        update(1, options.skipNonFiniteSteps(), true);
+        requireOpen();
+        record.step(groups, options.skipNonFiniteSteps() ? nonFinite : null, 1, true);
     }
 
     /**
@@ -262,45 +211,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     @Override
     public boolean scaledStep(double gradScale) {
-        return update(GradScales.require(gradScale), true, false);
-    }
-
-    /**
-     * One step from the gradients divided by {@code gradScale}, or none (false) when {@code checkFinite} finds a
-     * non-finite gradient; such a skip counts in {@link #skippedSteps()} if {@code countSkip}.
-     */
-    private boolean update(double gradScale, boolean checkFinite, boolean countSkip) {
+        double scale = GradScales.require(gradScale);
         requireOpen();
-        List<PathReport> reports = new ArrayList<>();
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            List<List<Tensor>> grads = new ArrayList<>(groups.size());
-            List<Tensor> all = new ArrayList<>();
-            for (GroupStepper group : groups) {
-                grads.add(group.gradientsOrRefuse());
-                all.addAll(grads.get(grads.size() - 1));
-            }
-            if (checkFinite && !GroupStepper.allFinite(nonFinite, all)) {
-                lastStepUpdates = List.of();
-                if (countSkip) {
-                    skippedSteps++;
-                    skippedStepListener.accept(stepCount);
-                }
-                return false;
-            }
-            List<GroupStepper.Plan> plans = new ArrayList<>(groups.size());
-            for (int g = 0; g < groups.size(); g++) {
-                plans.add(groups.get(g).prepare(grads.get(g)));
-            }
-            for (int g = 0; g < groups.size(); g++) {
-                groups.get(g).apply(plans.get(g), reports, gradScale);
-            }
-        } catch (StepFailedException e) {
-            lastStepUpdates = e.completedUpdates();
-            throw e;
-        }
-        lastStepUpdates = Collections.unmodifiableList(reports);
-        stepCount++;
-        return true;
+        return record.step(groups, nonFinite, scale, false);
     }
 
     /**
@@ -315,35 +228,27 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         if (closure == null) {
             throw new IllegalArgumentException("closure must not be null");
         }
-        Tensor loss;
         try (AutoGradMode gradEnabled = new AutoGradMode(true)) {
-            loss = closure.get();
+            Tensor loss = closure.get();
+            step(); // under no-grad inside, whatever mode it is called in
+            return loss;
         }
-        step();
-        return loss;
     }
 
     /** Which path updated each bucket at the last {@code step()}, and why a slower one; empty after a skip. */
     public List<PathReport> lastStepUpdates() {
-        return lastStepUpdates;
+        return record.lastUpdates();
     }
 
     /** The number of steps skipped for non-finite gradients. */
     public long skippedSteps() {
-        return skippedSteps;
+        return record.skippedSteps();
     }
 
-    /**
-     * Called with {@link #stepCount()} each time a step is skipped for non-finite gradients.
-     *
-     * @throws IllegalArgumentException if {@code listener} is null
-     */
+    /** Called with {@link #stepCount()} at each step skipped for non-finite gradients; null is refused (IAE). */
     public void setSkippedStepListener(LongConsumer listener) {
         requireOpen();
-        if (listener == null) {
-            throw new IllegalArgumentException("listener must not be null");
-        }
-        this.skippedStepListener = listener;
+        record.setSkipListener(listener);
     }
 
     /** {@inheritDoc} A parameter's state that has not followed its parameter's move does so first. */
@@ -359,7 +264,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
             try (PointerScope scope = new PointerScope()) {
                 groups.forEach(GroupStepper::followParameters);
             }
-            return new OptimizerState(trainingSteps, variant, options.statePrecision(), stepCount,
+            return new OptimizerState(trainingSteps, variant, options.statePrecision(), stepCount(),
                     groups.stream().map(group -> group.state(copy)).toList());
         }
     }
@@ -377,28 +282,18 @@ public final class NAdamWCosineDecay implements ListOptimizer {
                 groups.get(g).load(fitted.groups().get(g));
             }
         }
-        stepCount = state.stepCount();
+        record.setStepCount(state.stepCount());
     }
 
     @Override
     public void save(Path path) throws IOException {
-        if (path == null) {
-            throw new IllegalArgumentException("path must not be null");
-        }
-        Checkpoints.save(state(false), paramGroups(), path);
+        CheckpointFiles.save(path, () -> state(false), paramGroups());
     }
 
     @Override
     public void load(Path path) throws IOException {
         requireOpen();
-        try (PointerScope scope = new PointerScope()) {
-            OptimizerState state = Checkpoints.load(path, paramGroups());
-            try {
-                loadState(state);
-            } catch (IllegalArgumentException e) {
-                throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
-            }
-        }
+        CheckpointFiles.load(path, paramGroups(), this::loadState);
     }
 
     /**
@@ -408,10 +303,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public ParamStateDict stateDict(Tensor param) {
         requireOpen();
-        ParamState state = stateOf(param);
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            return state.dict(true);
-        }
+        return paramStates.copy(param);
     }
 
     /**
@@ -423,12 +315,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public void loadStateDict(Tensor param, ParamStateDict state) {
         requireOpen();
-        ParamState target = stateOf(param);
-        target.requireLoadable(state);
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            target.load(state, options.statePrecision());
-        }
-        groups.forEach(GroupStepper::clearCaches);
+        paramStates.replace(param, state);
     }
 
     /**
@@ -439,20 +326,12 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public void setStepCount(long count) {
         requireOpen();
-        if (count < 0) {
-            throw new IllegalArgumentException("count must not be negative, got " + count);
-        }
-        this.stepCount = count;
+        record.setStepCount(count);
     }
 
-    /** The state of {@code param}, for this class and its tests. */
+    /** The state of {@code param}, for the tests. */
     ParamState stateOf(Tensor param) {
-        if (param == null || param.isNull() || !param.defined()) {
-            throw new IllegalArgumentException("param must be a defined tensor");
-        }
-        long identity = TensorChecks.identity(param);
-        return groups.stream().map(group -> group.stateOf(identity)).filter(java.util.Objects::nonNull).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("this optimizer does not hold the given tensor"));
+        return paramStates.find(param);
     }
 
     private void requireOpen() {
@@ -461,7 +340,6 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         }
     }
 
-    /** Frees the moments and scratch buffers now instead of at garbage collection; closing again does nothing. */
     @Override
     public void close() {
         closed = true;

@@ -19,6 +19,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -209,6 +210,37 @@ class DistributedTrainingTest {
         List<String> output = Collections.synchronizedList(new ArrayList<>());
         Launcher.Result resumed = launch(nproc, output, "resume", dir.toString());
         assertEquals(Collections.nCopies(nproc, 0), resumed.rankCodes(), () -> String.join("\n", output));
+    }
+
+    @Test
+    void zeroOneScaledStepSkipsOnEveryRankForAnInfOnOneRankThenEqualsTheUnshardedScaledStep() throws Exception {
+        requireTrained();
+        int infinite = (int) TinyTraining.read(dir.resolve("scaled-infinite-param.txt"))[0];
+        // The unsharded optimizer on the same (whole-batch, scaled) gradients: the reference for both attempts.
+        TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+        double[] start = TinyTraining.values(model.parameters());
+        double[] expected;
+        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1, DistributedWorker.STEPS,
+                ListVariant.TORCH_PORT)) {
+            DistributedWorker.scaledBackward(model, 0);
+            DistributedWorker.makeInfinite(model, infinite);
+            assertFalse(opt.scaledStep(DistributedWorker.LOSS_SCALE), "the reference skips too");
+            opt.zeroGrad();
+            DistributedWorker.scaledBackward(model, 1);
+            assertTrue(opt.scaledStep(DistributedWorker.LOSS_SCALE));
+            expected = DistributedWorker.attempt(true, 1, model);
+        }
+        double[] skipped = new double[start.length + 2];
+        System.arraycopy(start, 0, skipped, 2, start.length);
+        for (int rank = 0; rank < 2; rank++) {
+            assertArrayEquals(start, TinyTraining.read(dir.resolve("scaled-before-rank" + rank + ".txt")), 0.0,
+                    "rank " + rank + " started from the reference's parameters");
+            // Not run, step count 0, parameters unchanged: rank 0's own gradients were finite.
+            assertArrayEquals(skipped, TinyTraining.read(dir.resolve("scaled-skip-rank" + rank + ".txt")), 0.0,
+                    "rank " + rank + " after the infinite gradient on rank 1");
+            assertArrayEquals(expected, TinyTraining.read(dir.resolve("scaled-step-rank" + rank + ".txt")), 0.0,
+                    "rank " + rank + " after the finite scaled step");
+        }
     }
 
     @Test

@@ -131,8 +131,67 @@ public final class DistributedWorker {
             for (ScalarType dtype : HALF_DTYPES) {
                 trainHalf(group, dir, dtype);
             }
+            scaledStepWithAnInfOnOneRank(group, dir);
             group.barrier();
         }
+    }
+
+    /** The loss scale of the scaled-step scenario: GradScaler's default initial scale. */
+    static final double LOSS_SCALE = 65536;
+
+    /** Step {@code k}'s gradients over the whole batch, times {@link #LOSS_SCALE}: the same on every rank. */
+    static void scaledBackward(TinyTraining.Mlp model, int k) {
+        try (PointerScope scope = new PointerScope()) {
+            TinyTraining.loss(model, k, 0, TinyTraining.BATCH).mul(new org.bytedeco.pytorch.Scalar(LOSS_SCALE))
+                    .backward();
+        }
+    }
+
+    /** Makes the first element of parameter {@code index}'s gradient infinite. */
+    static void makeInfinite(TinyTraining.Mlp model, int index) {
+        try (PointerScope scope = new PointerScope()) {
+            model.parameters().get(index).grad().view(-1).narrow(0, 0, 1)
+                    .fill_(new org.bytedeco.pytorch.Scalar(Double.POSITIVE_INFINITY));
+        }
+    }
+
+    /**
+     * ZeRO-1 {@code scaledStep}: first with an infinite gradient on rank 1 only, in a parameter rank 1 owns (rank 0's
+     * gradients are all finite, so only the agreement makes it skip), then a finite step. Writes, per attempt, whether
+     * it ran, the step count and the parameters; and which parameter was made infinite.
+     */
+    private static void scaledStepWithAnInfOnOneRank(TrainingGroup group, Path dir) throws Exception {
+        TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1, STEPS,
+                ListVariant.TORCH_PORT)) {
+            int infinite = 0;
+            while (opt.ownerOf(0, infinite) != 1) {
+                infinite++;
+            }
+            String rank = "-rank" + group.rank() + ".txt";
+            TinyTraining.write(dir.resolve("scaled-before" + rank), TinyTraining.values(model.parameters()));
+            scaledBackward(model, 0);
+            if (group.rank() == 1) {
+                makeInfinite(model, infinite);
+                TinyTraining.write(dir.resolve("scaled-infinite-param.txt"), new double[]{infinite});
+            }
+            boolean ran = opt.scaledStep(LOSS_SCALE);
+            TinyTraining.write(dir.resolve("scaled-skip" + rank), attempt(ran, opt.stepCount(), model));
+            opt.zeroGrad();
+            scaledBackward(model, 1);
+            ran = opt.scaledStep(LOSS_SCALE);
+            TinyTraining.write(dir.resolve("scaled-step" + rank), attempt(ran, opt.stepCount(), model));
+        }
+    }
+
+    /** Whether a step ran (1 or 0), the step count, then the parameters. */
+    static double[] attempt(boolean ran, long stepCount, TinyTraining.Mlp model) {
+        double[] params = TinyTraining.values(model.parameters());
+        double[] out = new double[params.length + 2];
+        out[0] = ran ? 1 : 0;
+        out[1] = stepCount;
+        System.arraycopy(params, 0, out, 2, params.length);
+        return out;
     }
 
     /**

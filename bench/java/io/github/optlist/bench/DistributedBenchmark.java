@@ -1,14 +1,18 @@
-package io.github.optlist.distributed;
+package io.github.optlist.bench;
 
+import io.github.optlist.distributed.DataParallel;
+import io.github.optlist.distributed.TrainingGroup;
+import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.ParamStateDict;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LinearImpl;
-import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.Arrays;
 
@@ -17,6 +21,7 @@ import static org.bytedeco.pytorch.global.torch.mse_loss;
 import static org.bytedeco.pytorch.global.torch.randn;
 import static org.bytedeco.pytorch.global.torch.relu;
 import static org.bytedeco.pytorch.global.torch.tanh;
+import static org.bytedeco.pytorch.global.torch.zeros;
 
 /**
  * Moments memory per rank and time per training step, data parallel with the unsharded optimizer and with ZeRO-1,
@@ -24,11 +29,11 @@ import static org.bytedeco.pytorch.global.torch.tanh;
  * 2-1024-1024-1024-1024-1024-2 (four 1024x1024 weights: 4.2 M float32 parameters, 33.6 MB of moments unsharded),
  * so that up to 4 ranks can each own one large tensor (ZeRO-1 shards whole tensors), and the global batch is 512
  * rows, split over the ranks. Rank 0 prints two Markdown table rows: every rank's moments, and the slowest rank's
- * median time per step over the timed steps, after warm-up steps.
+ * median time per step over the timed steps, after warm-up steps. It uses the library's public API only.
  *
  * <pre>
  * for n in 1 2 4; do bin/opt-list launch --nproc $n --classpath target/bench \
- *     io.github.optlist.distributed.DistributedBenchmark; done
+ *     io.github.optlist.bench.DistributedBenchmark; done
  * </pre>
  */
 public final class DistributedBenchmark {
@@ -62,7 +67,8 @@ public final class DistributedBenchmark {
     public static void main(String[] args) {
         try (TrainingGroup group = TrainingGroup.fromEnvironment()) {
             if (group.rank() == 0) {
-                System.out.println("| ranks | optimizer | moments per rank (MB, rank 0 / 1 / ...) | median ms per step |");
+                System.out.println("| ranks | optimizer | moments per rank (MB, rank 0 / 1 / ...)"
+                        + " | median ms per step |");
                 System.out.println("|---|---|---|---|");
             }
             for (boolean zero : new boolean[]{false, true}) {
@@ -112,19 +118,27 @@ public final class DistributedBenchmark {
             }
             momentBytes = zero ? sharded.momentBytes() : momentBytes(plain, model.parameters());
         }
-        long[] perRank = new long[group.worldSize()];
-        perRank[group.rank()] = momentBytes;
-        perRank = SmallCollectives.allReduce(group, perRank, ReduceOp.RedOpType.SUM, model.parameters().get(0),
-                "benchmark");
-        long[] maxMedian = SmallCollectives.allReduce(group, new long[]{Math.round(median(millis) * 1000)},
-                ReduceOp.RedOpType.MAX, model.parameters().get(0), "benchmark");
+        double[] perRank = everyRank(group, momentBytes);
+        double slowest = Arrays.stream(everyRank(group, median(millis))).max().orElseThrow();
         if (group.rank() == 0) {
             StringBuilder moments = new StringBuilder();
-            for (long bytes : perRank) {
+            for (double bytes : perRank) {
                 moments.append(moments.length() == 0 ? "" : " / ").append(String.format("%.2f", bytes / 1e6));
             }
             System.out.printf("| %d | %s | %s | %.1f |%n", group.worldSize(), zero ? "ZeRO-1" : "unsharded",
-                    moments, maxMedian[0] / 1000.0);
+                    moments, slowest);
+        }
+    }
+
+    /** Every rank's {@code value}, on every rank: each writes its own slot, and one all-reduce sums the slots. */
+    private static double[] everyRank(TrainingGroup group, double value) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor slots = zeros(new long[]{group.worldSize()}, new TensorOptions(ScalarType.Double));
+            slots.narrow(0, group.rank(), 1).fill_(new Scalar(value));
+            group.allReduceSum(slots);
+            double[] values = new double[group.worldSize()];
+            slots.data_ptr_double().get(values);
+            return values;
         }
     }
 

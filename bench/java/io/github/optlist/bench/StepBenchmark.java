@@ -1,19 +1,28 @@
-package io.github.optlist.torch;
+package io.github.optlist.bench;
 
-import io.github.optlist.internal.AtenOps;
-import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.ParamGroup;
+import io.github.optlist.torch.UpdatePath;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.AdamWOptions;
+import org.bytedeco.pytorch.Dispatcher;
+import org.bytedeco.pytorch.GenericList;
 import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.IValueVector;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorType;
 import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.Type;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
@@ -38,9 +47,11 @@ import static org.bytedeco.pytorch.global.torch.zeros_like;
 
 /**
  * Times one optimizer step on three model shapes, in one JVM and with the same float32 gradients: this project's
- * {@code step()} on its three update paths, LibTorch's C++ {@code torch::optim::AdamW} (through the presets), ATen's
- * fused AdamW kernel called as {@code torch.optim.AdamW(fused=True)} calls it, and the memory roofline of an
- * Adam-type step (7 floats moved per element, timed as 7/3 of a copy of every parameter, which moves 3).
+ * {@code step()} on its three update paths and {@code scaledStep(65536)} (the step of a loss-scaled run,
+ * {@code GradScaler}'s) on the fused one, LibTorch's C++ {@code torch::optim::AdamW} (through the presets), ATen's
+ * fused AdamW kernel called as {@code torch.optim.AdamW(fused=True)} calls it (through LibTorch's c10 dispatcher),
+ * and the memory roofline of an Adam-type step (7 floats moved per element, timed as 7/3 of a copy of every
+ * parameter, which moves 3). It uses the library's public API only, as a user's program would.
  *
  * <p>The contestants run interleaved: every round times each of them once, so a slow patch of a shared machine hits
  * them all alike. The table gives the median over rounds of each time and of each ratio taken within a round.
@@ -91,6 +102,14 @@ public final class StepBenchmark {
     private static final String ROOFLINE = "memory roofline: parameter copy time × 7 / 3";
     private static final double FLOATS_MOVED_PER_ELEMENT = 7;
     private static final double FLOATS_COPIED_PER_ELEMENT = 3;
+    /** The scaled-step contestant's label, and GradScaler's default initial scale it divides by. */
+    private static final String SCALED = "opt-list scaledStep(65536)";
+    private static final double LOSS_SCALE = 65536;
+    /** Rows of the contestants {@link #runHere} lines up: the plain and scaled fused steps, and the baselines. */
+    private static final int PLAIN_ROW = 0;
+    private static final int SCALED_ROW = 3;
+    private static final int ADAMW_ROW = 7;
+    private static final int FUSED_KERNEL_ROW = 8;
 
     private final List<Tensor> initialParams = new ArrayList<>();
     private final List<Tensor> grads = new ArrayList<>();
@@ -98,8 +117,8 @@ public final class StepBenchmark {
     private StepBenchmark(Model model) {
         manual_seed(42);
         for (long[] shape : model.shapes()) {
-            initialParams.add(NativeMemory.outliveScope(randn(shape).mul_(new Scalar(0.05))));
-            grads.add(NativeMemory.outliveScope(randn(shape).mul_(new Scalar(0.01))));
+            initialParams.add(outliveScope(randn(shape).mul_(new Scalar(0.05))));
+            grads.add(outliveScope(randn(shape).mul_(new Scalar(0.01))));
         }
     }
 
@@ -107,7 +126,7 @@ public final class StepBenchmark {
     private List<Tensor> paramsWithGradients() {
         List<Tensor> params = new ArrayList<>();
         for (int i = 0; i < initialParams.size(); i++) {
-            Tensor param = NativeMemory.outliveScope(initialParams.get(i).clone().set_requires_grad(true));
+            Tensor param = outliveScope(initialParams.get(i).clone().set_requires_grad(true));
             param.mutable_grad().put(grads.get(i));
             params.add(param);
         }
@@ -120,6 +139,25 @@ public final class StepBenchmark {
         NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
                 1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS.withUpdatePath(path));
         return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
+    }
+
+    /**
+     * {@code scaledStep(65536)} on the fused path, as {@code GradScaler.step} runs it: the non-finite check, then the
+     * update dividing the gradients by the scale inside the kernel. The kernel stores the divided gradients back, so
+     * every other step passes the reciprocal 2^-16 instead, which restores them exactly (a power of two) at the same
+     * cost; without it the gradients would sink into subnormals, which are slow, within a few steps.
+     */
+    private Contestant scaledStep(int index) {
+        NAdamWConfig config = OptList.config(index, ListVariant.TORCH_PORT);
+        NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
+                1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS);
+        boolean[] divided = {false};
+        return contestant(SCALED + " #" + index + ", " + pathName(UpdatePath.FUSED), () -> {
+            if (!optimizer.scaledStep(divided[0] ? 1 / LOSS_SCALE : LOSS_SCALE)) {
+                throw new IllegalStateException("scaledStep skipped a step of finite gradients");
+            }
+            divided[0] = !divided[0];
+        }, optimizer::close);
     }
 
     private Contestant libtorchAdamW() {
@@ -141,25 +179,43 @@ public final class StepBenchmark {
             expAvgSqs.add(zeros_like(param));
             steps.add(zeros(new long[0], new TensorOptions(ScalarType.Float)));
         }
-        IValue p = keep(AtenOps.tensorList(params));
-        IValue g = keep(AtenOps.tensorList(grads));
-        IValue m = keep(AtenOps.tensorList(expAvgs));
-        IValue v = keep(AtenOps.tensorList(expAvgSqs));
-        IValue s = keep(AtenOps.tensorList(steps));
+        // ATen's own operators, not mapped by the presets: reached through the c10 dispatcher with boxed calls.
+        OperatorHandle addScalar = outliveScope(Dispatcher.singleton().findSchemaOrThrow("aten::_foreach_add_",
+                "Scalar"));
+        OperatorHandle fusedAdamW = outliveScope(Dispatcher.singleton().findSchemaOrThrow("aten::_fused_adamw_", ""));
+        IValue p = outliveScope(tensorList(params));
+        IValue g = outliveScope(tensorList(grads));
+        IValue m = outliveScope(tensorList(expAvgs));
+        IValue v = outliveScope(tensorList(expAvgSqs));
+        IValue s = outliveScope(tensorList(steps));
+        IValue none = outliveScope(new IValue());
         return contestant("ATen fused AdamW kernel", () -> {
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                AtenOps.call(AtenOps.Ops.ADD_SCALAR_, s, AtenOps.number(1));
-                AtenOps.fusedAdam(AtenOps.Ops.FUSED_ADAMW_, p, g, m, v, s, 1e-3, 0.9, 0.999, 0.01, 1e-8,
-                        AtenOps.none());
+                addScalar.callBoxed(new IValueVector(s, new IValue(1.0)));
+                // _fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr, beta1,
+                // beta2, weight_decay, eps, amsgrad, maximize, grad_scale, found_inf)
+                fusedAdamW.callBoxed(new IValueVector(p, g, m, v, tensorList(List.of()), s, new IValue(1e-3),
+                        new IValue(0.9), new IValue(0.999), new IValue(0.01), new IValue(1e-8), new IValue(false),
+                        new IValue(false), none, none));
             }
         }, () -> { });
+    }
+
+    /** A {@code Tensor[]} argument of a boxed call. */
+    private static IValue tensorList(List<Tensor> tensors) {
+        GenericList list = new GenericList(new Type.TypePtr(TensorType.get()));
+        list.reserve(tensors.size());
+        for (Tensor tensor : tensors) {
+            list.push_back(new IValue(tensor));
+        }
+        return new IValue(list);
     }
 
     /** Copies every parameter into a buffer of its own, for the memory roofline. */
     private Contestant parameterCopy() {
         List<Tensor> sources = paramsWithGradients();
         List<Tensor> targets = new ArrayList<>();
-        sources.forEach(source -> targets.add(NativeMemory.outliveScope(empty_like(source))));
+        sources.forEach(source -> targets.add(outliveScope(empty_like(source))));
         return contestant(ROOFLINE, () -> {
             for (int i = 0; i < sources.size(); i++) {
                 targets.get(i).copy_(sources.get(i));
@@ -167,8 +223,15 @@ public final class StepBenchmark {
         }, () -> { });
     }
 
-    private static IValue keep(IValue value) {
-        return NativeMemory.outliveScope(value);
+    /**
+     * Keeps {@code pointer} alive when the innermost open scope, if any, closes: the contestants' tensors live for
+     * the whole benchmark.
+     */
+    private static <P extends Pointer> P outliveScope(P pointer) {
+        if (PointerScope.getInnerScope() != null) {
+            pointer.retainReference();
+        }
+        return pointer;
     }
 
     private static Contestant contestant(String name, Runnable step, Runnable close) {
@@ -201,8 +264,21 @@ public final class StepBenchmark {
         throw new IllegalStateException("no list entry of that kind");
     }
 
-    /** Median seconds per step of each contestant, and medians of the per-round ratios to two baselines. */
-    record Result(List<String> names, double[] medianSeconds, double[] ratioToAdamW, double[] ratioToFused) {
+    /**
+     * Median seconds per step of each contestant, medians of the per-round ratios to two baselines, and the seconds
+     * of every round ({@code [contestant][round]}).
+     */
+    record Result(List<String> names, double[] medianSeconds, double[] ratioToAdamW, double[] ratioToFused,
+                  double[][] seconds) {
+
+        /** The median over rounds of contestant {@code c}'s time over contestant {@code baseline}'s. */
+        double ratio(int c, int baseline) {
+            double[] ratios = new double[seconds[c].length];
+            for (int r = 0; r < ratios.length; r++) {
+                ratios[r] = seconds[c][r] / seconds[baseline][r];
+            }
+            return median(ratios);
+        }
     }
 
     private static Result time(List<Contestant> contestants, int adamW, int fused, int stepsPerSample, int rounds,
@@ -231,7 +307,7 @@ public final class StepBenchmark {
             toAdamW[c] = median(a);
             toFused[c] = median(f);
         }
-        return new Result(contestants.stream().map(Contestant::name).toList(), median, toAdamW, toFused);
+        return new Result(contestants.stream().map(Contestant::name).toList(), median, toAdamW, toFused, seconds);
     }
 
     private static double sample(Contestant contestant, int steps) {
@@ -332,6 +408,7 @@ public final class StepBenchmark {
                     bench.optList("opt-list", nonNesterov, UpdatePath.FUSED),
                     bench.optList("opt-list Nesterov", nesterov, UpdatePath.FUSED),
                     bench.optList("opt-list Nesterov + L2 + decay", nesterovWithBothDecays, UpdatePath.FUSED),
+                    bench.scaledStep(nonNesterov),
                     bench.optList("opt-list", nonNesterov, UpdatePath.MULTI_TENSOR),
                     bench.optList("opt-list Nesterov", nesterov, UpdatePath.MULTI_TENSOR),
                     bench.optList("opt-list", nonNesterov, UpdatePath.SINGLE_TENSOR),
@@ -339,10 +416,22 @@ public final class StepBenchmark {
                     bench.fusedAdamWKernel(),
                     bench.parameterCopy());
             int stepsPerSample = (int) Math.max(2, Math.min(200, 2_000_000 / model.floats()));
-            results.add(time(contestants, 6, 7, stepsPerSample, rounds, Math.max(3, rounds / 8)));
+            results.add(time(contestants, ADAMW_ROW, FUSED_KERNEL_ROW, stepsPerSample, rounds,
+                    Math.max(3, rounds / 8)));
             contestants.forEach(Contestant::close);
         }
-        return table(results) + "\n" + targets(results) + "\n\n" + threads() + "\n";
+        return table(results) + "\n" + lossScaling(results) + "\n\n" + targets(results) + "\n\n" + threads() + "\n";
+    }
+
+    /** The cost of loss scaling: the scaled step's time over the plain fused step's, the same entry and model. */
+    private static String lossScaling(List<Result> results) {
+        StringBuilder line = new StringBuilder("Loss scaling: `scaledStep(65536)` / `step()` on the fused path (median"
+                + " of the per-round ratios; one more pass over the gradients, the non-finite check, is the goal):");
+        for (int m = 0; m < MODELS.size(); m++) {
+            line.append(String.format(Locale.ROOT, "%s %s %.2f×", m == 0 ? "" : ";", MODELS.get(m).name(),
+                    results.get(m).ratio(SCALED_ROW, PLAIN_ROW)));
+        }
+        return line.append('.').toString();
     }
 
     /** The issue's targets for the first two rows, the default path on a non-Nesterov and a Nesterov entry. */

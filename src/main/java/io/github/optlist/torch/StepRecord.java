@@ -1,0 +1,72 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.internal.NonFiniteCheck;
+
+import java.util.List;
+import java.util.function.LongConsumer;
+
+/**
+ * The steps of an optimizer and what they leave to report: how many ran ({@link NAdamWCosineDecay#stepCount()}) and
+ * how many were skipped for non-finite gradients, the listener told of each skip, and the buckets of the last step
+ * ({@link NAdamWCosineDecay#lastStepUpdates()}).
+ */
+final class StepRecord {
+
+    private long stepCount;
+    private long skippedSteps;
+    private LongConsumer skipListener = step -> { };
+    private List<PathReport> lastUpdates = List.of();
+
+    /**
+     * Steps {@code groups} ({@link GroupStepper#stepAll}) and records what it did: one more step and its reports; or
+     * after a skip (a {@code nonFinite} check found NaN or infinity) no reports, and, if {@code countSkip}, one more
+     * skip told to the listener; or, when LibTorch fails, the buckets completed before, and the exception is rethrown.
+     *
+     * @return whether the step ran
+     */
+    boolean step(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale, boolean countSkip) {
+        List<PathReport> reports;
+        try {
+            reports = GroupStepper.stepAll(groups, nonFinite, gradScale);
+        } catch (StepFailedException e) {
+            lastUpdates = e.completedUpdates();
+            throw e;
+        }
+        lastUpdates = reports == null ? List.of() : reports;
+        if (reports != null) {
+            stepCount++;
+        } else if (countSkip) {
+            skippedSteps++;
+            skipListener.accept(stepCount);
+        }
+        return reports != null;
+    }
+
+    long stepCount() {
+        return stepCount;
+    }
+
+    /** @throws IllegalArgumentException if {@code count} is negative */
+    void setStepCount(long count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("count must not be negative, got " + count);
+        }
+        this.stepCount = count;
+    }
+
+    long skippedSteps() {
+        return skippedSteps;
+    }
+
+    /** @throws IllegalArgumentException if {@code listener} is null */
+    void setSkipListener(LongConsumer listener) {
+        if (listener == null) {
+            throw new IllegalArgumentException("listener must not be null");
+        }
+        this.skipListener = listener;
+    }
+
+    List<PathReport> lastUpdates() {
+        return lastUpdates;
+    }
+}

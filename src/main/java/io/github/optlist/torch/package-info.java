@@ -1,0 +1,6 @@
+/**
+ * The list's optimizer for LibTorch tensors in one process: {@link io.github.optlist.torch.NAdamWCosineDecay}
+ * (built by {@link io.github.optlist.torch.TorchOptList}), its state, checkpoints and loss scaling, behind the
+ * {@link io.github.optlist.torch.ListOptimizer} interface every optimizer of this library implements.
+ */
+package io.github.optlist.torch;
