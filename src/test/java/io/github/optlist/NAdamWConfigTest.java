@@ -21,25 +21,36 @@ class NAdamWConfigTest {
 
     static Stream<Arguments> outOfRange() {
         NAdamWConfig v = valid();
-        DoubleFunction<NAdamWConfig> lr = x -> new NAdamWConfig("c", x, v.beta1(), v.beta2(), v.epsilon(), false, 0, 0, 0, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> beta1 = x -> new NAdamWConfig("c", 1e-3, x, v.beta2(), v.epsilon(), false, 0, 0, 0, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> beta2 = x -> new NAdamWConfig("c", 1e-3, v.beta1(), x, v.epsilon(), false, 0, 0, 0, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> eps = x -> new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), x, false, 0, 0, 0, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> adamw = x -> new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, x, 0, 0, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> l2 = x -> new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, x, 0, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> warmup = x -> new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, 0, x, 0, 0.5, true);
-        DoubleFunction<NAdamWConfig> minMult = x -> new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, 0, 0, x, 0.5, true);
-        DoubleFunction<NAdamWConfig> constant = x -> new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, 0, 0, 0, x, true);
+        DoubleFunction<NAdamWConfig> lr = x ->
+                new NAdamWConfig("c", x, v.beta1(), v.beta2(), v.epsilon(), false, 0, 0, 0, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> beta1 = x ->
+                new NAdamWConfig("c", 1e-3, x, v.beta2(), v.epsilon(), false, 0, 0, 0, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> beta2 = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), x, v.epsilon(), false, 0, 0, 0, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> eps = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), x, false, 0, 0, 0, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> adamw = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, x, 0, 0, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> l2 = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, x, 0, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> warmup = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, 0, x, 0, 0.5, true);
+        DoubleFunction<NAdamWConfig> minMult = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, 0, 0, x, 0.5, true);
+        DoubleFunction<NAdamWConfig> constant = x ->
+                new NAdamWConfig("c", 1e-3, v.beta1(), v.beta2(), 1e-8, false, 0, 0, 0, 0, x, true);
         return Stream.of(
                 Arguments.of("learningRate", lr, -1e-3), Arguments.of("learningRate", lr, Double.NaN),
                 Arguments.of("learningRate", lr, Double.POSITIVE_INFINITY),
-                Arguments.of("beta1", beta1, -0.1), Arguments.of("beta1", beta1, 1.0), Arguments.of("beta1", beta1, Double.NaN),
+                Arguments.of("beta1", beta1, -0.1), Arguments.of("beta1", beta1, 1.0),
+                Arguments.of("beta1", beta1, Double.NaN),
                 Arguments.of("beta2", beta2, 1.0), Arguments.of("beta2", beta2, -1e-9),
                 Arguments.of("epsilon", eps, -1e-8), Arguments.of("epsilon", eps, Double.NaN),
                 Arguments.of("adamwWeightDecay", adamw, -0.01), Arguments.of("adamwWeightDecay", adamw, Double.NaN),
                 Arguments.of("l2WeightDecay", l2, -0.01), Arguments.of("l2WeightDecay", l2, Double.POSITIVE_INFINITY),
                 Arguments.of("warmupFraction", warmup, -0.1), Arguments.of("warmupFraction", warmup, 1.5),
-                Arguments.of("minLearningRateMult", minMult, 1.01), Arguments.of("minLearningRateMult", minMult, Double.NaN),
+                Arguments.of("minLearningRateMult", minMult, 1.01),
+                Arguments.of("minLearningRateMult", minMult, Double.NaN),
                 Arguments.of("constantFraction", constant, -1e-9), Arguments.of("constantFraction", constant, 2.0));
     }
 

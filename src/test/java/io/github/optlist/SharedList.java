@@ -3,7 +3,9 @@ package io.github.optlist;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where the published list lives: the system property {@code optlist.shared}, set by the build to ../shared/opt_list. */
+/**
+ * Where the published list lives: the system property {@code optlist.shared}, set by the build to ../shared/opt_list.
+ */
 final class SharedList {
 
     private SharedList() {

@@ -302,7 +302,8 @@ public final class OptListCli implements Runnable {
         out.println();
         out.print(SearchReport.table(result));
         result.best().ifPresentOrElse(
-                best -> out.printf("best: index %d (%s), objective %.6g%n", best.index(), best.name(), best.objective()),
+                best -> out.printf("best: index %d (%s), objective %.6g%n", best.index(), best.name(),
+                        best.objective()),
                 () -> out.println("best: none; every trial failed or diverged"));
         out.println("files:");
         result.files().forEach(f -> out.println("  " + f.toAbsolutePath()));

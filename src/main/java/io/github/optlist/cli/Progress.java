@@ -87,7 +87,8 @@ abstract class Progress implements ReproduceListener, AutoCloseable {
             long now = System.nanoTime();
             if (now - lastUpdate > 100_000_000L || step + 1 == trainingSteps) {
                 lastUpdate = now;
-                bar.setExtraMessage(String.format(" %s%s step %d/%d loss %.4g", task, label, step + 1, trainingSteps, loss));
+                bar.setExtraMessage(String.format(" %s%s step %d/%d loss %.4g", task, label, step + 1,
+                        trainingSteps, loss));
             }
         }
 

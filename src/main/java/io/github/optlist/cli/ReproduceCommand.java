@@ -19,9 +19,10 @@ import java.util.concurrent.Callable;
  * {@code opt-list reproduce}: runs the {@link Reproduce} protocol on the built-in tasks and writes its plot, tables
  * and summary. Run again after a kill to continue.
  */
-@Command(name = "reproduce", mixinStandardHelpOptions = true, description = "Measures the list against random search over the same 1000"
-        + " configurations and against Adam on the built-in tasks; writes summary.md, reproduce.png, trials.csv and"
-        + " trials.jsonl. Run it again after a kill to continue.")
+@Command(name = "reproduce", mixinStandardHelpOptions = true,
+        description = "Measures the list against random search over the same 1000 configurations and against Adam"
+        + " on the built-in tasks; writes summary.md, reproduce.png, trials.csv and trials.jsonl. Run it again after a"
+        + " kill to continue.")
 final class ReproduceCommand implements Callable<Integer> {
 
     /** The tasks of {@code --quick} without {@code --tasks}. */

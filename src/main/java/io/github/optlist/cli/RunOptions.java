@@ -20,7 +20,8 @@ final class RunOptions {
     int threadsPerWorker;
 
     @Option(names = "--diverge-factor", defaultValue = "10",
-            description = "Stop a trial whose loss exceeds this multiple of its first loss (default: ${DEFAULT-VALUE}).")
+            description = "Stop a trial whose loss exceeds this multiple of its first loss"
+                    + " (default: ${DEFAULT-VALUE}).")
     double divergeFactor;
 
     @Option(names = "--diverge-grace", defaultValue = "0",

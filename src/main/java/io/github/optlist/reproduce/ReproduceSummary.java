@@ -74,8 +74,9 @@ final class ReproduceSummary {
                         : "reached it at best-of-" + reachAdam));
         int reachGrid = mean.firstKReaching(ListVariant.TASKSET, mean.adamGrid());
         double list5 = mean.list(ListVariant.TASKSET, Protocol.ADAM_GRID.size());
-        md.append(String.format(Locale.ROOT, "- **Adam grid (%d trials):** mean best-of-grid %.3f. The list's best-of-%d"
-                        + " (the same budget) is %.3f, %s; the list %s.%n", Protocol.ADAM_GRID.size(),
+        md.append(String.format(Locale.ROOT, "- **Adam grid (%d trials):** mean best-of-grid %.3f."
+                        + " The list's best-of-%d (the same budget) is %.3f, %s; the list %s.%n",
+                Protocol.ADAM_GRID.size(),
                 mean.adamGrid(), Protocol.ADAM_GRID.size(), list5, list5 <= mean.adamGrid() ? "at most the grid's"
                         : "above the grid's", reachGrid < 0 ? "did not reach the grid's score within " + Reproduce.K
                         + " trials" : "reached it at best-of-" + reachGrid));
@@ -126,8 +127,9 @@ final class ReproduceSummary {
         md.append("- **L0** is measured, not assumed: a trial of the task with learning rate 0 (an Adam"
                 + " configuration whose update is scaled by 0, so the parameters never move); its held-out loss is the"
                 + " loss at initialization.\n");
-        md.append("- **L\\*** is the lowest held-out loss any method reached on the task in this run. A trial's score is"
-                + " `clip((L - L*) / (L0 - L*), 0, 1)`; a failed, diverged or non-finite trial scores 1.\n");
+        md.append("- **L\\*** is the lowest held-out loss any method reached on the task in this run."
+                + " A trial's score is `clip((L - L*) / (L0 - L*), 0, 1)`; a failed, diverged or non-finite trial"
+                + " scores 1.\n");
         md.append("- The list's best-of-k is the lowest score among entries 0..k-1. Random search's best-of-k is the"
                 + " exact expectation over the pool of drawing k entries without replacement: with the pool's scores"
                 + " sorted s(1) <= ... <= s(n), P(min = s(i)) = C(n-i, k-1) / C(n, k). Its 10 % / 90 % band on a"

@@ -47,7 +47,8 @@ public final class Search {
 
     /**
      * Runs the trials of {@code settings} not yet in {@code folder}, with {@code settings.workers()} at once.
-     * An unsharded search ends by writing {@code results.csv}, {@code results.jsonl} and (with XChart) {@code search.png};
+     * An unsharded search ends by writing {@code results.csv}, {@code results.jsonl} and (with XChart) {@code
+     * search.png};
      * a shard writes its own results files, which {@link SearchReport#rebuild} merges.
      *
      * <p>The search holds a {@link FolderLock} while it runs: the folder's {@value FolderLock#MAIN} when unsharded,

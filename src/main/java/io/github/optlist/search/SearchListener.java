@@ -1,6 +1,8 @@
 package io.github.optlist.search;
 
-/** Told what a search is doing, e.g. to show progress. Called from worker threads: implementations must be thread-safe. */
+/**
+ * Told what a search is doing, e.g. to show progress. Called from worker threads: implementations must be thread-safe.
+ */
 public interface SearchListener {
 
     /** A listener that ignores everything. */

@@ -116,7 +116,9 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
                 threadsPerWorker, List.of());
     }
 
-    /** Settings with the defaults: seed 0, from index 0, unsharded, minimizing, default divergence, TASKSET, one worker. */
+    /**
+     * Settings with the defaults: seed 0, from index 0, unsharded, minimizing, default divergence, TASKSET, one worker.
+     */
     public static SearchSettings of(String task, long trainingSteps, int trials) {
         return builder(task, trainingSteps, trials).build();
     }

@@ -18,7 +18,8 @@ import static io.github.optlist.internal.AtenOps.number;
 /**
  * The update of a whole bucket ({@link BucketTensorLists}) with ATen's {@code _foreach_*} ops: the ops of
  * {@link SingleTensorUpdate}, in the same order, each applied to every tensor of the bucket in one native call, on
- * the bucket's {@linkplain BucketTensorLists#targets() targets}. Must run inside a no-grad region and a {@code PointerScope}.
+ * the bucket's {@linkplain BucketTensorLists#targets() targets}. Must run inside a no-grad region and a {@code
+ * PointerScope}.
  */
 final class MultiTensorUpdate {
 

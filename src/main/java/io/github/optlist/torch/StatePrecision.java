@@ -9,8 +9,10 @@ package io.github.optlist.torch;
  * <table>
  *   <caption>state and scratch bytes per parameter element</caption>
  *   <tr><th>precision</th><th>kept between steps</th><th>scratch, every path</th></tr>
- *   <tr><td>{@link #FLOAT32}</td><td>8 (both moments in float32)</td><td>8 (float32 copies of parameter and gradient)</td></tr>
- *   <tr><td>{@link #FLOAT32_MASTER_WEIGHTS}</td><td>12 (moments and master copy in float32)</td><td>4 (float32 copy of the gradient)</td></tr>
+ *   <tr><td>{@link #FLOAT32}</td><td>8 (both moments in float32)</td>
+ *       <td>8 (float32 copies of parameter and gradient)</td></tr>
+ *   <tr><td>{@link #FLOAT32_MASTER_WEIGHTS}</td><td>12 (moments and master copy in float32)</td>
+ *       <td>4 (float32 copy of the gradient)</td></tr>
  *   <tr><td>{@link #PARAM_DTYPE}</td><td>4 (both moments in the parameter's dtype)</td><td>none</td></tr>
  * </table>
  * plus the update paths' own scratch (a denominator on the multi- and single-tensor paths, a Nesterov numerator

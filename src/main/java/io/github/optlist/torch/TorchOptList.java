@@ -24,7 +24,8 @@ public final class TorchOptList {
      * @param params        the tensors to update, e.g. {@code module.parameters()}
      * @param idx           the list index, 0 first
      * @param trainingSteps the number of steps training will run; the schedule is laid out over it
-     * @throws IllegalArgumentException if {@code idx} is outside {@code [0, OptList.size())}, {@code trainingSteps <= 0},
+     * @throws IllegalArgumentException if {@code idx} is outside {@code [0, OptList.size())}, {@code trainingSteps <=
+     * 0},
      *                                  or the parameters are missing or unusable (see {@link ParamGroup})
      */
     public static NAdamWCosineDecay optimizerForIdx(TensorVector params, int idx, long trainingSteps) {

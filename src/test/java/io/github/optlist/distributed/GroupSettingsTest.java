@@ -44,7 +44,8 @@ class GroupSettingsTest {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> GroupSettings.fromEnvironment(Map.of("MASTER_ADDR", "h", "RANK", "0", "WORLD_SIZE", "1"),
                         DistributedBackend.GLOO, TIMEOUT));
-        assertTrue(missing.getMessage().startsWith("environment variable MASTER_PORT is not set"), missing.getMessage());
+        assertTrue(missing.getMessage().startsWith("environment variable MASTER_PORT is not set"),
+                missing.getMessage());
         IllegalArgumentException malformed = assertThrows(IllegalArgumentException.class,
                 () -> GroupSettings.fromEnvironment(Map.of("MASTER_ADDR", "h", "MASTER_PORT", "x", "RANK", "0",
                         "WORLD_SIZE", "1"), DistributedBackend.GLOO, TIMEOUT));

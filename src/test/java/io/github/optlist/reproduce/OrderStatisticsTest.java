@@ -65,7 +65,8 @@ class OrderStatisticsTest {
         for (int percent : new int[]{10, 50, 90, 100}) {
             // smallest value v among the minima with (#subsets whose minimum <= v) / #subsets >= percent / 100
             double expected = Arrays.stream(minima).sorted()
-                    .filter(v -> 100L * Arrays.stream(minima).filter(m -> m <= v).count() >= (long) percent * minima.length)
+                    .filter(v -> 100L * Arrays.stream(minima).filter(m -> m <= v).count()
+                            >= (long) percent * minima.length)
                     .findFirst().orElseThrow();
             assertEquals(expected, OrderStatistics.minQuantile(pool, k, percent), 0.0, "percent " + percent);
         }

@@ -49,7 +49,8 @@ class BuiltInTasksTest {
     @AfterAll
     static void restoreThreads() {
         set_num_threads(threadsBefore);
-        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(Runtime.getRuntime().availableProcessors());
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(
+                Runtime.getRuntime().availableProcessors());
     }
 
     static List<String> names() {

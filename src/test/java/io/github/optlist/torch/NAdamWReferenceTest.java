@@ -21,7 +21,10 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The tensor optimizer in float64, on each update path, against the scalar reference written from the published formulas. */
+/**
+ * The tensor optimizer in float64, on each update path, against the scalar reference written from the published
+ * formulas.
+ */
 class NAdamWReferenceTest {
 
     static final double TOLERANCE = 1e-12;

@@ -41,7 +41,9 @@ class UpdatePathTest {
     /** Shapes that exercise vectorized loops and their tails, a scalar, and a 1-element tensor. */
     static final long[][] SHAPES = {{37}, {5, 13}, {}, {1}, {64, 3}};
 
-    /** The first list entry of each kind (Nesterov or not, each mix of weight decays), and one without bias correction. */
+    /**
+     * The first list entry of each kind (Nesterov or not, each mix of weight decays), and one without bias correction.
+     */
     static List<NAdamWConfig> configsOfEveryKind() {
         List<NAdamWConfig> configs = new ArrayList<>();
         for (boolean nesterov : new boolean[]{false, true}) {

@@ -7,7 +7,8 @@ import java.util.Random;
 
 
 /**
- * Classification of three interleaved noisy spirals (1.5 turns, radius 3) with an MLP 2-64-64-3, minibatches of 128 from
+ * Classification of three interleaved noisy spirals (1.5 turns, radius 3) with an MLP 2-64-64-3, minibatches of 128
+ * from
  * 3000 training points. Objective: cross-entropy on 1500 held-out points.
  */
 final class SpiralsTask implements SearchTask {
