@@ -278,6 +278,21 @@ class GradScalerTest {
     }
 
     @Test
+    void aScaledStepRefusesAScaleThatIsNotPositiveAndFiniteInFloat32AndChangesNothing() {
+        Tensor p = half(new double[]{0.5, -0.25});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            setGrad(p, new double[]{1, 1});
+            for (double bad : new double[]{0, -1, Double.NaN, Double.POSITIVE_INFINITY, 1e39}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> opt.scaledStep(bad));
+                assertTrue(e.getMessage().contains("gradScale"), e.getMessage());
+            }
+            assertArrayEquals(new double[]{0.5, -0.25}, TestTensors.values(p));
+            assertEquals(0, opt.stepCount());
+            assertEquals(0, opt.stepCount(p));
+        }
+    }
+
+    @Test
     void scaleMultipliesTheLoss() {
         try (PointerScope scope = new PointerScope()) {
             Tensor loss = Tensor.create(new double[]{0.75}, 1).to(ScalarType.Float);
