@@ -18,9 +18,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
-import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -114,21 +112,8 @@ final class PythonStateDicts {
             throw new IllegalArgumentException("state and path must not be null");
         }
         Map<String, Object> tree = tree(state);
-        AtomicFile.write(path, "the state_dict", channel -> {
-            // The zip writer closes its stream at the end; the channel must stay open to be flushed.
-            OutputStream out = new FilterOutputStream(Channels.newOutputStream(channel)) {
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    this.out.write(b, off, len);
-                }
-
-                @Override
-                public void close() throws IOException {
-                    flush();
-                }
-            };
-            TorchSaveWriter.write(tree, out);
-        });
+        AtomicFile.write(path, "the state_dict",
+                channel -> TorchSaveWriter.write(tree, Channels.newOutputStream(channel)));
     }
 
     private static Map<String, Object> tree(OptimizerState state) {

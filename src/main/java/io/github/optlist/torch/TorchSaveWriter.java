@@ -51,8 +51,8 @@ final class TorchSaveWriter {
     }
 
     /**
-     * Writes {@code root} to {@code out}, which is closed afterwards. The whole pickle is built before the first
-     * byte is written.
+     * Writes {@code root} to {@code out}, which stays open (the caller owns it). The whole pickle is built before
+     * the first byte is written.
      *
      * @throws IllegalArgumentException if the tree holds another type, a tensor of another dtype, or a map key
      *                                  that is neither a string nor a long; nothing is written then
@@ -227,20 +227,16 @@ final class TorchSaveWriter {
                               long size) throws IOException {
         CRC32 crc = new CRC32();
         for (long at = 0; at < size; at += CHUNK) {
-            crc.update(slice(data, at, Math.min(CHUNK, size - at)));
+            crc.update(VerifiedZip.slice(data, at, at + Math.min(CHUNK, size - at)));
         }
         zip.putNextEntry(storedEntry(name, size, crc.getValue(), counting.count));
         byte[] buffer = new byte[(int) Math.min(CHUNK, Math.max(size, 1))];
         for (long at = 0; at < size; at += CHUNK) {
             int n = (int) Math.min(CHUNK, size - at);
-            slice(data, at, n).get(buffer, 0, n);
+            VerifiedZip.slice(data, at, at + n).get(buffer, 0, n);
             zip.write(buffer, 0, n);
         }
         zip.closeEntry();
-    }
-
-    private static ByteBuffer slice(BytePointer data, long at, long length) {
-        return new BytePointer(data).position(at).limit(at + length).asByteBuffer();
     }
 
     /** A stored entry whose data starts on a 64-byte boundary, padded with an extra field as torch pads. */
@@ -282,6 +278,12 @@ final class TorchSaveWriter {
         public void write(byte[] b, int off, int len) throws IOException {
             out.write(b, off, len);
             count += len;
+        }
+
+        /** Ends the zip, not the caller's stream. */
+        @Override
+        public void close() throws IOException {
+            flush();
         }
     }
 
