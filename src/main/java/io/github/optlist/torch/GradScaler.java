@@ -148,8 +148,8 @@ public final class GradScaler {
 
     /**
      * Updates {@code optimizer} from the scaled gradients ({@link ListOptimizer#scaledStep}), or from the true ones
-     * if {@link #unscale} divided them already, or skips the step, changing nothing in the optimizer, when any
-     * gradient is not finite.
+     * if {@link #unscale} divided them already (with {@code step()}), or skips the step, changing nothing in the
+     * optimizer, when any gradient is not finite.
      *
      * @return whether the step ran
      * @throws IllegalStateException    if {@code step} was already called on it since the last {@link #update}
@@ -165,8 +165,13 @@ public final class GradScaler {
         if (foundAtUnscale == null) {
             ran = optimizer.scaledStep(scale);
             record(!ran);
+        } else if (foundAtUnscale) {
+            ran = false;
         } else {
-            ran = !foundAtUnscale && optimizer.scaledStep(1);
+            // unscale() checked and divided the gradients already: a plain step, as torch's scaler takes then.
+            long before = optimizer.stepCount();
+            optimizer.step();
+            ran = optimizer.stepCount() > before;
         }
         stepped.add(optimizer);
         return ran;

@@ -262,7 +262,9 @@ class GradScalerTest {
         GradScaler resumed = new GradScaler(1, 2, 0.5, 3);
         resumed.loadState(state);
         assertEquals(state, resumed.state());
-        assertThrows(IllegalArgumentException.class, () -> new GradScaler().loadState(state));
+        GradScaler other = new GradScaler();
+        assertThrows(IllegalArgumentException.class, () -> other.loadState(state));
+        assertEquals(new GradScaler().state(), other.state(), "a refused state changes nothing");
     }
 
     @Test
