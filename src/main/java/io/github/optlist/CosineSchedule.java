@@ -16,6 +16,12 @@ package io.github.optlist;
  */
 public final class CosineSchedule {
 
+    /**
+     * The largest training length and step count there is: 2^53, the largest count a double (in which the schedule
+     * and the bias correction are computed) holds exactly. Loads and setters refuse larger step counts.
+     */
+    public static final long MAX_STEPS = 1L << 53;
+
     private CosineSchedule() {
     }
 
@@ -54,13 +60,17 @@ public final class CosineSchedule {
     }
 
     /**
-     * Refuses a training length that is not positive.
+     * Refuses a training length that is not positive or exceeds {@link #MAX_STEPS}.
      *
-     * @throws IllegalArgumentException if {@code trainingSteps <= 0}
+     * @throws IllegalArgumentException if {@code trainingSteps <= 0} or {@code trainingSteps > MAX_STEPS}
      */
     public static void requireTrainingSteps(long trainingSteps) {
         if (trainingSteps <= 0) {
             throw new IllegalArgumentException("trainingSteps must be > 0, got " + trainingSteps);
+        }
+        if (trainingSteps > MAX_STEPS) {
+            throw new IllegalArgumentException("trainingSteps must be at most 2^53 (CosineSchedule.MAX_STEPS), got "
+                    + trainingSteps);
         }
     }
 }

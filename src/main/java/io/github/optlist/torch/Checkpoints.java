@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.Messages;
@@ -16,10 +17,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.ArchiveWriter;
-import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
-import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
@@ -27,12 +25,11 @@ import org.bytedeco.pytorch.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The checkpoint file of an {@link OptimizerState}: one LibTorch archive holding the moments of every
@@ -61,6 +58,8 @@ final class Checkpoints {
     /** The oldest version this library reads. */
     static final int OLDEST_READABLE_VERSION = 2;
     private static final String METADATA_KEY = "metadata";
+    /** How a file that is no checkpoint is described. */
+    private static final String UNREADABLE = "is not a readable LibTorch archive";
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
@@ -164,7 +163,7 @@ final class Checkpoints {
             }
             BytePointer bytes = new BytePointer(buffer).capacity(size);
             for (long from = 0; from < size; from += CHUNK) {
-                ByteBuffer chunk = VerifiedZip.slice(bytes, from, Math.min(size, from + CHUNK));
+                ByteBuffer chunk = ZipArchive.slice(bytes, from, Math.min(size, from + CHUNK));
                 while (chunk.hasRemaining()) {
                     channel.write(chunk);
                 }
@@ -185,7 +184,7 @@ final class Checkpoints {
                 Tensor tensor = groups.get(g).params().get(i);
                 int dtype = tensor.scalar_type().value;
                 String stateDtype = param.hasMoments() ? param.expAvg().scalar_type().toString()
-                        : ScalarTypes.of(ParamState.stateDtypeFor(dtype, state.statePrecision())).toString();
+                        : ScalarTypes.of(StatePrecision.stateDtypeFor(dtype, state.statePrecision())).toString();
                 String name = group.paramNames().isEmpty() ? null : group.paramNames().get(i);
                 params.add(new ParamMetadata(name, tensor.shape(), tensor.scalar_type().toString(), stateDtype,
                         param.master() != null, param.step(), param.hasMoments()));
@@ -207,39 +206,101 @@ final class Checkpoints {
 
     /**
      * Reads the checkpoint at {@code path} and checks it for consistency and against the parameters of
-     * {@code groups} (their number, shapes and dtypes); returns the state it holds, its tensors on the CPU in the
+     * {@code groups} (their number, shapes and dtypes); returns the state it holds, its tensors new CPU tensors in the
      * caller's scope. Whether the state fits the optimizer otherwise is {@link OptimizerState#requireFits}'s to say.
+     * The file is read by {@link TorchFile}, which runs nothing from it.
      */
     static OptimizerState load(Path path, List<ParamGroup> groups) throws IOException {
         if (path == null) {
             throw new IllegalArgumentException("path must not be null");
         }
-        if (!Files.isRegularFile(path)) {
-            throw new NoSuchFileException(path.toString(), null, "no checkpoint file there");
-        }
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            return readAndValidate(path, groups);
+        try (TorchFile file = TorchFile.open(path, UNREADABLE); NoGradGuard noGrad = new NoGradGuard()) {
+            return readAndValidate(path, file, groups);
         }
     }
 
-    private static OptimizerState readAndValidate(Path path, List<ParamGroup> groups) throws IOException {
-        InputArchive archive = new InputArchive();
-        BytePointer bytes = VerifiedZip.read(path);
-        try {
-            archive.load_from(bytes, bytes.capacity(), new DeviceOptional(new Device("cpu")));
-        } catch (RuntimeException e) {
-            throw new CheckpointException(path + " is not a readable LibTorch archive (truncated or foreign?): "
-                    + Messages.firstLine(e), e);
-        } finally {
-            bytes.close(); // LibTorch copied what it parsed
+    private static OptimizerState readAndValidate(Path path, TorchFile file, List<ParamGroup> groups)
+            throws IOException {
+        Map<?, ?> module = moduleAttributes(path, file.root());
+        Metadata metadata = metadata(path, module.get(METADATA_KEY));
+        require(metadata.groups() != null && !metadata.groups().isEmpty(), path, "the checkpoint holds no group");
+        for (int g = 0; g < metadata.groups().size(); g++) {
+            GroupMetadata group = metadata.groups().get(g);
+            require(group != null && group.config() != null && group.params() != null
+                    && group.params().stream().allMatch(java.util.Objects::nonNull), path,
+                    "group " + g + " lacks its config or parameters");
         }
-        IValue text = new IValue();
-        if (!archive.try_read(METADATA_KEY, text) || !text.isString()) {
-            throw new CheckpointException(path + " is not an opt-list optimizer checkpoint: it has no metadata");
+        List<List<String>> savedNames = metadata.groups().stream().map(Checkpoints::names).toList();
+        boolean byName = StateMatching.byName(savedNames, groups);
+        List<List<StateMatching.Source>> sources = byName ? matchByName(path, metadata, savedNames, groups)
+                : byPosition(path, metadata, groups);
+        List<List<ParamMetadata>> saved = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            ParamGroup target = groups.get(g);
+            List<ParamMetadata> group = new ArrayList<>();
+            for (int i = 0; i < target.params().size(); i++) {
+                StateMatching.Source source = sources.get(g).get(i);
+                ParamMetadata param = metadata.groups().get(source.group()).params().get(source.index());
+                requireFits(path, param, target.params().get(i), StateMatching.where(target, g, i));
+                if (param.hasState()) {
+                    requireMoments(path, module, source.group(), source.index(), target.params().get(i), param);
+                }
+                group.add(param);
+            }
+            saved.add(group);
         }
-        Metadata metadata;
+        // Everything is checked: now the tensors' bytes are read, each into a new tensor.
+        List<GroupState> groupStates = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            ParamGroup target = groups.get(g);
+            List<ParamStateDict> dicts = new ArrayList<>();
+            for (int i = 0; i < target.params().size(); i++) {
+                StateMatching.Source source = sources.get(g).get(i);
+                ParamMetadata param = saved.get(g).get(i);
+                if (param.hasState()) {
+                    Tensor[] tensors = readMoments(file, module, source.group(), source.index(), param);
+                    dicts.add(new ParamStateDict(param.step(), tensors[0], tensors[1],
+                            tensors.length > 2 ? tensors[2] : null));
+                } else {
+                    dicts.add(ParamStateDict.empty());
+                }
+            }
+            if (byName) {
+                groupStates.add(new GroupState(target.config(), target.names(), dicts));
+            } else {
+                List<String> names = savedNames.get(g) == null ? List.of() : savedNames.get(g);
+                groupStates.add(new GroupState(metadata.groups().get(g).config(), names, dicts));
+            }
+        }
         try {
-            JsonNode tree = MAPPER.readTree(text.toStringRef().getString());
+            return new OptimizerState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
+                    metadata.stepCount(), groupStates);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The attributes of the module LibTorch's {@code OutputArchive} pickles, refusing other kinds of file. */
+    private static Map<?, ?> moduleAttributes(Path path, Object root) throws CheckpointException {
+        if (root instanceof Map<?, ?> dict && dict.containsKey("state") && dict.containsKey("param_groups")) {
+            throw new CheckpointException(path + " is not an opt-list optimizer checkpoint: it holds a Python"
+                    + " optimizer state_dict (as torch.save(opt.state_dict()) writes); read it with"
+                    + " loadPythonStateDict(path)");
+        }
+        if (!(root instanceof Unpickler.ScriptObject module) || !(module.state instanceof Map<?, ?> attributes)
+                || !(attributes.get(METADATA_KEY) instanceof String)) {
+            String what = root instanceof Unpickler.ScriptObject object ? " (it holds " + Unpickler.describe(object)
+                    + ": a model saved by torch.jit.save or OutputArchive?)" : " (it holds " + Unpickler.describe(root)
+                    + ")";
+            throw new CheckpointException(path + " is not an opt-list optimizer checkpoint: it has no metadata"
+                    + what);
+        }
+        return attributes;
+    }
+
+    private static Metadata metadata(Path path, Object text) throws CheckpointException {
+        try {
+            JsonNode tree = MAPPER.readTree((String) text);
             String format = tree.path("format").asText();
             int version = tree.path("version").asInt(-1);
             if (!FORMAT.equals(format)) {
@@ -261,60 +322,54 @@ final class Checkpoints {
             if (version <= 3) {
                 asVersion4(tree);
             }
-            metadata = MAPPER.treeToValue(tree, Metadata.class);
+            return MAPPER.treeToValue(tree, Metadata.class);
         } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw new CheckpointException(path + " has unreadable metadata: " + e.getMessage(), e);
+            throw new CheckpointException(path + " has unreadable metadata: " + Messages.firstLine(e), e);
         }
-        require(metadata.groups() != null && !metadata.groups().isEmpty(), path, "the checkpoint holds no group");
-        for (int g = 0; g < metadata.groups().size(); g++) {
-            GroupMetadata group = metadata.groups().get(g);
-            require(group != null && group.config() != null && group.params() != null
-                    && group.params().stream().allMatch(java.util.Objects::nonNull), path,
-                    "group " + g + " lacks its config or parameters");
+    }
+
+    private static void requireFits(Path path, ParamMetadata saved, Tensor param, String where)
+            throws CheckpointException {
+        require(saved.shape() != null && saved.dtype() != null && saved.stateDtype() != null, path, where
+                + " lacks its shape or dtypes in the checkpoint");
+        require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
+                + Arrays.toString(saved.shape()) + " in the checkpoint, " + Arrays.toString(param.shape())
+                + " here (another model?)");
+        require(saved.dtype().equals(param.scalar_type().toString()), path, where + " has dtype "
+                + saved.dtype() + " in the checkpoint, " + param.scalar_type() + " here");
+        require(saved.step() >= 0 && saved.step() <= CosineSchedule.MAX_STEPS
+                && saved.hasState() == (saved.step() > 0), path, where
+                + " has an inconsistent step count in the checkpoint: " + saved.step());
+    }
+
+    /** The names of a saved parameter's tensors in the archive. */
+    private static List<String> momentNames(ParamMetadata saved) {
+        return saved.master() ? List.of("exp_avg", "exp_avg_sq", "master") : List.of("exp_avg", "exp_avg_sq");
+    }
+
+    private static void requireMoments(Path path, Map<?, ?> module, int g, int i, Tensor param, ParamMetadata saved)
+            throws CheckpointException {
+        List<String> names = momentNames(saved);
+        for (int n = 0; n < names.size(); n++) {
+            String name = key(g, i, names.get(n));
+            require(module.get(name) instanceof Unpickler.TensorRecord, path,
+                    "the checkpoint lacks the tensor " + name);
+            Unpickler.TensorRecord record = (Unpickler.TensorRecord) module.get(name);
+            String dtype = n < 2 ? saved.stateDtype() : "Float";
+            require(Arrays.equals(record.sizes(), param.shape())
+                            && record.storage().dtype().scalarType.equals(dtype), path,
+                    "the checkpoint's " + name + " does not match its parameter's shape and state dtype");
         }
-        List<List<String>> savedNames = metadata.groups().stream().map(Checkpoints::names).toList();
-        boolean byName = StateMatching.byName(savedNames, groups);
-        List<List<StateMatching.Source>> sources = byName ? matchByName(path, metadata, savedNames, groups)
-                : byPosition(path, metadata, groups);
-        List<GroupState> groupStates = new ArrayList<>();
-        for (int g = 0; g < groups.size(); g++) {
-            ParamGroup target = groups.get(g);
-            List<ParamStateDict> dicts = new ArrayList<>();
-            for (int i = 0; i < target.params().size(); i++) {
-                StateMatching.Source source = sources.get(g).get(i);
-                ParamMetadata saved = metadata.groups().get(source.group()).params().get(source.index());
-                Tensor param = target.params().get(i);
-                String where = StateMatching.where(target, g, i);
-                require(saved.shape() != null && saved.dtype() != null && saved.stateDtype() != null, path, where
-                        + " lacks its shape or dtypes in the checkpoint");
-                require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
-                        + Arrays.toString(saved.shape()) + " in the checkpoint, " + Arrays.toString(param.shape())
-                        + " here (another model?)");
-                require(saved.dtype().equals(param.scalar_type().toString()), path, where + " has dtype "
-                        + saved.dtype() + " in the checkpoint, " + param.scalar_type() + " here");
-                require(saved.step() >= 0 && saved.hasState() == (saved.step() > 0), path, where
-                        + " has an inconsistent step count in the checkpoint: " + saved.step());
-                if (saved.hasState()) {
-                    Tensor[] tensors = readMoments(archive, path, source.group(), source.index(), param, saved);
-                    dicts.add(new ParamStateDict(saved.step(), tensors[0], tensors[1],
-                            tensors.length > 2 ? tensors[2] : null));
-                } else {
-                    dicts.add(ParamStateDict.empty());
-                }
-            }
-            if (byName) {
-                groupStates.add(new GroupState(target.config(), target.names(), dicts));
-            } else {
-                List<String> names = savedNames.get(g) == null ? List.of() : savedNames.get(g);
-                groupStates.add(new GroupState(metadata.groups().get(g).config(), names, dicts));
-            }
+    }
+
+    private static Tensor[] readMoments(TorchFile file, Map<?, ?> module, int g, int i, ParamMetadata saved)
+            throws IOException {
+        List<String> names = momentNames(saved);
+        Tensor[] tensors = new Tensor[names.size()];
+        for (int n = 0; n < names.size(); n++) {
+            tensors[n] = file.tensor((Unpickler.TensorRecord) module.get(key(g, i, names.get(n))));
         }
-        try {
-            return new OptimizerState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
-                    metadata.stepCount(), groupStates);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
-        }
+        return tensors;
     }
 
     /** A saved group's names, or null when one of its parameters has none. */
@@ -352,24 +407,6 @@ final class Checkpoints {
             sources.add(group);
         }
         return sources;
-    }
-
-    private static Tensor[] readMoments(InputArchive archive, Path path, int g, int i, Tensor param,
-                                        ParamMetadata saved) throws CheckpointException {
-        List<String> names = saved.master() ? List.of("exp_avg", "exp_avg_sq", "master")
-                : List.of("exp_avg", "exp_avg_sq");
-        Tensor[] tensors = new Tensor[names.size()];
-        for (int n = 0; n < names.size(); n++) {
-            String name = key(g, i, names.get(n));
-            Tensor tensor = new Tensor();
-            require(archive.try_read(name, tensor) && tensor.defined(), path,
-                    "the checkpoint lacks the tensor " + name);
-            String dtype = n < 2 ? saved.stateDtype() : "Float";
-            require(Arrays.equals(tensor.shape(), param.shape()) && tensor.scalar_type().toString().equals(dtype),
-                    path, "the checkpoint's " + name + " does not match its parameter's shape and state dtype");
-            tensors[n] = tensor;
-        }
-        return tensors;
     }
 
     /**

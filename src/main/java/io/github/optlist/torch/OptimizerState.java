@@ -17,7 +17,8 @@ import java.util.List;
  * consolidates its ranks' shares into one.
  *
  * <p>The tensors belong to whoever made the state (for {@code state()}, the caller). The constructor refuses, with an
- * {@link IllegalArgumentException}, {@code trainingSteps <= 0}, a null variant or precision, a negative step count,
+ * {@link IllegalArgumentException}, {@code trainingSteps <= 0}, a null variant or precision, a step count outside
+ * {@code [0, CosineSchedule.MAX_STEPS]},
  * and null or no groups.
  *
  * @param trainingSteps  the training length the schedule is laid out over
@@ -38,8 +39,9 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
         if (statePrecision == null) {
             throw new IllegalArgumentException("statePrecision must not be null");
         }
-        if (stepCount < 0) {
-            throw new IllegalArgumentException("stepCount must not be negative, got " + stepCount);
+        if (stepCount < 0 || stepCount > CosineSchedule.MAX_STEPS) {
+            throw new IllegalArgumentException("stepCount must be in [0, 2^53] (CosineSchedule.MAX_STEPS), got "
+                    + stepCount);
         }
         if (groups == null || groups.isEmpty() || groups.stream().anyMatch(java.util.Objects::isNull)) {
             throw new IllegalArgumentException("an optimizer state needs at least one group and no null one, got "
@@ -150,8 +152,8 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
             }
         }
         int dtype = param.scalar_type().value;
-        String stateDtype = ScalarTypes.of(ParamState.stateDtypeFor(dtype, precision)).toString();
-        boolean master = ParamState.keepsMaster(dtype, precision);
+        String stateDtype = ScalarTypes.of(StatePrecision.stateDtypeFor(dtype, precision)).toString();
+        boolean master = StatePrecision.keepsMaster(dtype, precision);
         String savedDtype = saved.expAvg().scalar_type().toString();
         boolean fits = savedDtype.equals(stateDtype) && saved.expAvgSq().scalar_type().toString().equals(stateDtype)
                 && (saved.master() != null) == master

@@ -15,9 +15,9 @@ import static org.bytedeco.pytorch.global.torch.zeros_like;
  * The optimizer's state for one parameter: its step count, both moments, a float32 master copy under
  * {@link StatePrecision#FLOAT32_MASTER_WEIGHTS}, and the scratch buffers the update paths write into so that a step
  * allocates nothing. The state is created on the parameter's first update on the device and with the strides the
- * parameter has then, in the {@linkplain #stateDtypeFor state dtype} of its dtype; a scratch buffer only when a path
- * first needs it. When the parameter later moves to another device, dtype or layout, {@link #follow} moves the state
- * after it.
+ * parameter has then, in the {@linkplain StatePrecision#stateDtypeFor state dtype} of its dtype; a scratch buffer
+ * only when a path first needs it. When the parameter later moves to another device, dtype or layout,
+ * {@link #follow} moves the state after it.
  */
 final class ParamState {
 
@@ -63,29 +63,20 @@ final class ParamState {
         return expAvg != null;
     }
 
-    static boolean isHalf(int dtype) {
-        return dtype == ScalarType.Half.value || dtype == ScalarType.BFloat16.value;
-    }
-
-    /** The dtype the moments are kept and the update is computed in, for a parameter of {@code dtype}. */
-    static int stateDtypeFor(int dtype, StatePrecision precision) {
-        return isHalf(dtype) && precision != StatePrecision.PARAM_DTYPE ? ScalarType.Float.value : dtype;
-    }
-
     /** Allocates the moments (and the master copy) for the parameter as it is now; called inside a no-grad region. */
     void initialize(StatePrecision statePrecision) {
         Tensor like = param;
         StatePrecision before = precision;
         precision = statePrecision;
         int stateDtypeBefore = stateDtype;
-        stateDtype = stateDtypeFor(like.scalar_type().value, statePrecision);
+        stateDtype = StatePrecision.stateDtypeFor(like.scalar_type().value, statePrecision);
         Tensor newAvg = null;
         Tensor newAvgSq = null;
         Tensor newMaster = null;
         try {
             newAvg = newBuffer(like);
             newAvgSq = newBuffer(like);
-            if (keepsMaster(like.scalar_type().value, precision)) {
+            if (StatePrecision.keepsMaster(like.scalar_type().value, precision)) {
                 newMaster = newBuffer(like);
                 newMaster.copy_(like);
             }
@@ -111,7 +102,7 @@ final class ParamState {
         strides = strides(tensor);
         shape = sizes(tensor);
         dense = tensor.is_non_overlapping_and_dense();
-        stateDtype = stateDtypeFor(dtype, precision);
+        stateDtype = StatePrecision.stateDtypeFor(dtype, precision);
     }
 
     /**
@@ -129,8 +120,8 @@ final class ParamState {
         if (now.equals(where) && hasStrides(param)) {
             return false;
         }
-        int nowStateDtype = stateDtypeFor(nowDtype, precision);
-        boolean keepsMaster = keepsMaster(nowDtype, precision);
+        int nowStateDtype = StatePrecision.stateDtypeFor(nowDtype, precision);
+        boolean keepsMaster = StatePrecision.keepsMaster(nowDtype, precision);
         Tensor newAvg = null;
         Tensor newAvgSq = null;
         Tensor newMaster = null;
@@ -321,11 +312,6 @@ final class ParamState {
         NativeMemory.release(work);
         NativeMemory.release(gradWork);
         scratch = l2Gradient = work = gradWork = null;
-    }
-
-    /** Whether a parameter of {@code dtype} keeps a float32 master copy under {@code precision}. */
-    static boolean keepsMaster(int dtype, StatePrecision precision) {
-        return precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.CosineSchedule;
+
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -9,7 +11,8 @@ import org.bytedeco.pytorch.Tensor;
  * {@link NAdamWCosineDecay#loadStateDict(Tensor, ParamStateDict)}; used to move state between optimizers that hold
  * the same parameter, e.g. to consolidate a sharded optimizer's state.
  *
- * <p>The constructor refuses, with an {@link IllegalArgumentException}, a negative step, and moments that do not
+ * <p>The constructor refuses, with an {@link IllegalArgumentException}, a step that is negative or above
+ * {@link io.github.optlist.CosineSchedule#MAX_STEPS}, and moments that do not
  * match the step: a parameter with {@code step == 0} has no moments (both null), one with {@code step > 0} has both,
  * defined and of one shape.
  *
@@ -28,8 +31,8 @@ public record ParamStateDict(long step, Tensor expAvg, Tensor expAvgSq, Tensor m
 
     /** Validates; see the class description. */
     public ParamStateDict {
-        if (step < 0) {
-            throw new IllegalArgumentException("step must not be negative, got " + step);
+        if (step < 0 || step > CosineSchedule.MAX_STEPS) {
+            throw new IllegalArgumentException("step must be in [0, 2^53] (CosineSchedule.MAX_STEPS), got " + step);
         }
         boolean hasMoments = expAvg != null || expAvgSq != null;
         if (step == 0 && (hasMoments || master != null)) {

@@ -1,18 +1,11 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.AtomicFile;
-import io.github.optlist.internal.Messages;
 import io.github.optlist.internal.ScalarTypes;
-import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.ByteVector;
-import org.bytedeco.pytorch.GenericDict;
-import org.bytedeco.pytorch.GenericDictEntryRef;
-import org.bytedeco.pytorch.GenericDictIterator;
-import org.bytedeco.pytorch.GenericList;
-import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -20,7 +13,6 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.io.IOException;
 import java.nio.channels.Channels;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,8 +23,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
-
-import static org.bytedeco.pytorch.global.torch.pickle_load;
 
 /**
  * The file Python's {@code torch.save(opt.state_dict())} writes for the published binding's
@@ -65,8 +55,8 @@ import static org.bytedeco.pytorch.global.torch.pickle_load;
 final class PythonStateDicts {
 
     static final String VARIANT_KEY = "opt_list_variant";
-    /** pickle_load takes the whole file as one byte vector. */
-    static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
+    /** How a file that is no state_dict is described. */
+    private static final String UNREADABLE = "is not a file torch.save writes";
 
     private static final String STEP = "step";
     private static final String EXP_AVG = "exp_avg";
@@ -174,16 +164,18 @@ final class PythonStateDicts {
 
     /**
      * Reads a state_dict file written by the binding (or by {@link #write}) as the state of an optimizer holding
-     * {@code groups} over {@code trainingSteps} steps, under {@code variant} and {@code precision}. Everything is
-     * checked before the state is built; the tensors returned are owned by the caller (attached to its innermost
+     * {@code groups} over {@code trainingSteps} steps, under {@code variant} and {@code precision}. The file is read
+     * by {@link TorchFile}, which runs nothing from it; everything is checked before a tensor's bytes are read, and
+     * moments saved from any device (CUDA included) are read onto the CPU, to be moved to the parameters' own
+     * device by {@code loadState}. The tensors returned are new, owned by the caller (attached to its innermost
      * {@link PointerScope}, if any).
      *
      * @throws NoSuchFileException if there is no file at {@code path}
      * @throws CheckpointException if the file is not a torch.save file holding the binding's state_dict (foreign,
-     *                             corrupt, another optimizer's, larger than {@link #MAX_FILE_BYTES}), or if it does
-     *                             not fit: another number of groups or parameters, a parameter numbering other than
-     *                             torch's, a shape or dtype, a hyperparameter, the training length or the variant
-     *                             differ; the message names the file and the difference
+     *                             corrupt, an opt-list checkpoint, another optimizer's), or if it does not fit:
+     *                             another number of groups or parameters, a parameter numbering other than torch's,
+     *                             a shape or dtype, a hyperparameter, the training length or the variant differ; the
+     *                             message names the file and the difference
      * @throws IOException         if the file cannot be read
      */
     static OptimizerState read(Path path, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
@@ -193,48 +185,21 @@ final class PythonStateDicts {
                 || precision == null) {
             throw new IllegalArgumentException("path, groups (at least one), variant and precision must be given");
         }
-        if (!Files.isRegularFile(path)) {
-            throw new NoSuchFileException(path.toString(), null, "no state_dict file there");
+        try (TorchFile file = TorchFile.open(path, UNREADABLE); NoGradGuard noGrad = new NoGradGuard()) {
+            return new Reader(path, file, groups, trainingSteps, variant, precision).read();
         }
-        if (Files.size(path) > MAX_FILE_BYTES) {
-            throw new CheckpointException("cannot load " + path + ": it has " + Files.size(path) + " bytes, more"
-                    + " than the " + MAX_FILE_BYTES + " LibTorch's pickle_load reads at once");
-        }
-        byte[] bytes = verifiedBytes(path);
-        OptimizerState state;
-        List<Tensor> owned = new ArrayList<>();
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            IValue root;
-            try {
-                root = pickle_load(new ByteVector(bytes));
-            } catch (RuntimeException e) {
-                throw new CheckpointException(path + " is not a file torch.save writes (foreign or corrupt?): "
-                        + Messages.firstLine(e), e);
-            }
-            state = new Reader(path, groups, trainingSteps, variant, precision).read(root, owned);
-            owned.forEach(Tensor::retainReference);
-        }
-        PointerScope caller = PointerScope.getInnerScope();
-        if (caller != null) {
-            for (Tensor tensor : owned) {
-                caller.attach(tensor);
-                tensor.releaseReference();
-            }
-        }
-        return state;
     }
 
     /** One read: the file and what it must fit. */
-    private record Reader(Path path, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
+    private record Reader(Path path, TorchFile file, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
                           StatePrecision precision) {
 
-        OptimizerState read(IValue root, List<Tensor> owned) throws CheckpointException {
-            Map<String, IValue> top = stringDict(root, "the file");
+        OptimizerState read() throws IOException {
+            Map<String, Object> top = stringDict(kindChecked(file.root()), "the file");
             require(top.keySet().equals(Set.of("state", "param_groups")), "it holds " + top.keySet() + ", not an"
                     + " optimizer state_dict ('state' and 'param_groups')");
-            IValue groupList = top.get("param_groups");
-            require(groupList.isList(), "its 'param_groups' is not a list");
-            GenericList savedGroups = groupList.toList();
+            require(top.get("param_groups") instanceof List<?>, "its 'param_groups' is not a list");
+            List<?> savedGroups = (List<?>) top.get("param_groups");
             require(savedGroups.size() == groups.size(), "it holds " + savedGroups.size() + " parameter groups,"
                     + " this optimizer " + groups.size() + " (another model?)");
             int total = 0;
@@ -242,18 +207,25 @@ final class PythonStateDicts {
                 readGroup(g, stringDict(savedGroups.get(g), "param_groups[" + g + "]"), total);
                 total += groups.get(g).params().size();
             }
-            Map<Long, Map<String, IValue>> saved = paramStates(top.get("state"), total);
-            List<GroupState> out = new ArrayList<>();
+            Map<Long, Map<String, Object>> saved = paramStates(top.get("state"), total);
             long index = 0;
+            for (ParamGroup group : groups) {
+                for (int i = 0; i < group.params().size(); i++, index++) {
+                    if (saved.containsKey(index)) {
+                        requireParamState(saved.get(index), group.params().get(i), where(index));
+                    }
+                }
+            }
+            // Everything is checked: now the tensors' bytes are read, each into a new tensor.
+            List<GroupState> out = new ArrayList<>();
+            index = 0;
             long stepCount = 0;
             for (int g = 0; g < groups.size(); g++) {
                 List<ParamStateDict> params = new ArrayList<>();
                 List<Tensor> tensors = groups.get(g).params();
                 for (int i = 0; i < tensors.size(); i++, index++) {
-                    Map<String, IValue> entry = saved.get(index);
-                    ParamStateDict param = entry == null ? ParamStateDict.empty()
-                            : paramState(entry, tensors.get(i), "group " + g + " parameter " + i + " (state["
-                            + index + "])", owned);
+                    Map<String, Object> entry = saved.get(index);
+                    ParamStateDict param = entry == null ? ParamStateDict.empty() : paramState(entry, tensors.get(i));
                     stepCount = Math.max(stepCount, param.step());
                     params.add(param);
                 }
@@ -262,7 +234,33 @@ final class PythonStateDicts {
             return new OptimizerState(trainingSteps, variant, precision, stepCount, out);
         }
 
-        private void readGroup(int g, Map<String, IValue> saved, int first) throws CheckpointException {
+        /** How messages name the parameter of torch's index {@code index}. */
+        private String where(long index) {
+            long first = 0;
+            for (int g = 0; g < groups.size(); g++) {
+                int count = groups.get(g).params().size();
+                if (index < first + count) {
+                    return "group " + g + " parameter " + (index - first) + " (state[" + index + "])";
+                }
+                first += count;
+            }
+            return "state[" + index + "]";
+        }
+
+        /** Refuses, naming the method that reads it, an opt-list checkpoint or a TorchScript module. */
+        private Object kindChecked(Object root) throws CheckpointException {
+            if (root instanceof Unpickler.ScriptObject object) {
+                boolean checkpoint = object.state instanceof Map<?, ?> attributes
+                        && attributes.get("metadata") instanceof String text
+                        && text.startsWith("{\"format\":\"" + Checkpoints.FORMAT + "\"");
+                throw new CheckpointException(path + " is not a Python state_dict: " + (checkpoint
+                        ? "it is an opt-list optimizer checkpoint (as save(path) writes); read it with load(path)"
+                        : "it holds " + Unpickler.describe(object) + " (a model saved by torch.jit.save?)"));
+            }
+            return root;
+        }
+
+        private void readGroup(int g, Map<String, Object> saved, int first) throws CheckpointException {
             String where = "param_groups[" + g + "]";
             NAdamWConfig config = groups.get(g).config();
             for (String key : saved.keySet()) {
@@ -277,98 +275,101 @@ final class PythonStateDicts {
                     + (saved.containsKey(PARAMS) ? TRAINING_STEPS : PARAMS) + "'");
             ListVariant saidVariant = ListVariant.TORCH_PORT;
             if (saved.containsKey(VARIANT_KEY)) {
-                IValue value = saved.get(VARIANT_KEY);
-                String name = value.isString() ? value.toStringRef().getString() : null;
-                require(name != null && (name.equals("TASKSET") || name.equals("TORCH_PORT")), where + "'s '"
-                        + VARIANT_KEY + "' is not TASKSET or TORCH_PORT");
-                saidVariant = ListVariant.valueOf(name);
+                Object value = saved.get(VARIANT_KEY);
+                require(value instanceof String name && (name.equals("TASKSET") || name.equals("TORCH_PORT")),
+                        where + "'s '" + VARIANT_KEY + "' is not TASKSET or TORCH_PORT");
+                saidVariant = ListVariant.valueOf((String) value);
             }
             require(saidVariant == variant, where + " was written by an optimizer running as " + saidVariant
                     + (saved.containsKey(VARIANT_KEY) ? "" : " (the published binding)") + ", this optimizer runs"
                     + " as " + variant);
             for (Map.Entry<String, Function<NAdamWConfig, Object>> entry : HYPERPARAMETERS.entrySet()) {
                 Object expected = entry.getValue().apply(config);
-                IValue value = saved.get(entry.getKey());
-                boolean same = expected instanceof Boolean flag ? value.isBool() && value.toBool() == flag
+                Object value = saved.get(entry.getKey());
+                boolean same = expected instanceof Boolean flag ? value instanceof Boolean b && b == flag
                         : number(value) != null && number(value) == (double) (Double) expected;
-                require(same, where + "'s '" + entry.getKey() + "' is " + describe(value) + ", this optimizer's group "
-                        + g + " (" + config.name() + ") has " + expected);
+                require(same, where + "'s '" + entry.getKey() + "' is " + Unpickler.describe(value) + ", this"
+                        + " optimizer's group " + g + " (" + config.name() + ") has " + expected);
             }
-            IValue steps = saved.get(TRAINING_STEPS);
-            require(steps.isInt() && steps.toInt() == trainingSteps, where + "'s 'training_steps' is "
-                    + describe(steps) + ", this optimizer trains for " + trainingSteps);
-            IValue params = saved.get(PARAMS);
-            require(params.isList(), where + "'s 'params' is not a list");
-            GenericList indices = params.toList();
+            Object steps = saved.get(TRAINING_STEPS);
+            require(steps instanceof Long n && n == trainingSteps, where + "'s 'training_steps' is "
+                    + Unpickler.describe(steps) + ", this optimizer trains for " + trainingSteps);
+            require(saved.get(PARAMS) instanceof List<?>, where + "'s 'params' is not a list");
+            List<?> indices = (List<?>) saved.get(PARAMS);
             int count = groups.get(g).params().size();
             require(indices.size() == count, where + " holds " + indices.size() + " parameters, this optimizer's"
                     + " group " + g + " " + count + " (another model?)");
             for (int i = 0; i < count; i++) {
-                IValue index = indices.get(i);
-                require(index.isInt() && index.toInt() == first + i, where + "'s 'params' is not numbered as"
+                Object index = indices.get(i);
+                require(index instanceof Long n && n == first + i, where + "'s 'params' is not numbered as"
                         + " torch numbers parameters (" + first + " to " + (first + count - 1) + "): "
-                        + describe(index) + " at position " + i);
+                        + Unpickler.describe(index) + " at position " + i);
             }
         }
 
-        private Map<Long, Map<String, IValue>> paramStates(IValue state, int total) throws CheckpointException {
-            require(state.isGenericDict(), "its 'state' is not a dict");
-            GenericDict dict = state.toGenericDict();
-            Map<Long, Map<String, IValue>> out = new LinkedHashMap<>();
-            for (GenericDictIterator it = dict.begin(); !it.equals(dict.end()); it.increment()) {
-                GenericDictEntryRef entry = it.access();
-                IValue key = entry.key();
-                require(key.isInt() && key.toInt() >= 0 && key.toInt() < total, "its 'state' has the key "
-                        + describe(key) + ", not a parameter index from 0 to " + (total - 1));
-                Map<String, IValue> param = stringDict(entry.value(), "state[" + key.toInt() + "]");
-                require(param.keySet().equals(PARAM_KEYS), "state[" + key.toInt() + "] holds " + param.keySet()
+        private Map<Long, Map<String, Object>> paramStates(Object state, int total) throws CheckpointException {
+            require(state instanceof Map<?, ?>, "its 'state' is not a dict");
+            Map<Long, Map<String, Object>> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> entry : ((Map<?, ?>) state).entrySet()) {
+                Object key = entry.getKey();
+                require(key instanceof Long n && n >= 0 && n < total, "its 'state' has the key "
+                        + Unpickler.describe(key) + ", not a parameter index from 0 to " + (total - 1));
+                Map<String, Object> param = stringDict(entry.getValue(), "state[" + key + "]");
+                require(param.keySet().equals(PARAM_KEYS), "state[" + key + "] holds " + param.keySet()
                         + ", the published NadamWCosineDecay keeps " + PARAM_KEYS);
-                out.put(key.toInt(), param);
+                out.put((Long) key, param);
             }
             return out;
         }
 
-        private ParamStateDict paramState(Map<String, IValue> saved, Tensor param, String where,
-                                          List<Tensor> owned) throws CheckpointException {
-            IValue step = saved.get(STEP);
-            require(step.isInt() && step.toInt() >= 1, where + " has the step " + describe(step)
-                    + ", expected a Python int of at least 1");
+        /** Checks one parameter's saved state against it, reading no tensor bytes. */
+        private void requireParamState(Map<String, Object> saved, Tensor param, String where)
+                throws CheckpointException {
+            Object step = saved.get(STEP);
+            require(step instanceof Long n && n >= 1 && n <= CosineSchedule.MAX_STEPS, where + " has the step "
+                    + Unpickler.describe(step) + ", expected a Python int from 1 to 2^53");
             int dtype = param.scalar_type().value;
-            int stateDtype = ParamState.stateDtypeFor(dtype, precision);
+            for (String name : List.of(EXP_AVG, EXP_AVG_SQ)) {
+                Object value = saved.get(name);
+                require(value instanceof Unpickler.TensorRecord, where + "'s '" + name + "' is "
+                        + Unpickler.describe(value) + ", not a tensor");
+                Unpickler.TensorRecord moment = (Unpickler.TensorRecord) value;
+                require(Arrays.equals(moment.sizes(), param.shape()), where + "'s '" + name + "' has shape "
+                        + Arrays.toString(moment.sizes()) + ", the parameter " + Arrays.toString(param.shape())
+                        + " (another model?)");
+                String got = moment.storage().dtype().scalarType;
+                boolean fits = got.equals(param.scalar_type().toString())
+                        || got.equals("Float") && StatePrecision.isHalf(dtype);
+                require(fits, where + "'s '" + name + "' is " + got + ", the parameter " + param.scalar_type()
+                        + " (expected the parameter's dtype" + (StatePrecision.isHalf(dtype) ? " or Float)" : ")"));
+            }
+        }
+
+        /** The state of one parameter, checked by {@link #requireParamState}, its tensors read from the file. */
+        private ParamStateDict paramState(Map<String, Object> saved, Tensor param) throws IOException {
+            int dtype = param.scalar_type().value;
+            int stateDtype = StatePrecision.stateDtypeFor(dtype, precision);
             Tensor[] moments = new Tensor[2];
             String[] names = {EXP_AVG, EXP_AVG_SQ};
             for (int n = 0; n < 2; n++) {
-                IValue value = saved.get(names[n]);
-                require(value.isTensor(), where + "'s '" + names[n] + "' is " + describe(value) + ", not a tensor");
-                Tensor moment = value.toTensor();
-                require(Arrays.equals(moment.shape(), param.shape()), where + "'s '" + names[n] + "' has shape "
-                        + Arrays.toString(moment.shape()) + ", the parameter " + Arrays.toString(param.shape())
-                        + " (another model?)");
-                int got = moment.scalar_type().value;
-                require(got == dtype || got == ScalarType.Float.value && ParamState.isHalf(dtype), where + "'s '"
-                        + names[n] + "' is " + moment.scalar_type() + ", the parameter " + param.scalar_type()
-                        + " (expected the parameter's dtype" + (ParamState.isHalf(dtype) ? " or Float)" : ")"));
-                moments[n] = moment.to(ScalarTypes.of(stateDtype));
-                owned.add(moments[n]);
+                Tensor read = file.tensor((Unpickler.TensorRecord) saved.get(names[n]));
+                moments[n] = read.scalar_type().value == stateDtype ? read : read.to(ScalarTypes.of(stateDtype));
             }
             Tensor master = null;
-            if (precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && ParamState.isHalf(dtype)) {
+            if (precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && StatePrecision.isHalf(dtype)) {
                 master = param.detach().to(moments[0].device(), ScalarType.Float, false, true,
                         new MemoryFormatOptional());
-                owned.add(master);
             }
-            return new ParamStateDict(step.toInt(), moments[0], moments[1], master);
+            return new ParamStateDict((Long) saved.get(STEP), moments[0], moments[1], master);
         }
 
-        private Map<String, IValue> stringDict(IValue value, String what) throws CheckpointException {
-            require(value.isGenericDict(), what + " is " + describe(value) + ", not a dict");
-            GenericDict dict = value.toGenericDict();
-            Map<String, IValue> out = new LinkedHashMap<>();
-            for (GenericDictIterator it = dict.begin(); !it.equals(dict.end()); it.increment()) {
-                GenericDictEntryRef entry = it.access();
-                require(entry.key().isString(), what + " has the key " + describe(entry.key())
-                        + ", expected string keys");
-                out.put(entry.key().toStringRef().getString(), entry.value());
+        private Map<String, Object> stringDict(Object value, String what) throws CheckpointException {
+            require(value instanceof Map<?, ?>, what + " is " + Unpickler.describe(value) + ", not a dict");
+            Map<String, Object> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
+                require(entry.getKey() instanceof String, what + " has the key "
+                        + Unpickler.describe(entry.getKey()) + ", expected string keys");
+                out.put((String) entry.getKey(), entry.getValue());
             }
             return out;
         }
@@ -381,44 +382,10 @@ final class PythonStateDicts {
     }
 
     /** A Python int or float as a Double, else null. */
-    private static Double number(IValue value) {
-        if (value.isDouble()) {
-            return value.toDouble();
+    private static Double number(Object value) {
+        if (value instanceof Double d) {
+            return d;
         }
-        return value.isInt() ? (double) value.toInt() : null;
-    }
-
-    private static String describe(IValue value) {
-        if (value.isInt()) {
-            return Long.toString(value.toInt());
-        }
-        if (value.isDouble()) {
-            return Double.toString(value.toDouble());
-        }
-        if (value.isBool()) {
-            return value.toBool() ? "True" : "False";
-        }
-        if (value.isString()) {
-            return "'" + value.toStringRef().getString() + "'";
-        }
-        return "a " + value.tagKind().getString();
-    }
-
-    /** The file's bytes once every zip entry passed its CRC32 (LibTorch's unpickler checks none). */
-    private static byte[] verifiedBytes(Path path) throws IOException {
-        BytePointer verified;
-        try {
-            verified = VerifiedZip.read(path);
-        } catch (CheckpointException e) {
-            throw new CheckpointException(path + " is not a file torch.save writes (foreign or damaged): "
-                    + e.getMessage(), e);
-        }
-        try {
-            byte[] bytes = new byte[(int) verified.capacity()];
-            verified.get(bytes);
-            return bytes;
-        } finally {
-            verified.close();
-        }
+        return value instanceof Long n ? (double) n : null;
     }
 }

@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
 /**
  * What the optimizer keeps, and computes in, for float16 and bfloat16 parameters; chosen with
  * {@link OptimizerOptions#statePrecision()} at construction. Parameters in float32 or float64 are the same
@@ -41,5 +43,20 @@ public enum StatePrecision {
      * In float16, {@code g * g} of gradients below about 2.4e-4 underflows to 0 and epsilons below 6e-8 round to 0
      * (list entries from index 39 on include such epsilons), which can divide by zero.
      */
-    PARAM_DTYPE
+    PARAM_DTYPE;
+
+    /** Whether {@code dtype} (a {@code ScalarType} value) is float16 or bfloat16. */
+    static boolean isHalf(int dtype) {
+        return dtype == ScalarType.Half.value || dtype == ScalarType.BFloat16.value;
+    }
+
+    /** The dtype the moments are kept and the update is computed in, for a parameter of {@code dtype}. */
+    static int stateDtypeFor(int dtype, StatePrecision precision) {
+        return isHalf(dtype) && precision != PARAM_DTYPE ? ScalarType.Float.value : dtype;
+    }
+
+    /** Whether a parameter of {@code dtype} keeps a float32 master copy under {@code precision}. */
+    static boolean keepsMaster(int dtype, StatePrecision precision) {
+        return precision == FLOAT32_MASTER_WEIGHTS && isHalf(dtype);
+    }
 }

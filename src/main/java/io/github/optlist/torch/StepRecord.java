@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.CosineSchedule;
 import io.github.optlist.internal.NonFiniteCheck;
 
 import java.util.List;
@@ -46,10 +47,10 @@ final class StepRecord {
         return stepCount;
     }
 
-    /** @throws IllegalArgumentException if {@code count} is negative */
+    /** @throws IllegalArgumentException if {@code count} is negative or above {@code CosineSchedule.MAX_STEPS} */
     void setStepCount(long count) {
-        if (count < 0) {
-            throw new IllegalArgumentException("count must not be negative, got " + count);
+        if (count < 0 || count > CosineSchedule.MAX_STEPS) {
+            throw new IllegalArgumentException("count must be in [0, 2^53] (CosineSchedule.MAX_STEPS), got " + count);
         }
         this.stepCount = count;
     }

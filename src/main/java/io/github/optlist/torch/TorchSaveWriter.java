@@ -227,13 +227,13 @@ final class TorchSaveWriter {
                               long size) throws IOException {
         CRC32 crc = new CRC32();
         for (long at = 0; at < size; at += CHUNK) {
-            crc.update(VerifiedZip.slice(data, at, at + Math.min(CHUNK, size - at)));
+            crc.update(ZipArchive.slice(data, at, at + Math.min(CHUNK, size - at)));
         }
         zip.putNextEntry(storedEntry(name, size, crc.getValue(), counting.count));
         byte[] buffer = new byte[(int) Math.min(CHUNK, Math.max(size, 1))];
         for (long at = 0; at < size; at += CHUNK) {
             int n = (int) Math.min(CHUNK, size - at);
-            VerifiedZip.slice(data, at, at + n).get(buffer, 0, n);
+            ZipArchive.slice(data, at, at + n).get(buffer, 0, n);
             zip.write(buffer, 0, n);
         }
         zip.closeEntry();
