@@ -183,10 +183,34 @@ final class GroupStepper {
         return new GroupState(group.config(), group.names(), states.stream().map(state -> state.dict(copy)).toList());
     }
 
-    /** Replaces every parameter's state with {@code state}'s, checked to fit beforehand. In a no-grad scope. */
-    void load(GroupState state) {
+    /** Refuses, with an {@link IllegalArgumentException}, a state {@link ParamState#prepare} cannot convert. */
+    void requireLoadable(GroupState state) {
         for (int i = 0; i < states.size(); i++) {
-            states.get(i).load(state.params().get(i), options.statePrecision());
+            states.get(i).requireLoadable(state.params().get(i));
+        }
+    }
+
+    /**
+     * Every parameter's state converted from {@code state}'s (checked to fit beforehand) by
+     * {@link ParamState#prepare}, changing nothing; in a no-grad scope. On a LibTorch failure nothing made is kept.
+     */
+    List<ParamState.Loaded> prepare(GroupState state) {
+        List<ParamState.Loaded> loaded = new ArrayList<>(states.size());
+        try {
+            for (int i = 0; i < states.size(); i++) {
+                loaded.add(states.get(i).prepare(state.params().get(i), options.statePrecision()));
+            }
+        } catch (RuntimeException e) {
+            loaded.forEach(ParamState.Loaded::release);
+            throw e;
+        }
+        return loaded;
+    }
+
+    /** Installs what {@link #prepare} made; cannot fail. */
+    void commit(List<ParamState.Loaded> loaded) {
+        for (int i = 0; i < states.size(); i++) {
+            states.get(i).commit(loaded.get(i));
         }
         clearCaches();
     }

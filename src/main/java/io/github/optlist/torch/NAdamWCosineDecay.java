@@ -3,6 +3,7 @@ package io.github.optlist.torch;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.GradScales;
+import io.github.optlist.internal.Messages;
 import io.github.optlist.internal.NonFiniteCheck;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
@@ -277,10 +278,22 @@ public final class NAdamWCosineDecay implements ListOptimizer {
             throw new IllegalArgumentException("state must not be null");
         }
         OptimizerState fitted = state.fittedTo(paramGroups(), trainingSteps, variant, options.statePrecision());
+        for (int g = 0; g < groups.size(); g++) {
+            groups.get(g).requireLoadable(fitted.groups().get(g));
+        }
+        List<List<ParamState.Loaded>> loaded = new ArrayList<>();
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             for (int g = 0; g < groups.size(); g++) {
-                groups.get(g).load(fitted.groups().get(g));
+                loaded.add(groups.get(g).prepare(fitted.groups().get(g)));
             }
+        } catch (RuntimeException e) {
+            loaded.forEach(group -> group.forEach(ParamState.Loaded::release));
+            throw new IllegalArgumentException("cannot convert the state to this optimizer's devices and dtypes: "
+                    + Messages.firstLine(e) + "; nothing was changed", e);
+        }
+        // Everything is converted: from here on nothing allocates, so nothing can fail halfway.
+        for (int g = 0; g < groups.size(); g++) {
+            groups.get(g).commit(loaded.get(g));
         }
         record.setStepCount(state.stepCount());
     }

@@ -75,9 +75,10 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
      * another number of groups or of parameters in a group, and another configuration (compared by value).
      *
      * <p>Refused in both cases: another training length or variant, moments or master copies of another shape than
-     * their parameter, and state kept in another dtype, or with or without a master copy, than {@code precision}
-     * keeps for the parameter (state is not converted from one precision to another; float32 and float64 parameters
-     * are the same under every precision). Changes nothing; the result shares this state's tensors.
+     * their parameter, state tensors without values (on the {@code meta} device, sparse), and state kept in another
+     * dtype, or with or without a master copy, than {@code precision} keeps for the parameter (state is not
+     * converted from one precision to another; float32 and float64 parameters are the same under every precision).
+     * Changes nothing; the result shares this state's tensors.
      *
      * @throws IllegalArgumentException naming the first mismatch
      */
@@ -146,6 +147,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
         long[] shape = param.shape();
         for (Tensor tensor : saved.master() == null ? new Tensor[]{saved.expAvg(), saved.expAvgSq()}
                 : new Tensor[]{saved.expAvg(), saved.expAvgSq(), saved.master()}) {
+            ParamState.requireValues(tensor, where);
             if (!Arrays.equals(tensor.shape(), shape)) {
                 throw new IllegalArgumentException(where + " has shape " + Arrays.toString(shape)
                         + ", its state " + Arrays.toString(tensor.shape()) + " (another model?)");

@@ -330,8 +330,8 @@ final class ParamState {
     }
 
     /**
-     * Refuses, with an {@link IllegalArgumentException} naming this parameter, a state whose moments are not
-     * floating point or are shaped otherwise than the parameter. Changes nothing.
+     * Refuses, with an {@link IllegalArgumentException} naming this parameter, a state whose moments are not dense
+     * floating-point tensors with values (not on the {@code meta} device) shaped as the parameter. Changes nothing.
      */
     void requireLoadable(ParamStateDict state) {
         if (state == null) {
@@ -351,35 +351,77 @@ final class ParamState {
                 throw new IllegalArgumentException("the moments for " + position + " must be floating point, got "
                         + tensor.scalar_type());
             }
+            requireValues(tensor, position);
         }
     }
 
     /**
-     * Replaces the state with {@code state} (checked with {@link #requireLoadable}), copying its tensors into this
-     * state's dtype and device; a state at step 0 frees the tensors. Without a master copy in {@code state}, one kept
-     * under {@code precision} is taken from the parameter. Called inside a no-grad region and a scope.
+     * Refuses, with an {@link IllegalArgumentException} naming {@code position}, a state tensor without values to
+     * copy: on the {@code meta} device, without storage, or sparse.
      */
-    void load(ParamStateDict state, StatePrecision statePrecision) {
-        if (!state.hasMoments()) {
-            release();
-        } else {
-            if (initialized() && !hasShape(param)) {
-                // The parameter was resized after its first update: its old state cannot follow it.
-                release();
-            }
-            if (!initialized()) {
-                initialize(statePrecision);
-            } else {
-                follow();
-            }
-            expAvg.copy_(state.expAvg());
-            expAvgSq.copy_(state.expAvgSq());
-            if (master != null) {
-                // Without a given master copy the parameter's own value is the best there is.
-                master.copy_(state.master() != null ? state.master() : param);
-            }
+    static void requireValues(Tensor tensor, String position) {
+        if (tensor.is_meta() || !tensor.has_storage() || tensor.is_sparse()) {
+            throw new IllegalArgumentException("the state of " + position + " holds no values to load (a "
+                    + (tensor.is_sparse() ? "sparse tensor" : "tensor on device " + tensor.device().str().getString())
+                    + ")");
         }
-        step = state.step();
+    }
+
+    /**
+     * New state tensors holding {@code state} (checked with {@link #requireLoadable}), converted to the
+     * parameter's device, layout and state dtype under {@code statePrecision}, made without changing this state:
+     * {@link #commit} installs them, {@link Loaded#release} drops them. Without a master copy in {@code state}, one
+     * kept under {@code statePrecision} is taken from the parameter. Called inside a no-grad region.
+     *
+     * @throws RuntimeException if LibTorch cannot allocate or convert (nothing allocated is kept then)
+     */
+    Loaded prepare(ParamStateDict state, StatePrecision statePrecision) {
+        if (!state.hasMoments()) {
+            return new Loaded(state.step(), null, null, null, statePrecision);
+        }
+        int paramDtype = param.scalar_type().value;
+        int dtype = StatePrecision.stateDtypeFor(paramDtype, statePrecision);
+        Tensor newAvg = null;
+        Tensor newAvgSq = null;
+        Tensor newMaster = null;
+        try {
+            newAvg = moved(state.expAvg(), dtype);
+            newAvgSq = moved(state.expAvgSq(), dtype);
+            if (StatePrecision.keepsMaster(paramDtype, statePrecision)) {
+                // Without a given master copy the parameter's own value is the best there is.
+                newMaster = moved(state.master() != null ? state.master() : param, ScalarType.Float.value);
+            }
+        } catch (RuntimeException e) {
+            NativeMemory.release(newAvg);
+            NativeMemory.release(newAvgSq);
+            NativeMemory.release(newMaster);
+            throw e;
+        }
+        return new Loaded(state.step(), newAvg, newAvgSq, newMaster, statePrecision);
+    }
+
+    /** Replaces this state with {@code loaded}, freeing the old tensors; allocates nothing, so it cannot fail. */
+    void commit(Loaded loaded) {
+        release();
+        step = loaded.step();
+        if (loaded.expAvg() != null) {
+            precision = loaded.precision();
+            record(param);
+            expAvg = loaded.expAvg();
+            expAvgSq = loaded.expAvgSq();
+            master = loaded.master();
+        }
+    }
+
+    /** A parameter's state converted by {@link #prepare}, not yet installed. */
+    record Loaded(long step, Tensor expAvg, Tensor expAvgSq, Tensor master, StatePrecision precision) {
+
+        /** Frees the tensors of a state that will not be installed. */
+        void release() {
+            NativeMemory.release(expAvg);
+            NativeMemory.release(expAvgSq);
+            NativeMemory.release(master);
+        }
     }
 
     /** Frees the state tensors; the parameter itself belongs to its group. */

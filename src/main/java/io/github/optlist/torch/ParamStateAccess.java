@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.Messages;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -52,9 +53,14 @@ final class ParamStateAccess {
     void replace(Tensor param, ParamStateDict state) {
         ParamState target = find(param);
         target.requireLoadable(state);
+        ParamState.Loaded loaded;
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            target.load(state, statePrecision);
+            loaded = target.prepare(state, statePrecision);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("cannot convert the state of " + target.position + " to its device and"
+                    + " dtype: " + Messages.firstLine(e) + "; nothing was changed", e);
         }
+        target.commit(loaded);
         groups.forEach(GroupStepper::clearCaches);
     }
 }

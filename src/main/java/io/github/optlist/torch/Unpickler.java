@@ -547,7 +547,8 @@ final class Unpickler {
     private int requireStack(int n) throws PickleException {
         int floor = marks.isEmpty() ? 0 : marks.get(marks.size() - 1);
         if (stack.size() - floor < n) {
-            throw refused("an opcode at byte " + (in.position() - 1) + " needs " + n + " values on the stack");
+            throw refused("an opcode at byte " + (in.position() - 1) + " needs " + n + (n == 1 ? " value" : " values")
+                    + " on the stack");
         }
         return n;
     }
