@@ -36,9 +36,16 @@ public record ChildProcess(int exitCode, String output) {
 
     /** Runs {@code mainClass} in a child JVM on the tests' class path. */
     public static ChildProcess java(Class<?> mainClass, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+        return java(List.of(), mainClass, args);
+    }
+
+    /** Runs {@code mainClass} in a child JVM on the tests' class path, with {@code jvmOptions} (e.g. -Xmx). */
+    public static ChildProcess java(List<String> jvmOptions, Class<?> mainClass, String... args)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass.getName()));
         command.addAll(List.of(args));
         return run(command);
     }
