@@ -102,15 +102,19 @@ public interface ListOptimizer extends AutoCloseable {
      * same parameters: matched by name, within and across groups, when the file (format 4) and this optimizer name
      * every parameter, else in the same groups and order; checked as {@link #loadState} checks a state (format 2
      * files hold state in the parameters' dtype: {@link StatePrecision#PARAM_DTYPE}). Moments saved on one device
-     * load onto the parameters' device. The file is read once, whole, and every zip entry's CRC32 is checked before
-     * LibTorch parses any of it, so a damaged file is refused rather than loaded. Everything is checked before
-     * anything changes: after a refused load the optimizer is exactly as it was.
+     * load onto the parameters' device. The file is trusted in nothing: no code from it runs (no TorchScript is
+     * deserialized), every offset, size and tensor geometry is checked against the file before a byte is used, and
+     * every byte used against its zip entry's CRC32, so a damaged or crafted file is refused rather than loaded
+     * (see {@code docs/checkpoints.md}, "Files from elsewhere"). Everything is checked and converted before anything
+     * changes: after a refused load the optimizer is exactly as it was.
      *
      * @throws IllegalArgumentException          if {@code path} is null
      * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
-     * @throws CheckpointException               if the file is damaged (naming the damaged entry or structure),
-     *                                           truncated, foreign, from a newer format version, or does not match
-     *                                           this optimizer (another model, dtype, config or state precision)
+     * @throws CheckpointException               if the file is a directory or not a regular file, damaged (naming
+     *                                           the damaged entry or structure), truncated, crafted, of another kind
+     *                                           (naming the method that reads it), from a newer format version, or
+     *                                           does not match this optimizer (another model, dtype, config or
+     *                                           state precision)
      * @throws IOException                       if the file cannot be read
      */
     void load(Path path) throws IOException;
@@ -137,10 +141,13 @@ public interface ListOptimizer extends AutoCloseable {
 
     /**
      * Continues from a file that {@code torch.save(opt.state_dict())} of the published binding (or
-     * {@link #savePythonStateDict}) wrote. Everything is checked before anything changes: the zip entries' CRC32,
-     * the layout, parameter count, shapes and dtypes, every hyperparameter against this optimizer's configurations,
-     * the training length and the variant; a refused file leaves the optimizer as it was. The optimizer's own step
-     * count becomes the largest parameter step (torch's file has no other).
+     * {@link #savePythonStateDict}) wrote, read as {@link #load} reads a checkpoint: nothing from the file runs
+     * (only the few Python names a state dict uses are known, as {@code torch.load(weights_only=True)}), and
+     * everything is checked before anything changes: the zip structure and CRC32s, the tensors' geometry against
+     * their records, the layout, parameter count, shapes and dtypes, every hyperparameter against this optimizer's
+     * configurations, the training length and the variant; a refused file leaves the optimizer as it was. Moments
+     * saved from any device (CUDA included) load onto the parameters' device. The optimizer's own step count becomes
+     * the largest parameter step (torch's file has no other).
      *
      * @throws java.nio.file.NoSuchFileException if there is no file at {@code path}
      * @throws CheckpointException               if the file is damaged, foreign, or does not fit, naming the

@@ -31,7 +31,7 @@ import java.util.zip.ZipOutputStream;
  *
  * <p>Why not LibTorch's {@code torch::pickle_save}: its output is a file Python's {@code torch.load} reads, but the
  * presets cannot build the dictionaries a state_dict is made of ({@code GenericDict} has neither a constructor nor
- * an insert there), so the pickle is written here; LibTorch's {@code pickle_load} reads it back (see
+ * an insert there), so the pickle is written here; {@link TorchFile} reads it back (see
  * {@link PythonStateDicts#read}).
  */
 final class TorchSaveWriter {
