@@ -102,10 +102,13 @@ public final class GradScaler {
      * finite, for code that must see the true gradients before the step (gradient clipping); {@link #step} then
      * updates from them as they are, or skips. As torch's {@code unscale_}, it refuses float16 gradients, which
      * would lose the small values loss scaling exists for: clip the scaled gradients by a scaled threshold instead,
-     * or keep float32 gradients.
+     * or keep float32 gradients. All or nothing: every gradient is checked before any is divided, so a refused call
+     * leaves every gradient as it was and can be retried.
      *
      * @throws IllegalStateException    if called twice, or after {@code step}, since the last {@link #update}
-     * @throws IllegalArgumentException if {@code optimizer} is null or has a float16 gradient; nothing is changed then
+     * @throws IllegalArgumentException if {@code optimizer} is null, or a gradient is float16, not floating point,
+     *                                  not dense, or expanded or otherwise overlapping itself (which an in-place
+     *                                  division would write twice), naming the parameter; nothing is changed then
      */
     public void unscale(ListOptimizer optimizer) {
         requireOptimizer(optimizer);
@@ -126,11 +129,7 @@ public final class GradScaler {
                     if (!grad.defined()) {
                         continue;
                     }
-                    if (grad.scalar_type().value == ScalarType.Half.value) {
-                        throw new IllegalArgumentException("params[" + i + "] of group " + g + " has a float16"
-                                + " gradient, which unscale() would round in float16 (torch refuses it too); step()"
-                                + " divides it in float32 inside the update");
-                    }
+                    requireDivisible(grad, "params[" + i + "] of group " + g);
                     grads.add(grad);
                 }
             }
@@ -235,6 +234,31 @@ public final class GradScaler {
         }
         this.scale = state.scale();
         this.growthTracker = state.growthTracker();
+    }
+
+    /**
+     * Refuses, before any gradient is divided, one that {@code div_} would fail on part-way (a stride-0 or
+     * overlapping gradient, an integer one), or that torch's {@code unscale_} refuses (float16).
+     */
+    private static void requireDivisible(Tensor grad, String where) {
+        if (!TensorChecks.isStrided(grad) || grad.is_nested()) {
+            throw new IllegalArgumentException(where + " has a " + (grad.is_nested() ? "nested" : "sparse")
+                    + " gradient; unscale() divides dense gradients only, as the optimizer updates from them");
+        }
+        if (!grad.is_floating_point()) {
+            throw new IllegalArgumentException(where + " has a gradient of dtype " + grad.scalar_type()
+                    + "; unscale() divides floating-point gradients only");
+        }
+        if (grad.scalar_type().value == ScalarType.Half.value) {
+            throw new IllegalArgumentException(where + " has a float16 gradient, which unscale() would round in"
+                    + " float16 (torch refuses it too); step() divides it in float32 inside the update");
+        }
+        String overlap = TensorChecks.internalOverlap(grad);
+        if (overlap != null) {
+            throw new IllegalArgumentException(where + " has a gradient that " + overlap + "; dividing it in place"
+                    + " would write those elements more than once: give it a gradient that owns its elements"
+                    + " (e.g. .contiguous())");
+        }
     }
 
     private void record(boolean found) {

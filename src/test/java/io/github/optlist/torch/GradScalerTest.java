@@ -302,6 +302,46 @@ class GradScalerTest {
         }
     }
 
+    /** A gradient that the in-place division cannot handle, set on the second of two parameters. */
+    enum BadGradient {
+        EXPANDED, INTEGER, SPARSE;
+
+        Tensor make() {
+            Tensor six = Tensor.create(new double[]{6}, 1).to(ScalarType.Float);
+            return switch (this) {
+                case EXPANDED -> six.expand(2);
+                case INTEGER -> Tensor.create(new long[]{6, 6}, 2);
+                case SPARSE -> Tensor.create(new double[]{6, 6}, 2).to(ScalarType.Float).to_sparse();
+            };
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(BadGradient.class)
+    void aRefusedUnscaleLeavesEveryGradientAsItWasAndARetryDividesOnce(BadGradient bad) {
+        Tensor first = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float).set_requires_grad(true);
+        Tensor second = Tensor.create(new double[]{3, 4}, 2).to(ScalarType.Float).set_requires_grad(true);
+        GradScaler scaler = new GradScaler(4, 2, 0.5, 10);
+        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(first, second), OptList.config(0))),
+                STEPS, ListVariant.TASKSET)) {
+            first.mutable_grad().put(Tensor.create(new double[]{8, -4}, 2).to(ScalarType.Float));
+            second.mutable_grad().put(bad.make());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> scaler.unscale(opt));
+            assertTrue(e.getMessage().startsWith("params[1] of group 0 has a"), e.getMessage());
+            assertArrayEquals(new double[]{8, -4}, TestTensors.values(first.grad()), "not divided");
+            assertEquals(ScalarType.Float.value, first.grad().scalar_type().value);
+            Tensor refused = second.grad();
+            Tensor dense = TensorChecks.isStrided(refused) ? refused : refused.to_dense();
+            assertArrayEquals(new double[]{6, 6}, TestTensors.values(dense.to(ScalarType.Double)));
+            second.mutable_grad().put(Tensor.create(new double[]{6, 6}, 2).to(ScalarType.Float));
+            scaler.unscale(opt);
+            assertArrayEquals(new double[]{2, -1}, TestTensors.values(first.grad()));
+            assertArrayEquals(new double[]{1.5, 1.5}, TestTensors.values(second.grad()));
+            assertTrue(scaler.step(opt));
+            scaler.update();
+        }
+    }
+
     /**
      * A float16 linear model trained through a float32 loss: at {@code w = 0} the gradient is {@code -2/n X^T y},
      * and while its largest entry times the scale rounds past float16's largest number (65504) the step is skipped
