@@ -2,9 +2,11 @@ package io.github.optlist.torch;
 
 import io.github.optlist.internal.NonFiniteCheck;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
@@ -13,6 +15,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static org.bytedeco.pytorch.global.torch.full;
 
 /**
  * Loss scaling for float16 training, with torch's {@code torch.amp.GradScaler} semantics and defaults: the loss is
@@ -84,7 +88,11 @@ public final class GradScaler {
     }
 
     /**
-     * {@code loss} multiplied by the current scale, a new tensor owned by the caller; call {@code backward()} on it.
+     * {@code loss} multiplied by the current scale, a new tensor owned by the caller (attached to the caller's
+     * innermost {@code PointerScope}, if any); call {@code backward()} on it. As torch's {@code scale}, it multiplies
+     * by a 0-dim float32 tensor holding the scale, so the result has the dtype torch's type promotion gives: float32
+     * for a 0-dim float16 or bfloat16 loss (the usual {@code mean()}), float64 for a float64 loss, and float16 for a
+     * float16 loss with dimensions.
      *
      * @throws IllegalArgumentException if {@code loss} is null or undefined
      */
@@ -92,9 +100,19 @@ public final class GradScaler {
         if (loss == null || loss.isNull() || !loss.defined()) {
             throw new IllegalArgumentException("loss must be a defined tensor");
         }
-        try (Scalar factor = new Scalar(scale)) {
-            return loss.mul(factor);
+        Tensor scaled;
+        try (PointerScope scope = new PointerScope()) {
+            Tensor factor = full(new long[0], new Scalar(scale),
+                    new TensorOptions(ScalarType.Float).device(new DeviceOptional(loss.device())));
+            scaled = loss.mul(factor);
+            scaled.retainReference();
         }
+        PointerScope caller = PointerScope.getInnerScope();
+        if (caller != null) {
+            caller.attach(scaled);
+            scaled.releaseReference();
+        }
+        return scaled;
     }
 
     /**

@@ -302,6 +302,40 @@ class GradScalerTest {
         }
     }
 
+    /**
+     * torch's {@code scale} multiplies by its scale, a 0-dim float32 tensor, and type promotion ranks a tensor with
+     * dimensions above a 0-dim one above a plain number: a 0-dim float16 or bfloat16 loss becomes float32 (2 x 2^16
+     * = 131072, past float16's 65504), a float16 loss with a dimension stays float16 (and overflows, in torch too),
+     * a float64 loss stays float64. The float32 product carries the gradient back to float16 parameters.
+     */
+    @Test
+    void aZeroDimFloat16LossIsScaledInFloat32AsTorchPromotesIt() {
+        try (PointerScope scope = new PointerScope()) {
+            GradScaler scaler = new GradScaler();
+            Tensor halfLoss = Tensor.create(new double[]{2}, 1).to(ScalarType.Half).squeeze();
+            Tensor scaled = scaler.scale(halfLoss);
+            assertEquals(ScalarType.Float.value, scaled.scalar_type().value);
+            assertEquals(0, scaled.dim());
+            assertEquals(131072.0, scaled.item_double());
+            Tensor bfloatLoss = Tensor.create(new double[]{2}, 1).to(ScalarType.BFloat16).squeeze();
+            assertEquals(ScalarType.Float.value, scaler.scale(bfloatLoss).scalar_type().value);
+            Tensor halfVector = Tensor.create(new double[]{2}, 1).to(ScalarType.Half);
+            Tensor scaledVector = scaler.scale(halfVector);
+            assertEquals(ScalarType.Half.value, scaledVector.scalar_type().value);
+            assertEquals(Double.POSITIVE_INFINITY, scaledVector.item_double());
+            Tensor doubleLoss = Tensor.create(new double[]{0.1}, 1).squeeze();
+            Tensor scaledDouble = scaler.scale(doubleLoss);
+            assertEquals(ScalarType.Double.value, scaledDouble.scalar_type().value);
+            assertEquals(0.1 * 65536, scaledDouble.item_double());
+            Tensor w = half(new double[]{0.5, -1.5});
+            Tensor scaledHalfLoss = new GradScaler(8, 2, 0.5, 10).scale(w.mul(w).sum());
+            assertEquals(ScalarType.Float.value, scaledHalfLoss.scalar_type().value);
+            scaledHalfLoss.backward();
+            assertEquals(ScalarType.Half.value, w.grad().scalar_type().value);
+            assertArrayEquals(new double[]{2 * 0.5 * 8, 2 * -1.5 * 8}, TestTensors.values(w.grad()));
+        }
+    }
+
     /** A gradient that the in-place division cannot handle, set on the second of two parameters. */
     enum BadGradient {
         EXPANDED, INTEGER, SPARSE;
