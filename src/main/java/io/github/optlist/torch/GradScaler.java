@@ -43,7 +43,8 @@ import static org.bytedeco.pytorch.global.torch.full;
  * not); clear them before the next backward, as every training loop does.
  *
  * <p>The scale lives on the host (a float32 value, as torch keeps it): the check for infinities reads one flag per
- * device back from it, as torch's scaler does for an optimizer that is not fused. Not thread-safe.
+ * device back from it, as torch's scaler does for an optimizer that is not fused. Unlike torch's, the scale never
+ * falls to 0: a backoff stops at {@link #MIN_BACKOFF_SCALE}. Not thread-safe.
  */
 public final class GradScaler {
 
@@ -55,6 +56,13 @@ public final class GradScaler {
     public static final double DEFAULT_BACKOFF_FACTOR = 0.5;
     /** torch's default growth interval, in steps. */
     public static final int DEFAULT_GROWTH_INTERVAL = 2000;
+    /**
+     * The smallest scale a backoff leads to: 2^-126, the smallest normal float32. torch's backoff has no bound, so
+     * after enough skipped steps in a row (166 halvings from 2^16) its scale is 0, which its unscaling then divides
+     * by; here a backoff stops at this scale, whose reciprocal is finite in float32, and never raises a smaller
+     * scale given at construction.
+     */
+    public static final double MIN_BACKOFF_SCALE = Float.MIN_NORMAL;
 
     private final double growthFactor;
     private final double backoffFactor;
@@ -76,11 +84,12 @@ public final class GradScaler {
      * A scaler with the given settings, as torch's {@code GradScaler(init_scale, growth_factor, backoff_factor,
      * growth_interval)}.
      *
-     * @throws IllegalArgumentException if {@code initScale} is not finite and positive, {@code growthFactor <= 1},
-     *                                  {@code backoffFactor} is not in (0, 1), or {@code growthInterval <= 0}
+     * @throws IllegalArgumentException if {@code initScale} is not positive and finite in float32 (e.g. 1e-50,
+     *                                  which is 0 there), {@code growthFactor <= 1}, {@code backoffFactor} is not
+     *                                  in (0, 1), or {@code growthInterval <= 0}
      */
     public GradScaler(double initScale, double growthFactor, double backoffFactor, int growthInterval) {
-        GradScalerState.check(initScale, growthFactor, backoffFactor, growthInterval, 0);
+        GradScalerState.check("initScale", initScale, growthFactor, backoffFactor, growthInterval, 0);
         this.scale = (float) initScale;
         this.growthFactor = growthFactor;
         this.backoffFactor = backoffFactor;
@@ -196,8 +205,9 @@ public final class GradScaler {
 
     /**
      * Adjusts the scale after this iteration's steps, as torch's {@code update()}: times {@code backoffFactor} if a
-     * step found a non-finite gradient (and the count of good steps restarts), else, after {@code growthInterval}
-     * good steps in a row, times {@code growthFactor} (kept only if finite in float32).
+     * step found a non-finite gradient (and the count of good steps restarts), down to {@link #MIN_BACKOFF_SCALE}
+     * at the least, else, after {@code growthInterval} good steps in a row, times {@code growthFactor} (kept only if
+     * finite in float32).
      *
      * @throws IllegalStateException if no {@link #step} (or {@link #unscale}) ran since the last update
      */
@@ -206,7 +216,7 @@ public final class GradScaler {
             throw new IllegalStateException("no inf checks were recorded prior to update(): call step() first");
         }
         if (foundInf) {
-            scale = (float) (scale * backoffFactor);
+            scale = Math.max((float) (scale * backoffFactor), Math.min((float) scale, (float) MIN_BACKOFF_SCALE));
             growthTracker = 0;
         } else if (growthTracker + 1 == growthInterval) {
             float grown = (float) (scale * growthFactor);

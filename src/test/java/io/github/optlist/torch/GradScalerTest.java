@@ -336,6 +336,65 @@ class GradScalerTest {
         }
     }
 
+    @Test
+    void aScaleThatIsZeroOrInfiniteInFloat32IsRefusedNamingTheArgument() {
+        for (double bad : new double[]{1e-50, 1e-46, Float.MIN_VALUE / 2, -0.0, 1e39}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new GradScaler(bad, 2, 0.5, 10));
+            assertTrue(e.getMessage().startsWith("initScale must be positive and finite in float32"), e.getMessage());
+            IllegalArgumentException state = assertThrows(IllegalArgumentException.class,
+                    () -> new GradScalerState(bad, 2, 0.5, 10, 0));
+            assertTrue(state.getMessage().startsWith("scale must be positive and finite in float32"),
+                    state.getMessage());
+        }
+        assertEquals(Float.MIN_VALUE, new GradScaler(Float.MIN_VALUE, 2, 0.5, 10).getScale(),
+                "the smallest positive float32 is a scale");
+    }
+
+    /**
+     * Backing off by 0.5 from 2^16, torch's scale is 2^-150, 0 in float32, after 166 skips in a row; here it stops
+     * at 2^-126, the smallest normal float32, and the steps go on: skipped while the gradients are not finite, run
+     * once they are.
+     */
+    @Test
+    void manySkippedStepsInARowKeepTheScalePositiveAndTheStepsRunning() {
+        GradScaler scaler = new GradScaler();
+        Tensor p = half(new double[]{0.5, -0.25});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            for (int k = 1; k <= 200; k++) {
+                setGrad(p, new double[]{Double.NaN, 1});
+                assertFalse(scaler.step(opt), "skip " + k);
+                scaler.update();
+                assertEquals(Math.max(Math.scalb(1.0, 16 - k), Math.scalb(1.0, -126)), scaler.getScale(), "skip " + k);
+            }
+            assertEquals(Float.MIN_NORMAL, scaler.getScale());
+            assertEquals(GradScaler.MIN_BACKOFF_SCALE, scaler.getScale());
+            setGrad(p, new double[]{1e-3, 1});
+            assertTrue(scaler.step(opt));
+            scaler.update();
+            assertEquals(1, opt.stepCount());
+        }
+    }
+
+    @Test
+    void aBackoffStopsAtTheSmallestNormalFloat32AndLeavesASmallerScaleAsItIs() {
+        double subnormal = Math.scalb(1.0, -140);
+        GradScaler scaler = new GradScaler(subnormal, 2, 0.5, 10);
+        GradScaler steep = new GradScaler(1024, 2, 1e-30, 10);
+        Tensor p = half(new double[]{0.5});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            for (GradScaler s : List.of(scaler, steep)) {
+                setGrad(p, new double[]{Double.POSITIVE_INFINITY});
+                assertFalse(s.step(opt));
+                s.update();
+            }
+            assertFalse(steep.step(opt));
+            steep.update();
+        }
+        assertEquals(subnormal, scaler.getScale(), "a subnormal scale given at construction stays");
+        assertEquals(Math.scalb(1.0, -126), steep.getScale(), "1024 x 1e-30 x 1e-30 is below 2^-126");
+    }
+
     /** A gradient that the in-place division cannot handle, set on the second of two parameters. */
     enum BadGradient {
         EXPANDED, INTEGER, SPARSE;
