@@ -2,9 +2,11 @@ package io.github.optlist.torch;
 
 import io.github.optlist.internal.NonFiniteCheck;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
@@ -13,6 +15,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+
+import static org.bytedeco.pytorch.global.torch.full;
 
 /**
  * Loss scaling for float16 training, with torch's {@code torch.amp.GradScaler} semantics and defaults: the loss is
@@ -39,7 +43,8 @@ import java.util.Set;
  * not); clear them before the next backward, as every training loop does.
  *
  * <p>The scale lives on the host (a float32 value, as torch keeps it): the check for infinities reads one flag per
- * device back from it, as torch's scaler does for an optimizer that is not fused. Not thread-safe.
+ * device back from it, as torch's scaler does for an optimizer that is not fused. Unlike torch's, the scale never
+ * falls to 0: a backoff stops at {@link #MIN_BACKOFF_SCALE}. Not thread-safe.
  */
 public final class GradScaler {
 
@@ -51,6 +56,13 @@ public final class GradScaler {
     public static final double DEFAULT_BACKOFF_FACTOR = 0.5;
     /** torch's default growth interval, in steps. */
     public static final int DEFAULT_GROWTH_INTERVAL = 2000;
+    /**
+     * The smallest scale a backoff leads to: 2^-126, the smallest normal float32. torch's backoff has no bound, so
+     * after enough skipped steps in a row (166 halvings from 2^16) its scale is 0, which its unscaling then divides
+     * by; here a backoff stops at this scale, whose reciprocal is finite in float32, and never raises a smaller
+     * scale given at construction.
+     */
+    public static final double MIN_BACKOFF_SCALE = Float.MIN_NORMAL;
 
     private final double growthFactor;
     private final double backoffFactor;
@@ -72,11 +84,12 @@ public final class GradScaler {
      * A scaler with the given settings, as torch's {@code GradScaler(init_scale, growth_factor, backoff_factor,
      * growth_interval)}.
      *
-     * @throws IllegalArgumentException if {@code initScale} is not finite and positive, {@code growthFactor <= 1},
-     *                                  {@code backoffFactor} is not in (0, 1), or {@code growthInterval <= 0}
+     * @throws IllegalArgumentException if {@code initScale} is not positive and finite in float32 (e.g. 1e-50,
+     *                                  which is 0 there), {@code growthFactor <= 1}, {@code backoffFactor} is not
+     *                                  in (0, 1), or {@code growthInterval <= 0}
      */
     public GradScaler(double initScale, double growthFactor, double backoffFactor, int growthInterval) {
-        GradScalerState.check(initScale, growthFactor, backoffFactor, growthInterval, 0);
+        GradScalerState.check("initScale", initScale, growthFactor, backoffFactor, growthInterval, 0);
         this.scale = (float) initScale;
         this.growthFactor = growthFactor;
         this.backoffFactor = backoffFactor;
@@ -84,7 +97,11 @@ public final class GradScaler {
     }
 
     /**
-     * {@code loss} multiplied by the current scale, a new tensor owned by the caller; call {@code backward()} on it.
+     * {@code loss} multiplied by the current scale, a new tensor owned by the caller (attached to the caller's
+     * innermost {@code PointerScope}, if any); call {@code backward()} on it. As torch's {@code scale}, it multiplies
+     * by a 0-dim float32 tensor holding the scale, so the result has the dtype torch's type promotion gives: float32
+     * for a 0-dim float16 or bfloat16 loss (the usual {@code mean()}), float64 for a float64 loss, and float16 for a
+     * float16 loss with dimensions.
      *
      * @throws IllegalArgumentException if {@code loss} is null or undefined
      */
@@ -92,9 +109,19 @@ public final class GradScaler {
         if (loss == null || loss.isNull() || !loss.defined()) {
             throw new IllegalArgumentException("loss must be a defined tensor");
         }
-        try (Scalar factor = new Scalar(scale)) {
-            return loss.mul(factor);
+        Tensor scaled;
+        try (PointerScope scope = new PointerScope()) {
+            Tensor factor = full(new long[0], new Scalar(scale),
+                    new TensorOptions(ScalarType.Float).device(new DeviceOptional(loss.device())));
+            scaled = loss.mul(factor);
+            scaled.retainReference();
         }
+        PointerScope caller = PointerScope.getInnerScope();
+        if (caller != null) {
+            caller.attach(scaled);
+            scaled.releaseReference();
+        }
+        return scaled;
     }
 
     /**
@@ -102,10 +129,13 @@ public final class GradScaler {
      * finite, for code that must see the true gradients before the step (gradient clipping); {@link #step} then
      * updates from them as they are, or skips. As torch's {@code unscale_}, it refuses float16 gradients, which
      * would lose the small values loss scaling exists for: clip the scaled gradients by a scaled threshold instead,
-     * or keep float32 gradients.
+     * or keep float32 gradients. All or nothing: every gradient is checked before any is divided, so a refused call
+     * leaves every gradient as it was and can be retried.
      *
      * @throws IllegalStateException    if called twice, or after {@code step}, since the last {@link #update}
-     * @throws IllegalArgumentException if {@code optimizer} is null or has a float16 gradient; nothing is changed then
+     * @throws IllegalArgumentException if {@code optimizer} is null, or a gradient is float16, not floating point,
+     *                                  not dense, or expanded or otherwise overlapping itself (which an in-place
+     *                                  division would write twice), naming the parameter; nothing is changed then
      */
     public void unscale(ListOptimizer optimizer) {
         requireOptimizer(optimizer);
@@ -126,11 +156,7 @@ public final class GradScaler {
                     if (!grad.defined()) {
                         continue;
                     }
-                    if (grad.scalar_type().value == ScalarType.Half.value) {
-                        throw new IllegalArgumentException("params[" + i + "] of group " + g + " has a float16"
-                                + " gradient, which unscale() would round in float16 (torch refuses it too); step()"
-                                + " divides it in float32 inside the update");
-                    }
+                    requireDivisible(grad, "params[" + i + "] of group " + g);
                     grads.add(grad);
                 }
             }
@@ -179,8 +205,9 @@ public final class GradScaler {
 
     /**
      * Adjusts the scale after this iteration's steps, as torch's {@code update()}: times {@code backoffFactor} if a
-     * step found a non-finite gradient (and the count of good steps restarts), else, after {@code growthInterval}
-     * good steps in a row, times {@code growthFactor} (kept only if finite in float32).
+     * step found a non-finite gradient (and the count of good steps restarts), down to {@link #MIN_BACKOFF_SCALE}
+     * at the least, else, after {@code growthInterval} good steps in a row, times {@code growthFactor} (kept only if
+     * finite in float32).
      *
      * @throws IllegalStateException if no {@link #step} (or {@link #unscale}) ran since the last update
      */
@@ -189,7 +216,7 @@ public final class GradScaler {
             throw new IllegalStateException("no inf checks were recorded prior to update(): call step() first");
         }
         if (foundInf) {
-            scale = (float) (scale * backoffFactor);
+            scale = Math.max((float) (scale * backoffFactor), Math.min((float) scale, (float) MIN_BACKOFF_SCALE));
             growthTracker = 0;
         } else if (growthTracker + 1 == growthInterval) {
             float grown = (float) (scale * growthFactor);
@@ -235,6 +262,31 @@ public final class GradScaler {
         }
         this.scale = state.scale();
         this.growthTracker = state.growthTracker();
+    }
+
+    /**
+     * Refuses, before any gradient is divided, one that {@code div_} would fail on part-way (a stride-0 or
+     * overlapping gradient, an integer one), or that torch's {@code unscale_} refuses (float16).
+     */
+    private static void requireDivisible(Tensor grad, String where) {
+        if (!TensorChecks.isStrided(grad) || grad.is_nested()) {
+            throw new IllegalArgumentException(where + " has a " + (grad.is_nested() ? "nested" : "sparse")
+                    + " gradient; unscale() divides dense gradients only, as the optimizer updates from them");
+        }
+        if (!grad.is_floating_point()) {
+            throw new IllegalArgumentException(where + " has a gradient of dtype " + grad.scalar_type()
+                    + "; unscale() divides floating-point gradients only");
+        }
+        if (grad.scalar_type().value == ScalarType.Half.value) {
+            throw new IllegalArgumentException(where + " has a float16 gradient, which unscale() would round in"
+                    + " float16 (torch refuses it too); step() divides it in float32 inside the update");
+        }
+        String overlap = TensorChecks.internalOverlap(grad);
+        if (overlap != null) {
+            throw new IllegalArgumentException(where + " has a gradient that " + overlap + "; dividing it in place"
+                    + " would write those elements more than once: give it a gradient that owns its elements"
+                    + " (e.g. .contiguous())");
+        }
     }
 
     private void record(boolean found) {

@@ -5,7 +5,7 @@ package io.github.optlist.torch;
  * of good steps since the scale last changed. Save it beside the optimizer's checkpoint and give it back to
  * {@link GradScaler#loadState} on resume.
  *
- * @param scale          the current scale (finite, positive)
+ * @param scale          the current scale (positive and finite in float32)
  * @param growthFactor   the factor the scale grows by (greater than 1)
  * @param backoffFactor  the factor the scale shrinks by (in (0, 1))
  * @param growthInterval the number of good steps in a row after which the scale grows (positive)
@@ -14,15 +14,24 @@ package io.github.optlist.torch;
 public record GradScalerState(double scale, double growthFactor, double backoffFactor, int growthInterval,
                               int growthTracker) {
 
-    /** Validates; see the parameters. */
+    /**
+     * Validates; see the parameters.
+     *
+     * @throws IllegalArgumentException if a value is out of its range, e.g. a scale that rounds to 0 or infinity
+     *                                  in float32 ({@code 1e-46}, {@code 1e39}), naming it
+     */
     public GradScalerState {
-        check(scale, growthFactor, backoffFactor, growthInterval, growthTracker);
+        check("scale", scale, growthFactor, backoffFactor, growthInterval, growthTracker);
     }
 
-    static void check(double scale, double growthFactor, double backoffFactor, int growthInterval,
+    /** Refuses settings out of range, naming the scale {@code scaleName} (the caller's argument). */
+    static void check(String scaleName, double scale, double growthFactor, double backoffFactor, int growthInterval,
                       int growthTracker) {
-        if (!(scale > 0) || !Double.isFinite(scale) || !Float.isFinite((float) scale)) {
-            throw new IllegalArgumentException("the scale must be finite and positive in float32, got " + scale);
+        // Judged in float32, the precision the scale is kept in: 1e-50 is positive as a double but 0 as a float.
+        float rounded = (float) scale;
+        if (!(rounded > 0) || !Float.isFinite(rounded)) {
+            throw new IllegalArgumentException(scaleName + " must be positive and finite in float32, got " + scale
+                    + (Double.isFinite(scale) && scale > 0 ? " (" + rounded + " in float32)" : ""));
         }
         if (!(growthFactor > 1) || !Double.isFinite(growthFactor)) {
             throw new IllegalArgumentException("the growth factor must be > 1.0, got " + growthFactor);

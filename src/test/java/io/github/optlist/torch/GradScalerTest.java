@@ -303,6 +303,139 @@ class GradScalerTest {
     }
 
     /**
+     * torch's {@code scale} multiplies by its scale, a 0-dim float32 tensor, and type promotion ranks a tensor with
+     * dimensions above a 0-dim one above a plain number: a 0-dim float16 or bfloat16 loss becomes float32 (2 x 2^16
+     * = 131072, past float16's 65504), a float16 loss with a dimension stays float16 (and overflows, in torch too),
+     * a float64 loss stays float64. The float32 product carries the gradient back to float16 parameters.
+     */
+    @Test
+    void aZeroDimFloat16LossIsScaledInFloat32AsTorchPromotesIt() {
+        try (PointerScope scope = new PointerScope()) {
+            GradScaler scaler = new GradScaler();
+            Tensor halfLoss = Tensor.create(new double[]{2}, 1).to(ScalarType.Half).squeeze();
+            Tensor scaled = scaler.scale(halfLoss);
+            assertEquals(ScalarType.Float.value, scaled.scalar_type().value);
+            assertEquals(0, scaled.dim());
+            assertEquals(131072.0, scaled.item_double());
+            Tensor bfloatLoss = Tensor.create(new double[]{2}, 1).to(ScalarType.BFloat16).squeeze();
+            assertEquals(ScalarType.Float.value, scaler.scale(bfloatLoss).scalar_type().value);
+            Tensor halfVector = Tensor.create(new double[]{2}, 1).to(ScalarType.Half);
+            Tensor scaledVector = scaler.scale(halfVector);
+            assertEquals(ScalarType.Half.value, scaledVector.scalar_type().value);
+            assertEquals(Double.POSITIVE_INFINITY, scaledVector.item_double());
+            Tensor doubleLoss = Tensor.create(new double[]{0.1}, 1).squeeze();
+            Tensor scaledDouble = scaler.scale(doubleLoss);
+            assertEquals(ScalarType.Double.value, scaledDouble.scalar_type().value);
+            assertEquals(0.1 * 65536, scaledDouble.item_double());
+            Tensor w = half(new double[]{0.5, -1.5});
+            Tensor scaledHalfLoss = new GradScaler(8, 2, 0.5, 10).scale(w.mul(w).sum());
+            assertEquals(ScalarType.Float.value, scaledHalfLoss.scalar_type().value);
+            scaledHalfLoss.backward();
+            assertEquals(ScalarType.Half.value, w.grad().scalar_type().value);
+            assertArrayEquals(new double[]{2 * 0.5 * 8, 2 * -1.5 * 8}, TestTensors.values(w.grad()));
+        }
+    }
+
+    @Test
+    void aScaleThatIsZeroOrInfiniteInFloat32IsRefusedNamingTheArgument() {
+        for (double bad : new double[]{1e-50, 1e-46, Float.MIN_VALUE / 2, -0.0, 1e39}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new GradScaler(bad, 2, 0.5, 10));
+            assertTrue(e.getMessage().startsWith("initScale must be positive and finite in float32"), e.getMessage());
+            IllegalArgumentException state = assertThrows(IllegalArgumentException.class,
+                    () -> new GradScalerState(bad, 2, 0.5, 10, 0));
+            assertTrue(state.getMessage().startsWith("scale must be positive and finite in float32"),
+                    state.getMessage());
+        }
+        assertEquals(Float.MIN_VALUE, new GradScaler(Float.MIN_VALUE, 2, 0.5, 10).getScale(),
+                "the smallest positive float32 is a scale");
+    }
+
+    /**
+     * Backing off by 0.5 from 2^16, torch's scale is 2^-150, 0 in float32, after 166 skips in a row; here it stops
+     * at 2^-126, the smallest normal float32, and the steps go on: skipped while the gradients are not finite, run
+     * once they are.
+     */
+    @Test
+    void manySkippedStepsInARowKeepTheScalePositiveAndTheStepsRunning() {
+        GradScaler scaler = new GradScaler();
+        Tensor p = half(new double[]{0.5, -0.25});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            for (int k = 1; k <= 200; k++) {
+                setGrad(p, new double[]{Double.NaN, 1});
+                assertFalse(scaler.step(opt), "skip " + k);
+                scaler.update();
+                assertEquals(Math.max(Math.scalb(1.0, 16 - k), Math.scalb(1.0, -126)), scaler.getScale(), "skip " + k);
+            }
+            assertEquals(Float.MIN_NORMAL, scaler.getScale());
+            assertEquals(GradScaler.MIN_BACKOFF_SCALE, scaler.getScale());
+            setGrad(p, new double[]{1e-3, 1});
+            assertTrue(scaler.step(opt));
+            scaler.update();
+            assertEquals(1, opt.stepCount());
+        }
+    }
+
+    @Test
+    void aBackoffStopsAtTheSmallestNormalFloat32AndLeavesASmallerScaleAsItIs() {
+        double subnormal = Math.scalb(1.0, -140);
+        GradScaler scaler = new GradScaler(subnormal, 2, 0.5, 10);
+        GradScaler steep = new GradScaler(1024, 2, 1e-30, 10);
+        Tensor p = half(new double[]{0.5});
+        try (var opt = optimizer(p, OptList.config(0), UpdatePath.FUSED, StatePrecision.FLOAT32)) {
+            for (GradScaler s : List.of(scaler, steep)) {
+                setGrad(p, new double[]{Double.POSITIVE_INFINITY});
+                assertFalse(s.step(opt));
+                s.update();
+            }
+            assertFalse(steep.step(opt));
+            steep.update();
+        }
+        assertEquals(subnormal, scaler.getScale(), "a subnormal scale given at construction stays");
+        assertEquals(Math.scalb(1.0, -126), steep.getScale(), "1024 x 1e-30 x 1e-30 is below 2^-126");
+    }
+
+    /** A gradient that the in-place division cannot handle, set on the second of two parameters. */
+    enum BadGradient {
+        EXPANDED, INTEGER, SPARSE;
+
+        Tensor make() {
+            Tensor six = Tensor.create(new double[]{6}, 1).to(ScalarType.Float);
+            return switch (this) {
+                case EXPANDED -> six.expand(2);
+                case INTEGER -> Tensor.create(new long[]{6, 6}, 2);
+                case SPARSE -> Tensor.create(new double[]{6, 6}, 2).to(ScalarType.Float).to_sparse();
+            };
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(BadGradient.class)
+    void aRefusedUnscaleLeavesEveryGradientAsItWasAndARetryDividesOnce(BadGradient bad) {
+        Tensor first = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float).set_requires_grad(true);
+        Tensor second = Tensor.create(new double[]{3, 4}, 2).to(ScalarType.Float).set_requires_grad(true);
+        GradScaler scaler = new GradScaler(4, 2, 0.5, 10);
+        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(first, second), OptList.config(0))),
+                STEPS, ListVariant.TASKSET)) {
+            first.mutable_grad().put(Tensor.create(new double[]{8, -4}, 2).to(ScalarType.Float));
+            second.mutable_grad().put(bad.make());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> scaler.unscale(opt));
+            assertTrue(e.getMessage().startsWith("params[1] of group 0 has a"), e.getMessage());
+            assertArrayEquals(new double[]{8, -4}, TestTensors.values(first.grad()), "not divided");
+            assertEquals(ScalarType.Float.value, first.grad().scalar_type().value);
+            Tensor refused = second.grad();
+            Tensor dense = TensorChecks.isStrided(refused) ? refused : refused.to_dense();
+            assertArrayEquals(new double[]{6, 6}, TestTensors.values(dense.to(ScalarType.Double)));
+            second.mutable_grad().put(Tensor.create(new double[]{6, 6}, 2).to(ScalarType.Float));
+            scaler.unscale(opt);
+            assertArrayEquals(new double[]{2, -1}, TestTensors.values(first.grad()));
+            assertArrayEquals(new double[]{1.5, 1.5}, TestTensors.values(second.grad()));
+            assertTrue(scaler.step(opt));
+            scaler.update();
+        }
+    }
+
+    /**
      * A float16 linear model trained through a float32 loss: at {@code w = 0} the gradient is {@code -2/n X^T y},
      * and while its largest entry times the scale rounds past float16's largest number (65504) the step is skipped
      * and the scale halves, as torch's scaler does; from then on every step runs and the loss falls.
