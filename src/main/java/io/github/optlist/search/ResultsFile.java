@@ -226,6 +226,7 @@ public final class ResultsFile {
      * @throws IOException if the file cannot be written, naming the operation, the file and the cause
      */
     public static void writeAtomically(Path file, String text) throws IOException {
+        AtomicFile.requireFileName(file, "the results");
         Path folder = file.toAbsolutePath().getParent();
         try {
             Files.createDirectories(folder);
