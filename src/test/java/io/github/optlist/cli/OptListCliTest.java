@@ -243,6 +243,17 @@ class OptListCliTest {
     }
 
     @Test
+    void showRefusesMorePointsThanItPrints() {
+        assertEquals("opt-list: --points must be in [2, 10000], got 10001\n", runErr(2, "show", "0", "--points",
+                "10001"));
+        assertEquals("opt-list: --points must be in [2, 10000], got 100000000\n", runErr(2, "show", "0", "--points",
+                "100000000"));
+        assertEquals("opt-list: --points must be in [2, 10000], got 1\n", runErr(2, "show", "0", "--points", "1"));
+        String most = run(0, "show", "0", "--steps", "20000", "--points", "10000");
+        assertTrue(most.contains(String.format("%10d  ", 20000)), "the last point is the last step");
+    }
+
+    @Test
     void folderInUseIsRefusedWithStatusOneNamingTheHolder() throws Exception {
         Path out = dir.resolve("busy");
         try (var lock = io.github.optlist.search.FolderLock.acquire(out, "search")) {
