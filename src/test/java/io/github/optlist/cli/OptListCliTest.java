@@ -243,6 +243,22 @@ class OptListCliTest {
     }
 
     @Test
+    void aResultsLineContradictingTheSearchExitsWithStatusTwoNamingTheFileAndLine() throws Exception {
+        Path out = dir.resolve("run");
+        String[] search = {"search", "--task", "seed-mlp", "--trials", "2", "--steps", "3", "--out", out.toString()};
+        run(0, search);
+        Path jsonl = out.resolve("results.jsonl");
+        java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(jsonl));
+        lines.set(1, lines.get(1).replaceFirst("\"objective\":[^,]+", "\"objective\":null"));
+        Files.write(jsonl, lines);
+        byte[] before = Files.readAllBytes(jsonl);
+        String report = runErr(2, "report", out.toString());
+        assertTrue(report.startsWith("opt-list: " + jsonl + " line 2 is not a trial result ("), report);
+        assertEquals(report, runErr(2, search));
+        assertArrayEquals(before, Files.readAllBytes(jsonl));
+    }
+
+    @Test
     void showRefusesMorePointsThanItPrints() {
         assertEquals("opt-list: --points must be in [2, 10000], got 10001\n", runErr(2, "show", "0", "--points",
                 "10001"));
