@@ -25,7 +25,7 @@ public final class AtomicFile {
     private AtomicFile() {
     }
 
-    /** What {@link #writeAtomically} writes: the whole content, from the start of an empty file. */
+    /** What {@link #write} writes: the whole content, from the start of an empty file. */
     @FunctionalInterface
     public interface Content {
         void writeTo(FileChannel channel) throws IOException;
