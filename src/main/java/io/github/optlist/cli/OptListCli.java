@@ -157,6 +157,9 @@ public final class OptListCli implements Runnable {
 
     @Command(name = "show", description = "Shows one entry and its learning-rate schedule over a training length.")
     static final class ShowCommand implements Callable<Integer> {
+        /** The most steps {@code show} prints: a table to read, not a file to compute (every one is one line). */
+        static final int MAX_POINTS = 10_000;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
@@ -169,8 +172,8 @@ public final class OptListCli implements Runnable {
         @CommandLine.Mixin
         VariantOption variantOption;
 
-        @Option(names = "--points", description = "Steps shown, evenly spaced (default: ${DEFAULT-VALUE}).",
-                defaultValue = "11")
+        @Option(names = "--points", description = "Steps shown, evenly spaced, 2 to " + MAX_POINTS
+                + " (default: ${DEFAULT-VALUE}).", defaultValue = "11")
         int points;
 
         @Override
@@ -182,8 +185,8 @@ public final class OptListCli implements Runnable {
             if (steps <= 0) {
                 throw new IllegalArgumentException("--steps must be > 0, got " + steps);
             }
-            if (points < 2) {
-                throw new IllegalArgumentException("--points must be >= 2, got " + points);
+            if (points < 2 || points > MAX_POINTS) {
+                throw new IllegalArgumentException("--points must be in [2, " + MAX_POINTS + "], got " + points);
             }
             ListVariant variant = variantOption.variant;
             NAdamWConfig published = OptList.config(idx);

@@ -25,7 +25,7 @@ public final class AtomicFile {
     private AtomicFile() {
     }
 
-    /** What {@link #writeAtomically} writes: the whole content, from the start of an empty file. */
+    /** What {@link #write} writes: the whole content, from the start of an empty file. */
     @FunctionalInterface
     public interface Content {
         void writeTo(FileChannel channel) throws IOException;
@@ -35,12 +35,36 @@ public final class AtomicFile {
     public static final AtomicLong TEMPORARIES = new AtomicLong();
 
     /**
+     * The name of this process's {@code n}-th temporary file: {@code .optlist-<pid>-<n>.tmp}, short whatever the
+     * target's name, so that a target name of the longest legal length (255 bytes on Linux) can still be written.
+     */
+    public static String temporaryName(long n) {
+        return ".optlist-" + ProcessHandle.current().pid() + "-" + n + ".tmp";
+    }
+
+    /**
+     * Refuses a path that names no file: the root ({@code /}), or one ending in {@code .} or {@code ..}.
+     *
+     * @param what what would be written, for the message ("the optimizer")
+     * @throws IOException {@code cannot save WHAT to PATH: the path names no file; nothing was written}
+     */
+    public static void requireFileName(Path target, String what) throws IOException {
+        Path name = target.toAbsolutePath().getFileName();
+        if (name == null || name.toString().equals(".") || name.toString().equals("..")) {
+            throw new IOException("cannot save " + what + " to " + target + ": the path names no file; nothing was"
+                    + " written");
+        }
+    }
+
+    /**
      * Replaces {@code target} with {@code content}, so that {@code target} always holds either its previous bytes
      * or all of the new ones, even across a crash or a power failure: writes a new temporary file beside it
-     * ({@code <name>.tmp<pid>-<n>}, same folder, hence same file system), flushes it to the device, renames it
-     * atomically over {@code target}, and flushes the folder so the rename itself is durable.
+     * ({@link #temporaryName}, {@code .optlist-<pid>-<n>.tmp}, in the same folder, hence on the same file system),
+     * flushes it to the device, renames it atomically over {@code target}, and flushes the folder so the rename
+     * itself is durable.
      *
-     * <p>If anything fails before the rename (no such folder, read-only folder, full disk, quota, {@code content}
+     * <p>A path that names no file ({@link #requireFileName}) is refused before anything is done. If anything fails
+     * before the rename (no such folder, read-only folder, full disk, quota, a folder in the way, {@code content}
      * throwing), {@code target} is left byte for byte as it was and the temporary file is deleted; the
      * {@link IOException} names {@code target} and the cause. Only a failure to flush the folder after the rename
      * is reported with the new file already in place, and says so. A process killed mid-write leaves its temporary
@@ -49,6 +73,7 @@ public final class AtomicFile {
      * @param what what is written, for the messages ("the optimizer")
      */
     public static void write(Path target, String what, Content content) throws IOException {
+        requireFileName(target, what);
         Path absolute = target.toAbsolutePath();
         Path folder = absolute.getParent();
         String failed = "cannot save " + what + " to " + target + ": ";
@@ -57,8 +82,7 @@ public final class AtomicFile {
             Path temporary = null;
             try {
                 for (int attempt = 0; temporary == null; attempt++) {
-                    Path candidate = absolute.resolveSibling(absolute.getFileName() + ".tmp"
-                            + ProcessHandle.current().pid() + "-" + TEMPORARIES.incrementAndGet());
+                    Path candidate = absolute.resolveSibling(temporaryName(TEMPORARIES.incrementAndGet()));
                     try {
                         temporary = Files.createFile(candidate);
                     } catch (FileAlreadyExistsException stale) {

@@ -8,7 +8,6 @@ import io.github.optlist.internal.Messages;
 import io.github.optlist.search.Candidate;
 import io.github.optlist.search.FolderLock;
 import io.github.optlist.search.FolderLockedException;
-import io.github.optlist.search.ResultsHeader;
 import io.github.optlist.search.ResultsFile;
 import io.github.optlist.search.SearchListener;
 import io.github.optlist.search.SearchReport;
@@ -107,7 +106,7 @@ public final class Reproduce {
                     .seed(settings.seed()).divergence(settings.divergence())
                     .workers(settings.workers(), settings.threadsPerWorker())
                     .blasThreads(settings.blasThreads()).build();
-            ResultsFile.requireResumable(taskFolder(folder, task), ResultsHeader.of(search));
+            ResultsFile.requireResumable(taskFolder(folder, task), search);
             searches.add(search);
         }
         int finished = 0;

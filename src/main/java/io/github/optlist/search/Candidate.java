@@ -4,6 +4,10 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /**
  * What one trial tries: a list entry run under a {@link ListVariant}, or a custom {@link NAdamWConfig} under a
  * label of its own. Either way {@link #config()} is the configuration the trial's optimizer really runs.
@@ -20,9 +24,14 @@ public record Candidate(String label, int index, ListVariant variant, NAdamWConf
     /** The index of a custom configuration, which is no list entry. */
     public static final int CUSTOM = -1;
 
+    /** The labels {@link #listEntry} gives: the variant's name in lower case, a dash, the index. */
+    private static final Pattern LIST_ENTRY_LABEL = Pattern.compile("(taskset|torch_port)-(0|[1-9][0-9]{0,9})");
+
     /**
      * Refuses a blank label, a null variant or configuration, an index that is neither {@link #CUSTOM} nor a list
-     * index, and a list index whose configuration is not the entry's under {@code variant}.
+     * index, a list index whose configuration is not the entry's under {@code variant}, and a label of the form
+     * {@link #listEntry} gives ({@code taskset-3}, {@code torch_port-3}) on anything but that entry under that
+     * variant: results files tell trials apart by label, so such a label always means that entry.
      */
     public Candidate {
         if (label == null || label.isBlank()) {
@@ -31,6 +40,10 @@ public record Candidate(String label, int index, ListVariant variant, NAdamWConf
         if (variant == null || config == null) {
             throw new IllegalArgumentException("variant and config must not be null (label '" + label + "')");
         }
+        String misnamed = labelContradiction(label, index, variant);
+        if (misnamed != null) {
+            throw new IllegalArgumentException(misnamed);
+        }
         if (index != CUSTOM) {
             OptList.requireIndex(index);
             if (!config.equals(OptList.config(index, variant))) {
@@ -38,6 +51,24 @@ public record Candidate(String label, int index, ListVariant variant, NAdamWConf
                         + " under " + variant);
             }
         }
+    }
+
+    /**
+     * What is wrong with {@code label} on a trial of {@code index} under {@code variant}, or null: a label of the
+     * form {@code taskset-3} names list entry 3 under {@code TASKSET} and nothing else.
+     */
+    static String labelContradiction(String label, int index, ListVariant variant) {
+        Matcher m = LIST_ENTRY_LABEL.matcher(label);
+        if (!m.matches()) {
+            return null;
+        }
+        ListVariant named = ListVariant.valueOf(m.group(1).toUpperCase(Locale.ROOT));
+        long entry = Long.parseLong(m.group(2));
+        if (entry == index && named == variant) {
+            return null;
+        }
+        return "label '" + label + "' names list entry " + entry + " under " + named + ", not "
+                + (index == CUSTOM ? "a custom configuration" : "index " + index) + " under " + variant;
     }
 
     /** List entry {@code idx} as it runs under {@code variant}, labelled e.g. {@code taskset-3}. */

@@ -10,10 +10,13 @@ import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.OptList;
 import io.github.optlist.internal.Messages;
 import io.github.optlist.internal.AtomicFile;
 
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +38,13 @@ import java.util.Map;
  * in columns and without curves, rewritten after every trial. Trials are told apart by their candidate's label.
  * A line cut short by a kill is dropped when the file is opened again.
  *
+ * <p>A file read back is checked before anything uses it, since it may have been edited by hand: every line must be
+ * a whole trial result (no missing or null value), no trial may have two lines, and each line must agree with
+ * itself and with the list (a list index in {@code [0, 1000)} or {@link Candidate#CUSTOM}, a label of the form
+ * {@code taskset-3} on that entry under that variant, a list entry's configuration as the list gives it). A resume
+ * also checks each line against the search's own trials. A refusal names the file, the line (counted from 1, the
+ * header being line 1) and what is wrong, and happens before anything is written.
+ *
  * <p>Every I/O error names the operation, the file and the cause ({@link Messages#ioFailure}).
  */
 public final class ResultsFile {
@@ -42,10 +53,17 @@ public final class ResultsFile {
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .enable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
             .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+            // A null or fractional number in an edited line is refused, not read as 0 or rounded.
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .disable(SerializationFeature.INDENT_OUTPUT)
             .build();
     private static final CsvMapper CSV = new CsvMapper();
     private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(TrialRow.class).withHeader();
+
+    /** What to do about a line that is damaged or contradicts itself, the list or the search. */
+    private static final String EDITED = ": the file was edited or damaged; repair or delete that line (the trial"
+            + " then runs again on a resume), or move the file away to start over";
 
     /** The order of results tables: by list index (custom configurations, index -1, first), then label. */
     static final Comparator<TrialResult> BY_INDEX = Comparator.comparingInt(TrialResult::index)
@@ -55,12 +73,16 @@ public final class ResultsFile {
     private final Path csv;
     private final ResultsHeader header;
     private final Map<String, TrialResult> results;
+    /** The line (from 1) each result read from the file is on; results appended since are not in it. */
+    private final Map<String, Integer> lineOf;
 
-    private ResultsFile(Path jsonl, ResultsHeader header, Map<String, TrialResult> results) {
+    private ResultsFile(Path jsonl, ResultsHeader header, Map<String, TrialResult> results,
+                        Map<String, Integer> lineOf) {
         this.jsonl = jsonl;
         this.csv = siblingCsv(jsonl);
         this.header = header;
         this.results = results;
+        this.lineOf = lineOf;
     }
 
     /** The stem of the results files of {@code shard}: {@code results} or {@code results.shard-I-of-N}. */
@@ -75,7 +97,8 @@ public final class ResultsFile {
 
     /**
      * Refuses to resume into {@code folder} when its results file for {@code header}'s shard holds results of other
-     * settings; reads only, so a refused resume leaves every file as it was.
+     * settings, or is not a sound results file ({@link #read}); reads only, so a refused resume leaves every file as
+     * it was. Checks the header, not the trials: {@link #requireResumable(Path, SearchSettings)} checks both.
      *
      * @throws IllegalArgumentException if the file holds results of other settings, or is not a results file
      * @throws IOException              if it cannot be read, naming it
@@ -87,6 +110,124 @@ public final class ResultsFile {
         }
     }
 
+    /**
+     * Refuses to resume {@code settings} in {@code folder} when {@link Search#run} would: its results file for the
+     * settings' shard holds results of other settings, is not a sound results file ({@link #read}), or has a line
+     * that is not one of the search's trials as the search runs it (another label, or the same label with another
+     * index, variant or configuration). Reads only, so a refused resume leaves every file as it was.
+     *
+     * @throws IllegalArgumentException if the file holds results of other settings or other trials, or is not a
+     *                                  results file, naming it (and the line)
+     * @throws IOException              if it cannot be read, naming it
+     */
+    public static void requireResumable(Path folder, SearchSettings settings) throws IOException {
+        if (folder == null || settings == null) {
+            throw new IllegalArgumentException("folder and settings must not be null");
+        }
+        ResultsHeader header = ResultsHeader.of(settings);
+        Path jsonl = jsonlOf(folder, header);
+        if (Files.exists(jsonl)) {
+            ResultsFile existing = read(jsonl);
+            requireSameSearch(jsonl, existing.header, header);
+            existing.requireTrialsOf(settings);
+        }
+    }
+
+    /** Refuses a line that is not one of {@code settings}' trials (of its shard) exactly as the search runs it. */
+    private void requireTrialsOf(SearchSettings settings) {
+        Map<String, Candidate> trials = new HashMap<>();
+        settings.shardCandidates().forEach(c -> trials.put(c.label(), c));
+        for (TrialResult result : results.values()) {
+            Candidate candidate = trials.get(result.label());
+            String at = jsonl + " line " + lineOf.get(result.label()) + " holds trial " + result.label();
+            if (candidate == null) {
+                throw new IllegalArgumentException(at + ", which is not one of this search's trials ("
+                        + describeTrials(settings) + "): the file was edited, or written by a search over other"
+                        + " trials; resume with settings that include that trial, delete that line, or write to"
+                        + " another folder");
+            }
+            String differences = differences(result, candidate);
+            if (!differences.isEmpty()) {
+                throw new IllegalArgumentException(at + " other than this search runs it (" + differences + ")"
+                        + EDITED);
+            }
+        }
+    }
+
+    private static String describeTrials(SearchSettings s) {
+        if (s.candidates().isEmpty()) {
+            return "list entries " + s.start() + " to " + (s.start() + s.trials() - 1) + " under " + s.variant()
+                    + (s.shard().isAll() ? "" : ", those of shard " + s.shard() + " (idx % " + s.shard().count()
+                    + " == " + s.shard().index() + ")");
+        }
+        return s.candidates().size() + " explicit candidates"
+                + (s.shard().isAll() ? "" : ", those of shard " + s.shard() + " by position");
+    }
+
+    /** How a result differs from the trial of {@code candidate}, as {@code field line's vs search's}. */
+    private static String differences(TrialResult result, Candidate candidate) {
+        StringBuilder out = new StringBuilder();
+        if (result.index() != candidate.index()) {
+            out.append("index ").append(result.index()).append(" vs ").append(candidate.index());
+        }
+        if (result.variant() != candidate.variant()) {
+            out.append(out.isEmpty() ? "" : ", ").append("variant ").append(result.variant()).append(" vs ")
+                    .append(candidate.variant());
+        }
+        String config = configDifferences(result.config(), candidate.config());
+        if (!config.isEmpty()) {
+            out.append(out.isEmpty() ? "" : ", ").append("configuration ").append(config);
+        }
+        return out.toString();
+    }
+
+    /** The fields in which two configurations differ, as {@code learningRate 0.5 vs 0.01}; empty when equal. */
+    private static String configDifferences(NAdamWConfig mine, NAdamWConfig theirs) {
+        StringBuilder out = new StringBuilder();
+        for (RecordComponent field : NAdamWConfig.class.getRecordComponents()) {
+            Object a;
+            Object b;
+            try {
+                a = field.getAccessor().invoke(mine);
+                b = field.getAccessor().invoke(theirs);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot read NAdamWConfig." + field.getName(), e);
+            }
+            if (!a.equals(b)) {
+                out.append(out.isEmpty() ? "" : ", ").append(field.getName()).append(' ').append(a).append(" vs ")
+                        .append(b);
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * What makes {@code r} contradict itself or the list, or null: an index that is neither a list index nor
+     * {@link Candidate#CUSTOM}, a list entry's label on another trial, a name other than its configuration's, a list
+     * entry's configuration other than the list's under its variant.
+     */
+    private static String contradiction(TrialResult r) {
+        if (r.index() != Candidate.CUSTOM && (r.index() < 0 || r.index() >= OptList.size())) {
+            return "contradicts itself (index " + r.index() + " is neither a list index, in [0, " + OptList.size()
+                    + "), nor " + Candidate.CUSTOM + " for a custom configuration)";
+        }
+        String label = Candidate.labelContradiction(r.label(), r.index(), r.variant());
+        if (label != null) {
+            return "contradicts itself (" + label + ")";
+        }
+        if (!r.name().equals(r.config().name())) {
+            return "contradicts itself (name " + r.name() + " vs its configuration's " + r.config().name() + ")";
+        }
+        if (r.index() != Candidate.CUSTOM) {
+            String differences = configDifferences(r.config(), OptList.config(r.index(), r.variant()));
+            if (!differences.isEmpty()) {
+                return "contradicts the list (trial " + r.label() + " says it ran list entry " + r.index() + " under "
+                        + r.variant() + ", whose configuration differs: " + differences + ")";
+            }
+        }
+        return null;
+    }
+
     private static void requireSameSearch(Path jsonl, ResultsHeader existing, ResultsHeader requested) {
         String differences = existing.differences(requested);
         if (!differences.isEmpty()) {
@@ -96,13 +237,16 @@ public final class ResultsFile {
     }
 
     /**
-     * Opens the results of {@code header}'s shard in {@code folder} (which exists), creating the file if absent.
-     * The header is checked before anything is written: a refused resume leaves the file byte for byte as it was,
-     * a last line cut short by a kill included; an accepted one cuts that line.
+     * Opens the results of {@code settings}' shard in {@code folder} (which exists), creating the file if absent.
+     * The file is checked as {@link #requireResumable(Path, SearchSettings)} does before anything is written: a
+     * refused resume leaves the file byte for byte as it was, a last line cut short by a kill included; an accepted
+     * one cuts that line.
      *
-     * @throws IllegalArgumentException if the folder holds results written with other settings
+     * @throws IllegalArgumentException if the folder holds results written with other settings or of other trials,
+     *                                  or a results file that is damaged or contradicts itself
      */
-    static ResultsFile openOrCreate(Path folder, ResultsHeader header) throws IOException {
+    static ResultsFile openOrCreate(Path folder, SearchSettings settings) throws IOException {
+        ResultsHeader header = ResultsHeader.of(settings);
         Path jsonl = jsonlOf(folder, header);
         if (!Files.exists(jsonl)) {
             try {
@@ -110,22 +254,32 @@ public final class ResultsFile {
             } catch (IOException e) {
                 throw Messages.ioFailure("write", jsonl, e);
             }
-            return new ResultsFile(jsonl, header, new LinkedHashMap<>());
+            return new ResultsFile(jsonl, header, new LinkedHashMap<>(), Map.of());
         }
         ResultsFile existing = read(jsonl);
         requireSameSearch(jsonl, existing.header, header);
+        existing.requireTrialsOf(settings);
         dropCutLine(jsonl);
-        return new ResultsFile(jsonl, existing.header, existing.results);
+        return existing;
     }
 
     /**
-     * Reads a results file, ignoring a last line cut short by a kill.
+     * Reads a results file, ignoring a last line cut short by a kill, and checks it as the class description says.
      *
-     * @throws IllegalArgumentException if it is not one, or a line is not a trial result, naming the file and the
-     *                                  line and what to do
+     * @throws IllegalArgumentException if it is not one (a folder, a pipe, another kind of file), or a line is not a
+     *                                  trial result, is a second result for a trial, or contradicts itself or the
+     *                                  list, naming the file and the line and what to do
      * @throws IOException              if it cannot be read, naming it
      */
     public static ResultsFile read(Path jsonl) throws IOException {
+        if (Files.isDirectory(jsonl)) {
+            throw new IllegalArgumentException(jsonl + " is a folder, not a results file; move it away");
+        }
+        if (Files.exists(jsonl) && !Files.isRegularFile(jsonl)) {
+            // A pipe would block the read until someone writes to it; a device might never end.
+            throw new IllegalArgumentException(jsonl + " is not a regular file (a pipe or a device), not a results"
+                    + " file; move it away");
+        }
         String text;
         try {
             text = Files.readString(jsonl, StandardCharsets.UTF_8);
@@ -156,20 +310,31 @@ public final class ResultsFile {
                     + ResultsHeader.FORMAT);
         }
         Map<String, TrialResult> results = new LinkedHashMap<>();
+        Map<String, Integer> lineOf = new HashMap<>();
         for (int i = 1; i < lines.size(); i++) {
             if (!lines.get(i).isBlank()) {
+                int line = i + 1;
                 TrialResult result;
                 try {
                     result = JSON.readValue(lines.get(i), TrialResult.class);
                 } catch (IOException e) {
-                    throw new IllegalArgumentException(jsonl + " line " + (i + 1) + " is not a trial result ("
-                            + jsonReason(e) + "): the file was edited or damaged; repair or delete that line (the"
-                            + " trial then runs again on a resume), or move the file away to start over", e);
+                    throw new IllegalArgumentException(jsonl + " line " + line + " is not a trial result ("
+                            + jsonReason(e) + ")" + EDITED, e);
                 }
-                results.putIfAbsent(result.label(), result);
+                String contradiction = contradiction(result);
+                if (contradiction != null) {
+                    throw new IllegalArgumentException(jsonl + " line " + line + " " + contradiction + EDITED);
+                }
+                Integer first = lineOf.putIfAbsent(result.label(), line);
+                if (first != null) {
+                    throw new IllegalArgumentException(jsonl + " line " + line + " is a second result for trial "
+                            + result.label() + " (line " + first + " has the first): the file was edited or"
+                            + " damaged; delete the line you do not want, or move the file away to start over");
+                }
+                results.put(result.label(), result);
             }
         }
-        return new ResultsFile(jsonl, header, results);
+        return new ResultsFile(jsonl, header, results, lineOf);
     }
 
     /** Jackson's reason without its location, which counts within the line, not the file. */
@@ -226,6 +391,7 @@ public final class ResultsFile {
      * @throws IOException if the file cannot be written, naming the operation, the file and the cause
      */
     public static void writeAtomically(Path file, String text) throws IOException {
+        AtomicFile.requireFileName(file, "the results");
         Path folder = file.toAbsolutePath().getParent();
         try {
             Files.createDirectories(folder);

@@ -55,8 +55,11 @@ public final class Search {
      * the shard's own lock file otherwise (so the shards of one folder run at the same time). A resume checks the
      * folder's results header against {@code settings} before it writes anything.
      *
-     * @throws IllegalArgumentException if an argument is null, or {@code folder} is a file or holds results of
-     *                                  other settings (nothing is written then)
+     * @throws IllegalArgumentException if an argument is null, or {@code folder} is a file, holds results of other
+     *                                  settings or of trials that are not this search's as it runs them, or a
+     *                                  results file that is damaged or contradicts itself
+     *                                  ({@link ResultsFile#requireResumable(Path, SearchSettings)}, naming the file
+     *                                  and line; nothing is written then)
      * @throws FolderLockedException    if another search, reproduce run or report writes to the same files
      * @throws IOException              if results cannot be written, naming the operation, the file and the cause
      */
@@ -109,7 +112,7 @@ public final class Search {
 
     private static ResultsFile runLocked(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
             throws IOException {
-        ResultsFile file = ResultsFile.openOrCreate(folder, ResultsHeader.of(settings));
+        ResultsFile file = ResultsFile.openOrCreate(folder, settings);
         List<Candidate> mine = settings.shardCandidates();
         List<Candidate> pending = mine.stream().filter(c -> !file.isFinished(c.label())).toList();
         listener.searchStarted(pending.size(), mine.size() - pending.size());

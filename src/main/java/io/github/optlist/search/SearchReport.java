@@ -27,8 +27,10 @@ public final class SearchReport {
      * are written.
      *
      * @throws IllegalArgumentException if the folder does not exist or holds no results, if the files come from
-     *                                  different searches or shard files from different shard counts, or if two
-     *                                  files hold different results for one trial (naming both); nothing is
+     *                                  different searches or shard files from different shard counts, if two
+     *                                  files hold different results for one trial (naming both), or if a file is
+     *                                  damaged, has two lines for one trial or a line that contradicts itself or
+     *                                  the list ({@link ResultsFile#read}, naming the file and line); nothing is
      *                                  written then
      * @throws FolderLockedException    if a search, reproduce run or report writes the folder's own files
      * @throws IOException              if a file cannot be read or written, naming it

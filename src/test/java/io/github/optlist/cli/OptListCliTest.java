@@ -243,6 +243,33 @@ class OptListCliTest {
     }
 
     @Test
+    void aResultsLineContradictingTheSearchExitsWithStatusTwoNamingTheFileAndLine() throws Exception {
+        Path out = dir.resolve("run");
+        String[] search = {"search", "--task", "seed-mlp", "--trials", "2", "--steps", "3", "--out", out.toString()};
+        run(0, search);
+        Path jsonl = out.resolve("results.jsonl");
+        java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(jsonl));
+        lines.set(1, lines.get(1).replaceFirst("\"objective\":[^,]+", "\"objective\":null"));
+        Files.write(jsonl, lines);
+        byte[] before = Files.readAllBytes(jsonl);
+        String report = runErr(2, "report", out.toString());
+        assertTrue(report.startsWith("opt-list: " + jsonl + " line 2 is not a trial result ("), report);
+        assertEquals(report, runErr(2, search));
+        assertArrayEquals(before, Files.readAllBytes(jsonl));
+    }
+
+    @Test
+    void showRefusesMorePointsThanItPrints() {
+        assertEquals("opt-list: --points must be in [2, 10000], got 10001\n", runErr(2, "show", "0", "--points",
+                "10001"));
+        assertEquals("opt-list: --points must be in [2, 10000], got 100000000\n", runErr(2, "show", "0", "--points",
+                "100000000"));
+        assertEquals("opt-list: --points must be in [2, 10000], got 1\n", runErr(2, "show", "0", "--points", "1"));
+        String most = run(0, "show", "0", "--steps", "20000", "--points", "10000");
+        assertTrue(most.contains(String.format("%10d  ", 20000)), "the last point is the last step");
+    }
+
+    @Test
     void folderInUseIsRefusedWithStatusOneNamingTheHolder() throws Exception {
         Path out = dir.resolve("busy");
         try (var lock = io.github.optlist.search.FolderLock.acquire(out, "search")) {

@@ -13,12 +13,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 
 import static org.bytedeco.openblas.global.openblas_nolapack.blas_get_num_threads;
 import static org.bytedeco.openblas.global.openblas_nolapack.blas_set_num_threads;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -132,6 +134,141 @@ class SearchFolderTest {
         assertArrayEquals(before, Files.readAllBytes(jsonl));
         var report = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(dir));
         assertTrue(report.getMessage().startsWith(jsonl + " line 3 "), report.getMessage());
+    }
+
+    /** Replaces line {@code line} (1-based, 1 the header) of {@code jsonl} with {@code edit}'s version of it. */
+    static void editLine(Path jsonl, int line, UnaryOperator<String> edit) throws IOException {
+        List<String> lines = new ArrayList<>(Files.readAllLines(jsonl));
+        String edited = edit.apply(lines.get(line - 1));
+        assertNotEquals(lines.get(line - 1), edited, "the edit applies");
+        lines.set(line - 1, edited);
+        Files.write(jsonl, lines);
+    }
+
+    /**
+     * Checks that resuming {@code settings} in {@code folder} is refused naming {@code folder}'s results.jsonl, line
+     * {@code line} and {@code what}, runs no trial and leaves the results byte for byte as they were.
+     */
+    void assertResumeRefused(Path folder, SearchSettings settings, int line, String what) throws IOException {
+        Path jsonl = folder.resolve("results.jsonl");
+        byte[] lines = Files.readAllBytes(jsonl);
+        byte[] csv = Files.readAllBytes(folder.resolve("results.csv"));
+        ran.clear();
+        var e = assertThrows(IllegalArgumentException.class, () -> Search.run(settings, fixed, folder,
+                SearchListener.NONE));
+        assertTrue(e.getMessage().startsWith(jsonl + " line " + line + " "), e.getMessage());
+        assertTrue(e.getMessage().contains(what), e.getMessage());
+        assertEquals(Set.of(), ran, "no trial ran");
+        assertArrayEquals(lines, Files.readAllBytes(jsonl));
+        assertArrayEquals(csv, Files.readAllBytes(folder.resolve("results.csv")));
+        var check = assertThrows(IllegalArgumentException.class, () -> ResultsFile.requireResumable(folder,
+                settings));
+        assertEquals(e.getMessage(), check.getMessage(), "the check reproduce runs before any trial");
+    }
+
+    /** Checks that {@code report} refuses {@code folder} as a resume does, and writes nothing. */
+    static void assertReportRefused(Path folder, int line, String what) throws IOException {
+        Path jsonl = folder.resolve("results.jsonl");
+        byte[] lines = Files.readAllBytes(jsonl);
+        var e = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(folder));
+        assertTrue(e.getMessage().startsWith(jsonl + " line " + line + " "), e.getMessage());
+        assertTrue(e.getMessage().contains(what), e.getMessage());
+        assertArrayEquals(lines, Files.readAllBytes(jsonl));
+    }
+
+    @Test
+    void twoResultsForOneTrialInOneFileAreRefusedNamingBothLines() throws IOException {
+        Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        Path jsonl = dir.resolve("results.jsonl");
+        // line 3 is trial taskset-1 (objective 1.5); a second result for it, as if appended by hand
+        String second = Files.readAllLines(jsonl).get(2).replace("\"objective\":1.5", "\"objective\":9.5");
+        Files.writeString(jsonl, second + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+        assertResumeRefused(dir, settings(3), 5, "a second result for trial taskset-1 (line 3 has the first)");
+        assertReportRefused(dir, 5, "a second result for trial taskset-1 (line 3 has the first)");
+    }
+
+    @Test
+    void aNullOrFractionalNumberIsRefusedRatherThanReadAsZeroOrRounded() throws IOException {
+        Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        editLine(dir.resolve("results.jsonl"), 3, l -> l.replace("\"objective\":1.5", "\"objective\":null"));
+        assertResumeRefused(dir, settings(3), 3, "is not a trial result (Cannot map `null` into type `double`");
+        assertReportRefused(dir, 3, "is not a trial result");
+
+        Path fraction = dir.resolve("fraction");
+        Search.run(settings(3), fixed, fraction, SearchListener.NONE);
+        editLine(fraction.resolve("results.jsonl"), 3, l -> l.replace("\"index\":1,", "\"index\":1.5,"));
+        assertResumeRefused(fraction, settings(3), 3, "is not a trial result");
+        assertReportRefused(fraction, 3, "is not a trial result");
+    }
+
+    @Test
+    void anIndexOutsideTheListIsRefused() throws IOException {
+        Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        editLine(dir.resolve("results.jsonl"), 3, l -> l.replace("\"index\":1,", "\"index\":-7,"));
+        assertResumeRefused(dir, settings(3), 3, "index -7");
+        assertReportRefused(dir, 3, "index -7");
+    }
+
+    @Test
+    void aTrialOutsideTheSearchIsRefusedOnResume() throws IOException {
+        Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        Path other = dir.resolve("other");
+        Search.run(settings(1).toBuilder().start(999).build(), fixed, other, SearchListener.NONE);
+        // list entry 999's line, whole and consistent, copied from another search's folder
+        String entry999 = Files.readAllLines(other.resolve("results.jsonl")).get(1);
+        Files.writeString(dir.resolve("results.jsonl"), entry999 + "\n", StandardCharsets.UTF_8,
+                StandardOpenOption.APPEND);
+        assertResumeRefused(dir, settings(3), 5, "trial taskset-999, which is not one of this search's trials");
+    }
+
+    @Test
+    void aLineOfTheOtherVariantIsRefused() throws IOException {
+        Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        Path jsonl = dir.resolve("results.jsonl");
+        byte[] original = Files.readAllBytes(jsonl);
+        // entry 0 runs the same configuration under both variants (it has no Nesterov): only the variant is edited
+        editLine(jsonl, 2, l -> l.replace("\"variant\":\"TASKSET\"", "\"variant\":\"TORCH_PORT\""));
+        assertResumeRefused(dir, settings(3), 2, "TORCH_PORT");
+        assertReportRefused(dir, 2, "TORCH_PORT");
+
+        // a TORCH_PORT search's line for entry 1, copied over the TASKSET one
+        Files.write(jsonl, original);
+        Path other = dir.resolve("other");
+        Search.run(settings(2).toBuilder().variant(io.github.optlist.ListVariant.TORCH_PORT).build(), fixed, other,
+                SearchListener.NONE);
+        String torchPort1 = Files.readAllLines(other.resolve("results.jsonl")).get(2);
+        editLine(jsonl, 3, l -> torchPort1);
+        assertResumeRefused(dir, settings(3), 3, "trial torch_port-1, which is not one of this search's trials");
+    }
+
+    @Test
+    void aChangedConfigurationIsRefused() throws IOException {
+        Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        editLine(dir.resolve("results.jsonl"), 3, l -> l.replaceFirst("\"learningRate\":[^,]+",
+                "\"learningRate\":0.5"));
+        assertResumeRefused(dir, settings(3), 3, "learningRate 0.5 vs ");
+        assertReportRefused(dir, 3, "learningRate 0.5 vs ");
+
+        // a custom configuration is known only to the search: its resume refuses the change
+        Path custom = dir.resolve("custom");
+        SearchSettings adam = SearchSettings.builder("fixed", 2, List.of(Candidate.custom("adam",
+                io.github.optlist.NAdamWConfig.adam(0.01)))).build();
+        Search.run(adam, fixed, custom, SearchListener.NONE);
+        editLine(custom.resolve("results.jsonl"), 2, l -> l.replaceFirst("\"learningRate\":0.01",
+                "\"learningRate\":0.5"));
+        assertResumeRefused(custom, adam, 2, "learningRate 0.5 vs 0.01");
+    }
+
+    @Test
+    void aFolderWhereAResultsFileShouldBeIsRefusedNamingIt() throws IOException {
+        Files.createDirectories(dir.resolve("results.jsonl"));
+        var report = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(dir));
+        assertEquals(dir.resolve("results.jsonl") + " is a folder, not a results file; move it away",
+                report.getMessage());
+        var resume = assertThrows(IllegalArgumentException.class, () -> Search.run(settings(1), fixed, dir,
+                SearchListener.NONE));
+        assertEquals(report.getMessage(), resume.getMessage());
+        assertTrue(Files.isDirectory(dir.resolve("results.jsonl")));
     }
 
     @Test

@@ -205,6 +205,22 @@ class SearchTest {
     }
 
     @Test
+    void aListEntrysLabelIsReservedForThatEntryUnderThatVariant() {
+        NAdamWConfig adam = NAdamWConfig.adam(1e-3);
+        var custom = assertThrows(IllegalArgumentException.class, () -> Candidate.custom("taskset-3", adam));
+        assertTrue(custom.getMessage().contains("label 'taskset-3' names list entry 3 under TASKSET"),
+                custom.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Candidate("torch_port-3", 3, ListVariant.TASKSET,
+                OptList.config(3, ListVariant.TASKSET)));
+        assertThrows(IllegalArgumentException.class, () -> new Candidate("taskset-4", 3, ListVariant.TASKSET,
+                OptList.config(3, ListVariant.TASKSET)));
+        // labels that only look alike stay free
+        assertEquals("taskset-3b", Candidate.custom("taskset-3b", adam).label());
+        assertEquals("my-taskset-3", new Candidate("my-taskset-3", 3, ListVariant.TASKSET,
+                OptList.config(3, ListVariant.TASKSET)).label());
+    }
+
+    @Test
     void shardsOfExplicitCandidatesSplitThemByPosition() {
         List<Candidate> candidates = List.of(Candidate.listEntry(5, ListVariant.TASKSET),
                 Candidate.listEntry(5, ListVariant.TORCH_PORT), Candidate.listEntry(8, ListVariant.TASKSET),

@@ -156,7 +156,7 @@ class CheckpointTest {
         long next = AtomicFile.TEMPORARIES.get() + 1;
         List<Path> stale = new ArrayList<>();
         for (long n = next; n < next + 3; n++) {
-            stale.add(Files.writeString(dir.resolve("opt.ckpt.tmp" + ProcessHandle.current().pid() + "-" + n),
+            stale.add(Files.writeString(dir.resolve(AtomicFile.temporaryName(n)),
                     "left by a killed process"));
         }
         Tensor[] params = params();
