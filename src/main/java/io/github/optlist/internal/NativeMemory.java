@@ -23,6 +23,19 @@ public final class NativeMemory {
         return pointer;
     }
 
+    /**
+     * Hands {@code pointer}, made and {@code retainReference()}d inside a scope that has closed since, to the
+     * caller's innermost open scope, or to the garbage collector when there is none; returns it.
+     */
+    public static <P extends Pointer> P toCallerScope(P pointer) {
+        PointerScope caller = PointerScope.getInnerScope();
+        if (caller != null) {
+            caller.attach(pointer);
+            pointer.releaseReference();
+        }
+        return pointer;
+    }
+
     /** Frees a pointer kept by {@link #outliveScope}; null is ignored. */
     public static void release(Pointer pointer) {
         if (pointer != null && !pointer.isNull()) {

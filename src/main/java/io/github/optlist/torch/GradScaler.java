@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.internal.NonFiniteCheck;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DeviceOptional;
@@ -116,12 +117,7 @@ public final class GradScaler {
             scaled = loss.mul(factor);
             scaled.retainReference();
         }
-        PointerScope caller = PointerScope.getInnerScope();
-        if (caller != null) {
-            caller.attach(scaled);
-            scaled.releaseReference();
-        }
-        return scaled;
+        return NativeMemory.toCallerScope(scaled);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.internal.Messages;
 import io.github.optlist.torch.Unpickler.PickleException;
 import io.github.optlist.torch.Unpickler.TensorRecord;
@@ -163,12 +164,7 @@ final class TorchFile implements AutoCloseable {
             throw new CheckpointException("cannot load " + path + ": a tensor of sizes "
                     + Arrays.toString(record.sizes()) + " could not be made: " + Messages.firstLine(e), e);
         }
-        PointerScope caller = PointerScope.getInnerScope();
-        if (caller != null) {
-            caller.attach(out);
-            out.releaseReference();
-        }
-        return out;
+        return NativeMemory.toCallerScope(out);
     }
 
     @Override
