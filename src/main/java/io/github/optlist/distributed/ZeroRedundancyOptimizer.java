@@ -97,7 +97,8 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     /**
      * The sharded optimizer of list entry {@code idx} over {@code params}, as
      * {@link io.github.optlist.torch.TorchOptList#optimizerForIdx(TensorVector, int, long, ListVariant,
-     * OptimizerOptions)} builds it unsharded. A collective: every rank calls it with its copy of the same model.
+     * OptimizerOptions)} builds it unsharded (a tensor listed again, a model's tied weights, is taken once). A
+     * collective: every rank calls it with its copy of the same model.
      *
      * @throws IllegalArgumentException as {@code optimizerForIdx}, or if {@code group} is null
      * @throws DistributedException     as {@link #of}

@@ -73,7 +73,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     /**
      * An optimizer for one group with the default options; {@code config} runs as it says, {@code variant} picks the
-     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did).
+     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did). A
+     * tensor {@code params} lists again (a model's tied weights) is taken once, as by
+     * {@link ParamGroup#of(TensorVector, NAdamWConfig)}.
      *
      * @throws IllegalArgumentException for no or bad parameters, null config or variant, or {@code trainingSteps <= 0}
      */
