@@ -401,6 +401,13 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
         stepCount = ShardedCheckpoint.load(this, path);
     }
 
+    /** {@inheritDoc} A closed optimizer refuses before the file is read. */
+    @Override
+    public void loadPythonStateDict(Path path) throws IOException {
+        requireOpen();
+        ListOptimizer.super.loadPythonStateDict(path);
+    }
+
     /** The group this optimizer runs over, for {@link Consolidation} and {@link ShardedCheckpoint}. */
     TrainingGroup group() {
         return group;

@@ -298,6 +298,13 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         CheckpointFiles.load(path, paramGroups(), this::loadState);
     }
 
+    /** {@inheritDoc} A closed optimizer refuses before the file is read. */
+    @Override
+    public void loadPythonStateDict(Path path) throws IOException {
+        requireOpen();
+        ListOptimizer.super.loadPythonStateDict(path);
+    }
+
     /**
      * A copy of {@code param}'s entry of {@link #state()}, as torch's {@code state_dict()["state"][i]}.
      *
