@@ -3,6 +3,7 @@ package io.github.optlist.distributed;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.CallGuard;
 import io.github.optlist.internal.GradScales;
 import io.github.optlist.internal.NonFiniteCheck;
 import io.github.optlist.torch.GroupState;
@@ -53,7 +54,8 @@ import java.util.function.LongConsumer;
  * {@link NAdamWCosineDecay#load(Path)}.
  *
  * <p>Gradients must be averaged before {@link #step()} ({@link DataParallel#averageGradients()}); ZeRO-1 shards only
- * the optimizer state, not the gradients. Not thread-safe.
+ * the optimizer state, not the gradients. Not thread-safe; only {@link #close()} is guarded against other threads
+ * (refused while another thread is in a call).
  */
 public final class ZeroRedundancyOptimizer implements ListOptimizer {
 
@@ -73,7 +75,8 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     private LongConsumer skippedStepListener = step -> { };
     private long stepCount;
     private long skippedSteps;
-    private boolean closed;
+    /** Counts the calls in progress, so that {@link #close()} never frees the state under one. */
+    private final CallGuard calls = new CallGuard("optimizer");
 
     private ZeroRedundancyOptimizer(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
                                     ListVariant variant, OptimizerOptions options) {
@@ -97,7 +100,8 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     /**
      * The sharded optimizer of list entry {@code idx} over {@code params}, as
      * {@link io.github.optlist.torch.TorchOptList#optimizerForIdx(TensorVector, int, long, ListVariant,
-     * OptimizerOptions)} builds it unsharded. A collective: every rank calls it with its copy of the same model.
+     * OptimizerOptions)} builds it unsharded (a tensor listed again, a model's tied weights, is taken once). A
+     * collective: every rank calls it with its copy of the same model.
      *
      * @throws IllegalArgumentException as {@code optimizerForIdx}, or if {@code group} is null
      * @throws DistributedException     as {@link #of}
@@ -172,17 +176,18 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void step() {
-        requireOpen();
-        if (options.skipNonFiniteSteps() && !finiteOnEveryRank()) {
-            skippedSteps++;
-            skippedStepListener.accept(stepCount);
-            return;
+        try (CallGuard.Call call = calls.enter()) {
+            if (options.skipNonFiniteSteps() && !finiteOnEveryRank()) {
+                skippedSteps++;
+                skippedStepListener.accept(stepCount);
+                return;
+            }
+            if (local != null) {
+                local.step();
+            }
+            stepCount++;
+            broadcastOwnedParameters();
         }
-        if (local != null) {
-            local.step();
-        }
-        stepCount++;
-        broadcastOwnedParameters();
     }
 
     /**
@@ -191,18 +196,19 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public boolean scaledStep(double gradScale) {
-        requireOpen();
-        double scale = GradScales.require(gradScale);
-        if (!finiteOnEveryRank()) {
-            return false;
+        try (CallGuard.Call call = calls.enter()) {
+            double scale = GradScales.require(gradScale);
+            if (!finiteOnEveryRank()) {
+                return false;
+            }
+            if (local != null && !local.scaledStep(scale)) {
+                throw new IllegalStateException("rank " + group.rank() + " found a non-finite gradient on its second"
+                        + " look; its gradients changed during the step");
+            }
+            stepCount++;
+            broadcastOwnedParameters();
+            return true;
         }
-        if (local != null && !local.scaledStep(scale)) {
-            throw new IllegalStateException("rank " + group.rank() + " found a non-finite gradient on its second"
-                    + " look; its gradients changed during the step");
-        }
-        stepCount++;
-        broadcastOwnedParameters();
-        return true;
     }
 
     /** Every rank's updated parameters, from their owners to the others. */
@@ -308,16 +314,17 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      * to count, so call it outside the training loop.
      */
     public long momentBytes() {
-        requireOpen();
-        long bytes = 0;
-        try (PointerScope scope = new PointerScope()) {
-            for (GroupState g : local == null ? List.<GroupState>of() : local.state().groups()) {
-                for (ParamStateDict state : g.params()) {
-                    bytes += state.hasMoments() ? state.expAvg().nbytes() + state.expAvgSq().nbytes() : 0;
+        try (CallGuard.Call call = calls.enter()) {
+            long bytes = 0;
+            try (PointerScope scope = new PointerScope()) {
+                for (GroupState g : local == null ? List.<GroupState>of() : local.state().groups()) {
+                    for (ParamStateDict state : g.params()) {
+                        bytes += state.hasMoments() ? state.expAvg().nbytes() + state.expAvgSq().nbytes() : 0;
+                    }
                 }
             }
+            return bytes;
         }
-        return bytes;
     }
 
     /**
@@ -328,8 +335,9 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public OptimizerState state() {
-        requireOpen();
-        return Consolidation.wholeState(this);
+        try (CallGuard.Call call = calls.enter()) {
+            return Consolidation.wholeState(this);
+        }
     }
 
     /**
@@ -343,24 +351,25 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void loadState(OptimizerState state) {
-        requireOpen();
-        IllegalArgumentException failure = null;
-        OptimizerState fitted = null;
-        try {
-            if (state == null) {
-                throw new IllegalArgumentException("state must not be null");
+        try (CallGuard.Call call = calls.enter()) {
+            IllegalArgumentException failure = null;
+            OptimizerState fitted = null;
+            try {
+                if (state == null) {
+                    throw new IllegalArgumentException("state must not be null");
+                }
+                fitted = state.fittedTo(groups, trainingSteps, variant, options.statePrecision());
+            } catch (IllegalArgumentException e) {
+                failure = e;
             }
-            fitted = state.fittedTo(groups, trainingSteps, variant, options.statePrecision());
-        } catch (IllegalArgumentException e) {
-            failure = e;
+            if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "state check")) {
+                throw failure != null ? failure : new IllegalArgumentException("another rank refused the state"
+                        + " (see its error); nothing changed");
+            }
+            List<ParamStateDict> flat = new ArrayList<>();
+            fitted.groups().forEach(g -> flat.addAll(g.params()));
+            stepCount = Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount());
         }
-        if (!SmallCollectives.allAgree(group, failure == null, params.get(0), "state check")) {
-            throw failure != null ? failure
-                    : new IllegalArgumentException("another rank refused the state (see its error); nothing changed");
-        }
-        List<ParamStateDict> flat = new ArrayList<>();
-        fitted.groups().forEach(g -> flat.addAll(g.params()));
-        stepCount = Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount());
     }
 
     /**
@@ -377,9 +386,10 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void save(Path path) throws IOException {
-        requireOpen();
-        requirePath(path);
-        ShardedCheckpoint.save(this, path);
+        try (CallGuard.Call call = calls.enter()) {
+            requirePath(path);
+            ShardedCheckpoint.save(this, path);
+        }
     }
 
     /**
@@ -395,9 +405,18 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void load(Path path) throws IOException {
-        requireOpen();
-        requirePath(path);
-        stepCount = ShardedCheckpoint.load(this, path);
+        try (CallGuard.Call call = calls.enter()) {
+            requirePath(path);
+            stepCount = ShardedCheckpoint.load(this, path);
+        }
+    }
+
+    /** {@inheritDoc} A closed optimizer refuses before the file is read. */
+    @Override
+    public void loadPythonStateDict(Path path) throws IOException {
+        try (CallGuard.Call call = calls.enter()) {
+            ListOptimizer.super.loadPythonStateDict(path);
+        }
     }
 
     /** The group this optimizer runs over, for {@link Consolidation} and {@link ShardedCheckpoint}. */
@@ -419,21 +438,25 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
         }
     }
 
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("this optimizer is closed: its state was freed");
-        }
-    }
-
-    /** Frees this rank's state and the broadcast buffers; the parameters are untouched. */
+    /**
+     * Frees this rank's state and the broadcast buffers; the parameters are untouched. Refused while a call on
+     * another thread is in progress, on this optimizer or on its {@linkplain #localOptimizer() share} (freeing the
+     * state under it would crash the JVM); nothing is freed then, and a later {@code close()} succeeds.
+     *
+     * @throws IllegalStateException if another thread is using this optimizer
+     */
     @Override
     public void close() {
-        if (closed) {
+        if (!calls.close()) {
             return;
         }
-        closed = true;
         if (local != null) {
-            local.close();
+            try {
+                local.close();
+            } catch (IllegalStateException e) {
+                calls.reopen();
+                throw e;
+            }
         }
         nonFinite.release();
         ownedBuffers.stream().filter(b -> b != null).forEach(FlatBuffers::close);

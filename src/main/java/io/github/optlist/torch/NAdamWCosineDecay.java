@@ -2,6 +2,7 @@ package io.github.optlist.torch;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.CallGuard;
 import io.github.optlist.internal.GradScales;
 import io.github.optlist.internal.Messages;
 import io.github.optlist.internal.NonFiniteCheck;
@@ -54,7 +55,8 @@ import java.util.function.Supplier;
  * <p>A closed optimizer refuses every call that would use its parameters or state with an
  * {@link IllegalStateException}; the getters of plain values ({@code stepCount()}, {@code options()}, ...) still
  * answer. Not thread-safe: one optimizer serves one training loop; optimizers over distinct parameters may step
- * concurrently.
+ * concurrently. Only {@link #close()} is guarded against other threads: while a call on another thread is in
+ * progress it is refused with an {@link IllegalStateException} instead of freeing the state under that call.
  */
 public final class NAdamWCosineDecay implements ListOptimizer {
 
@@ -65,7 +67,8 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     private final NonFiniteCheck nonFinite = new NonFiniteCheck();
     private final ParamStateAccess paramStates;
     private final StepRecord record = new StepRecord();
-    private boolean closed;
+    /** Counts the calls in progress, so that {@link #close()} never frees the state under one. */
+    private final CallGuard calls = new CallGuard("optimizer");
 
     /** As {@link #NAdamWCosineDecay(TensorVector, NAdamWConfig, long, ListVariant)} under {@code TASKSET}. */
     public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps) {
@@ -74,7 +77,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     /**
      * An optimizer for one group with the default options; {@code config} runs as it says, {@code variant} picks the
-     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did).
+     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did). A
+     * tensor {@code params} lists again (a model's tied weights) is taken once, as by
+     * {@link ParamGroup#of(TensorVector, NAdamWConfig)}.
      *
      * @throws IllegalArgumentException for no or bad parameters, null config or variant, or {@code trainingSteps <= 0}
      */
@@ -114,9 +119,10 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      *                                  one sharing memory with it
      */
     public void addParamGroup(ParamGroup group) {
-        requireOpen();
-        Registration.requireAddable(paramGroups(), group);
-        Registration.add(groups, group, trainingSteps, variant, options);
+        try (CallGuard.Call call = calls.enter()) {
+            Registration.requireAddable(paramGroups(), group);
+            Registration.add(groups, group, trainingSteps, variant, options);
+        }
     }
 
     @Override
@@ -151,8 +157,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
     public long stepCount(Tensor param) {
-        requireOpen();
-        return paramStates.find(param).step;
+        try (CallGuard.Call call = calls.enter()) {
+            return paramStates.find(param).step;
+        }
     }
 
     /** The learning rate the next {@code step()} applies to the first group. */
@@ -167,8 +174,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if there is no such group
      */
     public double learningRate(int groupIndex) {
-        requireOpen();
-        return GroupStepper.nextLearningRate(groups, groupIndex);
+        try (CallGuard.Call call = calls.enter()) {
+            return GroupStepper.nextLearningRate(groups, groupIndex);
+        }
     }
 
     @Override
@@ -184,8 +192,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code setToNone} is false and a gradient is expanded (has a stride 0)
      */
     public void zeroGrad(boolean setToNone) {
-        requireOpen();
-        GroupStepper.zeroGrad(groups, setToNone);
+        try (CallGuard.Call call = calls.enter()) {
+            GroupStepper.zeroGrad(groups, setToNone);
+        }
     }
 
     /**
@@ -201,8 +210,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     @Override
     public void step() {
-        requireOpen();
-        record.step(groups, options.skipNonFiniteSteps() ? nonFinite : null, 1, true);
+        try (CallGuard.Call call = calls.enter()) {
+            record.step(groups, options.skipNonFiniteSteps() ? nonFinite : null, 1, true);
+        }
     }
 
     /**
@@ -213,8 +223,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     @Override
     public boolean scaledStep(double gradScale) {
         double scale = GradScales.require(gradScale);
-        requireOpen();
-        return record.step(groups, nonFinite, scale, false);
+        try (CallGuard.Call call = calls.enter()) {
+            return record.step(groups, nonFinite, scale, false);
+        }
     }
 
     /**
@@ -225,14 +236,15 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code closure} is null or a gradient is sparse
      */
     public Tensor step(Supplier<Tensor> closure) {
-        requireOpen();
-        if (closure == null) {
-            throw new IllegalArgumentException("closure must not be null");
-        }
-        try (AutoGradMode gradEnabled = new AutoGradMode(true)) {
-            Tensor loss = closure.get();
-            step(); // under no-grad inside, whatever mode it is called in
-            return loss;
+        try (CallGuard.Call call = calls.enter()) {
+            if (closure == null) {
+                throw new IllegalArgumentException("closure must not be null");
+            }
+            try (AutoGradMode gradEnabled = new AutoGradMode(true)) {
+                Tensor loss = closure.get();
+                step(); // under no-grad inside, whatever mode it is called in
+                return loss;
+            }
         }
     }
 
@@ -248,8 +260,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     /** Called with {@link #stepCount()} at each step skipped for non-finite gradients; null is refused (IAE). */
     public void setSkippedStepListener(LongConsumer listener) {
-        requireOpen();
-        record.setSkipListener(listener);
+        try (CallGuard.Call call = calls.enter()) {
+            record.setSkipListener(listener);
+        }
     }
 
     /** {@inheritDoc} A parameter's state that has not followed its parameter's move does so first. */
@@ -260,8 +273,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     /** The state; with {@code copy} false it holds the live tensors, for a writer done before the next step. */
     private OptimizerState state(boolean copy) {
-        requireOpen();
-        try (NoGradGuard noGrad = new NoGradGuard()) {
+        try (CallGuard.Call call = calls.enter(); NoGradGuard noGrad = new NoGradGuard()) {
             try (PointerScope scope = new PointerScope()) {
                 groups.forEach(GroupStepper::followParameters);
             }
@@ -273,40 +285,52 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     /** {@inheritDoc} Moments given on one device load onto the parameters' device, whatever it is. */
     @Override
     public void loadState(OptimizerState state) {
-        requireOpen();
-        if (state == null) {
-            throw new IllegalArgumentException("state must not be null");
-        }
-        OptimizerState fitted = state.fittedTo(paramGroups(), trainingSteps, variant, options.statePrecision());
-        for (int g = 0; g < groups.size(); g++) {
-            groups.get(g).requireLoadable(fitted.groups().get(g));
-        }
-        List<List<ParamState.Loaded>> loaded = new ArrayList<>();
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            for (int g = 0; g < groups.size(); g++) {
-                loaded.add(groups.get(g).prepare(fitted.groups().get(g)));
+        try (CallGuard.Call call = calls.enter()) {
+            if (state == null) {
+                throw new IllegalArgumentException("state must not be null");
             }
-        } catch (RuntimeException e) {
-            loaded.forEach(group -> group.forEach(ParamState.Loaded::release));
-            throw new IllegalArgumentException("cannot convert the state to this optimizer's devices and dtypes: "
-                    + Messages.firstLine(e) + "; nothing was changed", e);
+            OptimizerState fitted = state.fittedTo(paramGroups(), trainingSteps, variant, options.statePrecision());
+            for (int g = 0; g < groups.size(); g++) {
+                groups.get(g).requireLoadable(fitted.groups().get(g));
+            }
+            List<List<ParamState.Loaded>> loaded = new ArrayList<>();
+            try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+                for (int g = 0; g < groups.size(); g++) {
+                    loaded.add(groups.get(g).prepare(fitted.groups().get(g)));
+                }
+            } catch (RuntimeException e) {
+                loaded.forEach(group -> group.forEach(ParamState.Loaded::release));
+                throw new IllegalArgumentException("cannot convert the state to this optimizer's devices and dtypes: "
+                        + Messages.firstLine(e) + "; nothing was changed", e);
+            }
+            // Everything is converted: from here on nothing allocates, so nothing can fail halfway.
+            for (int g = 0; g < groups.size(); g++) {
+                groups.get(g).commit(loaded.get(g));
+            }
+            record.setStepCount(state.stepCount());
         }
-        // Everything is converted: from here on nothing allocates, so nothing can fail halfway.
-        for (int g = 0; g < groups.size(); g++) {
-            groups.get(g).commit(loaded.get(g));
-        }
-        record.setStepCount(state.stepCount());
     }
 
     @Override
     public void save(Path path) throws IOException {
-        CheckpointFiles.save(path, () -> state(false), paramGroups());
+        try (CallGuard.Call call = calls.enter()) {
+            CheckpointFiles.save(path, () -> state(false), paramGroups());
+        }
     }
 
     @Override
     public void load(Path path) throws IOException {
-        requireOpen();
-        CheckpointFiles.load(path, paramGroups(), this::loadState);
+        try (CallGuard.Call call = calls.enter()) {
+            CheckpointFiles.load(path, paramGroups(), this::loadState);
+        }
+    }
+
+    /** {@inheritDoc} A closed optimizer refuses before the file is read. */
+    @Override
+    public void loadPythonStateDict(Path path) throws IOException {
+        try (CallGuard.Call call = calls.enter()) {
+            ListOptimizer.super.loadPythonStateDict(path);
+        }
     }
 
     /**
@@ -315,8 +339,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
     public ParamStateDict stateDict(Tensor param) {
-        requireOpen();
-        return paramStates.copy(param);
+        try (CallGuard.Call call = calls.enter()) {
+            return paramStates.copy(param);
+        }
     }
 
     /**
@@ -327,8 +352,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      *                                  moments are not floating point or have another shape than {@code param}
      */
     public void loadStateDict(Tensor param, ParamStateDict state) {
-        requireOpen();
-        paramStates.replace(param, state);
+        try (CallGuard.Call call = calls.enter()) {
+            paramStates.replace(param, state);
+        }
     }
 
     /**
@@ -338,8 +364,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code count} is negative
      */
     public void setStepCount(long count) {
-        requireOpen();
-        record.setStepCount(count);
+        try (CallGuard.Call call = calls.enter()) {
+            record.setStepCount(count);
+        }
     }
 
     /** The state of {@code param}, for the tests. */
@@ -347,16 +374,17 @@ public final class NAdamWCosineDecay implements ListOptimizer {
         return paramStates.find(param);
     }
 
-    private void requireOpen() {
-        if (closed) {
-            throw new IllegalStateException("this optimizer is closed: its state was freed");
-        }
-    }
-
+    /**
+     * {@inheritDoc} Refused while a call on another thread is in progress (freeing the state under it would crash
+     * the JVM); nothing is freed then, and a later {@code close()} succeeds.
+     *
+     * @throws IllegalStateException if another thread is using this optimizer
+     */
     @Override
     public void close() {
-        closed = true;
-        groups.forEach(GroupStepper::release);
-        nonFinite.release();
+        if (calls.close()) {
+            groups.forEach(GroupStepper::release);
+            nonFinite.release();
+        }
     }
 }

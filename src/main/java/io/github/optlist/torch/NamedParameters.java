@@ -32,8 +32,11 @@ import java.util.function.Function;
  * }</pre>
  *
  * <p>The parameters are taken in {@code named_parameters} order (a TorchScript module's recursive order, a
- * C++ module's registration order); those with {@code requires_grad} false (frozen) are left out. The object holds
- * its own references to the tensors.
+ * C++ module's registration order); those with {@code requires_grad} false (frozen) are left out. A tensor the
+ * module holds under several names (tied weights: {@code dec.weight = enc.weight}) is taken once, under its first
+ * name, as Python's {@code named_parameters()} gives it ({@code remove_duplicate=True}); LibTorch lists it under
+ * every name. Distinct tensors that share memory are not merged: the optimizer refuses them. The object holds its
+ * own references to the tensors.
  */
 public final class NamedParameters {
 
@@ -73,7 +76,8 @@ public final class NamedParameters {
 
     /**
      * The trainable parameters of a TorchScript module (for example one loaded with {@code torch.load(path)} from a
-     * file that Python's {@code torch.jit.save} wrote), recursively, in {@code named_parameters} order.
+     * file that Python's {@code torch.jit.save} wrote), recursively, in {@code named_parameters} order, each tensor
+     * once under its first name.
      *
      * @throws IllegalArgumentException if {@code module} is null or has no parameter that requires grad
      */
@@ -82,19 +86,21 @@ public final class NamedParameters {
             throw new IllegalArgumentException("module must not be null");
         }
         List<Entry> entries = new ArrayList<>();
+        Set<Long> seen = new HashSet<>();
         try (PointerScope scope = new PointerScope()) {
             named_parameter_list list = module.named_parameters(true);
             named_parameter_iterator end = list.end();
             for (named_parameter_iterator it = list.begin(); it.notEquals(end); it.increment()) {
                 NamedTensor named = it.access();
-                addIfTrainable(entries, named.name().getString(), named.value());
+                addIfTrainable(entries, seen, named.name().getString(), named.value());
             }
         }
         return new NamedParameters(entries);
     }
 
     /**
-     * The trainable parameters of a LibTorch C++ module built from Java, recursively, in registration order.
+     * The trainable parameters of a LibTorch C++ module built from Java, recursively, in registration order, each
+     * tensor once under its first name.
      *
      * @throws IllegalArgumentException if {@code module} is null or has no parameter that requires grad
      */
@@ -103,11 +109,12 @@ public final class NamedParameters {
             throw new IllegalArgumentException("module must not be null");
         }
         List<Entry> entries = new ArrayList<>();
+        Set<Long> seen = new HashSet<>();
         try (PointerScope scope = new PointerScope()) {
             StringTensorDict dict = module.named_parameters(true);
             for (long i = 0; i < dict.size(); i++) {
                 StringTensorDictItem item = dict.get(i);
-                addIfTrainable(entries, item.key().getString(), item.value());
+                addIfTrainable(entries, seen, item.key().getString(), item.value());
             }
         }
         return new NamedParameters(entries);
@@ -115,7 +122,8 @@ public final class NamedParameters {
 
     /**
      * Named tensors given by hand, in the map's iteration order (use a {@link LinkedHashMap}); those with
-     * {@code requires_grad} false are left out, as from a module.
+     * {@code requires_grad} false are left out, as from a module. A tensor given under two names is kept under both,
+     * and the optimizer refuses it, as any list given by hand that names a tensor twice (see {@link ParamGroup}).
      *
      * @throws IllegalArgumentException if the map is null or empty, or holds a null or empty name or a null tensor
      */
@@ -134,8 +142,9 @@ public final class NamedParameters {
         return new NamedParameters(entries);
     }
 
-    private static void addIfTrainable(List<Entry> entries, String name, Tensor tensor) {
-        if (tensor.defined() && tensor.requires_grad()) {
+    /** Adds a trainable tensor not {@code seen} before (a tied weight's later names are dropped). */
+    private static void addIfTrainable(List<Entry> entries, Set<Long> seen, String name, Tensor tensor) {
+        if (tensor.defined() && tensor.requires_grad() && seen.add(TensorChecks.identity(tensor))) {
             entries.add(new Entry(name, NativeMemory.outliveScope(new Tensor(tensor))));
         }
     }

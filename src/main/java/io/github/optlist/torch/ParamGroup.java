@@ -24,6 +24,15 @@ import java.util.Map;
  * {@code p.detach()}, overlapping views of one buffer), which the optimizer would update twice;
  * and names that are not one non-empty, distinct name per parameter.
  *
+ * <p>The same tensor twice: a model that holds one tensor under two names (tied weights, {@code dec.weight =
+ * enc.weight}) lists it twice in LibTorch's {@code parameters()}, where Python's lists it once. The model-facing
+ * entries, {@link #of(TensorVector, NAdamWConfig)} (and the optimizers' constructors and factories taking a
+ * {@code TensorVector}) and {@link NamedParameters} of a module, keep its first place and drop the others, as
+ * Python does. A list given by hand (this constructor, {@link #of(List, NAdamWConfig)}, {@link #named}) that names
+ * a tensor twice is refused instead: torch.optim only warns there and then updates that tensor twice per step, each
+ * time advancing its moments and step count, which is never what was meant. A tensor in two groups is refused
+ * ({@link #requireDisjoint}), as torch.optim raises {@code ValueError} for it.
+ *
  * <p>Names are optional: a group built from tensors alone has none; one built by {@link NamedParameters} or
  * {@link #named} has one per parameter, and its checkpoints match parameters by name.
  *
@@ -98,19 +107,33 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
     }
 
     /**
-     * A group of every tensor in {@code params}, e.g. {@code module.parameters()}.
+     * A group of the tensors of a model's parameter list, {@code module.parameters()}, each tensor once: a tensor
+     * the list holds again (tied weights, e.g. a decoder's weight that is the encoder's) is taken at its first place
+     * only, as Python's {@code model.parameters()} lists it, so it is updated once per step with the gradient
+     * autograd accumulated from all its uses. Distinct tensors that share memory (a view, a {@code detach()}) are
+     * still refused. Positions in messages are those of {@code params}.
      *
-     * @throws IllegalArgumentException as the constructor, or if {@code params} is null
+     * @throws IllegalArgumentException as the constructor (but for the repeats), or if {@code params} is null
      */
     public static ParamGroup of(TensorVector params, NAdamWConfig config) {
         if (params == null || params.isNull()) {
             throw new IllegalArgumentException("params must not be null");
         }
+        if (config == null) {
+            throw new IllegalArgumentException("config must not be null");
+        }
         List<Tensor> tensors = new ArrayList<>((int) params.size());
         for (long i = 0; i < params.size(); i++) {
-            tensors.add(params.get(i));
+            Tensor tensor = params.get(i);
+            TensorChecks.requireOptimizable(tensor, "params[" + i + "]");
+            tensors.add(tensor);
         }
-        return new ParamGroup(tensors, config);
+        List<Integer> first = TensorChecks.firstOccurrences(tensors);
+        List<Tensor> once = first.stream().map(tensors::get).toList();
+        try (PointerScope scope = new PointerScope()) {
+            TensorChecks.requireNoSharedMemory(once, k -> "params[" + first.get(k) + "]");
+        }
+        return new ParamGroup(once, config);
     }
 
     /** A group of the given tensors. */

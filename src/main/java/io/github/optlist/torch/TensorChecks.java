@@ -7,8 +7,10 @@ import org.bytedeco.pytorch.global.torch.Layout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.IntFunction;
 
 /** The checks that refuse bad parameters and gradients before any tensor is changed. */
@@ -243,16 +245,37 @@ final class TensorChecks {
         return -1;
     }
 
-    /** Refuses a list holding the same tensor (the same storage object) twice. */
+    /**
+     * Refuses a list holding the same tensor (the same tensor object, not only the same memory) twice: a list given
+     * by hand names each tensor once. A model's repeats (tied weights) are dropped before, by
+     * {@link #firstOccurrences}.
+     */
     static void requireDistinct(List<Tensor> tensors) {
         Map<Long, Integer> seen = new HashMap<>();
         for (int i = 0; i < tensors.size(); i++) {
             Integer first = seen.putIfAbsent(identity(tensors.get(i)), i);
             if (first != null) {
                 throw new IllegalArgumentException("params[" + i + "] is the same tensor as params[" + first
-                        + "]; a tensor can be optimized only once");
+                        + "]; a tensor can be optimized only once: list it once (ParamGroup.of(model.parameters())"
+                        + " and NamedParameters drop a model's tied repeats)");
             }
         }
+    }
+
+    /**
+     * The positions of the tensors of {@code tensors} not seen earlier in the list, in order: each tensor once, at
+     * its first place, as Python's {@code model.parameters()} lists a tensor a model holds twice (tied weights).
+     * Only the same tensor object counts as seen; a view or {@code detach()} of it is another tensor.
+     */
+    static List<Integer> firstOccurrences(List<Tensor> tensors) {
+        Set<Long> seen = new HashSet<>();
+        List<Integer> first = new ArrayList<>(tensors.size());
+        for (int i = 0; i < tensors.size(); i++) {
+            if (seen.add(identity(tensors.get(i)))) {
+                first.add(i);
+            }
+        }
+        return first;
     }
 
     /** The address of the tensor's implementation: equal for two handles of one tensor. */

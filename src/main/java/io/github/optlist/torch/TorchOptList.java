@@ -21,7 +21,9 @@ public final class TorchOptList {
      * The optimizer of list entry {@code idx} over {@code params}, run as the list was ranked
      * ({@link ListVariant#TASKSET}: the shorter warm-up, and no Nesterov even for entries that name it).
      *
-     * @param params        the tensors to update, e.g. {@code module.parameters()}
+     * @param params        the tensors to update, e.g. {@code module.parameters()}; a tensor listed again (tied
+     *                      weights) is taken once, at its first place, as Python's {@code model.parameters()} lists
+     *                      it (see {@link ParamGroup#of(TensorVector, io.github.optlist.NAdamWConfig)})
      * @param idx           the list index, 0 first
      * @param trainingSteps the number of steps training will run; the schedule is laid out over it
      * @throws IllegalArgumentException if {@code idx} is outside {@code [0, OptList.size())}, {@code trainingSteps <=
@@ -67,8 +69,8 @@ public final class TorchOptList {
 
     /**
      * The optimizer of list entry {@code idx} over a TorchScript module's trainable parameters ({@code requires_grad}),
-     * in {@code named_parameters} order, with their names kept (see {@link NamedParameters}), under
-     * {@link ListVariant#TASKSET}.
+     * in {@code named_parameters} order, with their names kept, a tied tensor once under its first name (see
+     * {@link NamedParameters}), under {@link ListVariant#TASKSET}.
      *
      * @throws IllegalArgumentException as {@link #optimizerForIdx(TensorVector, int, long)}, or if the module is null
      *                                  or has no trainable parameter

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.bytedeco.pytorch.global.torch.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -87,10 +89,25 @@ class BadInputTest {
     }
 
     @Test
-    void sameTensorTwiceInOneGroup() {
+    void sameTensorTwiceInAListGivenByHandButOnceFromAModelsParameterList() {
         Tensor p = param();
-        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(p, param(), p), 0, 100),
-                "params[2]", "params[0]", "same tensor");
+        assertRefused(() -> ParamGroup.of(List.of(p, param(), p), entry), "params[2]", "params[0]", "same tensor");
+        Map<String, Tensor> named = new LinkedHashMap<>();
+        named.put("a", p);
+        named.put("b", p);
+        assertRefused(() -> NamedParameters.of(named).group(entry), "params[1]", "params[0]", "same tensor");
+        // model.parameters() of a model with tied weights lists the tensor twice; Python's lists it once.
+        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(p, param(), p), 0, 100)) {
+            assertEquals(2, opt.paramGroups().get(0).params().size());
+            assertEquals(TensorChecks.identity(p), TensorChecks.identity(opt.paramGroups().get(0).params().get(0)));
+        }
+    }
+
+    @Test
+    void aRepeatInAModelsParameterListIsDroppedButItsDetachedAliasIsRefusedAtItsOwnPosition() {
+        Tensor p = param();
+        assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(p, p, param(), p.detach()), 0, 100),
+                "params[3] shares memory with params[0]");
     }
 
     @Test

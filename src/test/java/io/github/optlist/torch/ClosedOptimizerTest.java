@@ -1,12 +1,17 @@
 package io.github.optlist.torch;
 
 import io.github.optlist.OptList;
+import io.github.optlist.distributed.GroupSettings;
+import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TrainingGroup;
+import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +55,8 @@ class ClosedOptimizerTest {
         calls.put("setSkippedStepListener", () -> opt.setSkippedStepListener(step -> { }));
         calls.put("save", () -> opt.save(Path.of("target", "closed-optimizer.ckpt")));
         calls.put("load", () -> opt.load(Path.of("target", "closed-optimizer.ckpt")));
+        calls.put("loadPythonStateDict", () -> opt.loadPythonStateDict(Path.of("target", "no-such-state-dict.pt")));
+        calls.put("savePythonStateDict", () -> opt.savePythonStateDict(Path.of("target", "closed-optimizer.pt")));
         for (Map.Entry<String, Executable> call : calls.entrySet()) {
             var e = assertThrows(IllegalStateException.class, call.getValue(), call.getKey());
             assertTrue(e.getMessage().contains("closed"), call.getKey() + ": " + e.getMessage());
@@ -61,5 +68,29 @@ class ClosedOptimizerTest {
         assertEquals(1, opt.stepCount(), "the getters of plain values still answer");
         org.junit.jupiter.api.Assertions.assertArrayEquals(before, TestTensors.values(p));
         opt.close();
+    }
+
+    @Test
+    void aClosedShardedOptimizerRefusesBeforeItReadsOrWritesAFile() throws Exception {
+        Tensor p = randn(3).detach().set_requires_grad(true);
+        Path missing = Path.of("target", "no-such-state-dict.pt");
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+                Duration.ofSeconds(30)))) {
+            ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, new TensorVector(p), 0, 100);
+            opt.close();
+            Map<String, Executable> calls = new LinkedHashMap<>();
+            calls.put("step", opt::step);
+            calls.put("state", opt::state);
+            calls.put("loadState", () -> opt.loadState(null));
+            calls.put("save", () -> opt.save(Path.of("target", "closed-sharded.ckpt")));
+            calls.put("load", () -> opt.load(missing));
+            calls.put("loadPythonStateDict", () -> opt.loadPythonStateDict(missing));
+            calls.put("savePythonStateDict", () -> opt.savePythonStateDict(Path.of("target", "closed-sharded.pt")));
+            for (Map.Entry<String, Executable> call : calls.entrySet()) {
+                var e = assertThrows(IllegalStateException.class, call.getValue(), call.getKey());
+                assertTrue(e.getMessage().contains("closed"), call.getKey() + ": " + e.getMessage());
+            }
+            opt.close();
+        }
     }
 }

@@ -3,12 +3,15 @@ package io.github.optlist.torch;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.JitModule;
 import org.bytedeco.pytorch.LayerNormImpl;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.LongVector;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +40,50 @@ class NamedParametersTest {
                 params.names());
         assertEquals(List.of(3L, 4L), List.of(params.entries().get(0).tensor().size(0),
                 params.entries().get(0).tensor().size(1)));
+    }
+
+    /** enc.weight and dec.weight one tensor, dec.bias; {@code alias} registered as other.weight if not null. */
+    private static org.bytedeco.pytorch.Module tied(Tensor weight, Tensor alias) {
+        org.bytedeco.pytorch.Module enc = new org.bytedeco.pytorch.Module();
+        enc.register_parameter("weight", weight);
+        org.bytedeco.pytorch.Module dec = new org.bytedeco.pytorch.Module();
+        dec.register_parameter("weight", weight);
+        dec.register_parameter("bias", TestTensors.param(new double[]{1, 2}, 2));
+        org.bytedeco.pytorch.Module model = new org.bytedeco.pytorch.Module();
+        model.register_module("enc", enc);
+        model.register_module("dec", dec);
+        if (alias != null) {
+            org.bytedeco.pytorch.Module other = new org.bytedeco.pytorch.Module();
+            other.register_parameter("weight", alias);
+            model.register_module("other", other);
+        }
+        return model;
+    }
+
+    @Test
+    void aTensorACppModuleHoldsUnderTwoNamesIsTakenOnceUnderItsFirstName() {
+        Tensor weight = TestTensors.param(new double[]{1, 2, 3, 4}, 2, 2);
+        NamedParameters params = NamedParameters.of(tied(weight, null));
+        assertEquals(List.of("enc.weight", "dec.bias"), params.names());
+        assertEquals(TensorChecks.identity(weight), TensorChecks.identity(params.entries().get(0).tensor()));
+    }
+
+    @Test
+    void aTiedTorchScriptModelGivesTheNamesPythonsNamedParametersGives() {
+        JitModule model = PythonFixtures.model(Path.of("src/test/resources/tied-model/model_init.pt"));
+        IValue expected = PythonFixtures.load(Path.of("src/test/resources/tied-model/expected.pt"));
+        assertEquals(PythonFixtures.strings(PythonFixtures.get(expected, "param_names")),
+                NamedParameters.of(model).names());
+    }
+
+    @Test
+    void aDetachedAliasUnderAnotherNameIsAnotherTensorAndRefused() {
+        Tensor weight = TestTensors.param(new double[]{1, 2, 3, 4}, 2, 2);
+        org.bytedeco.pytorch.Module model = tied(weight, weight.detach());
+        assertEquals(List.of("enc.weight", "dec.bias", "other.weight"), NamedParameters.of(model).names());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TorchOptList.optimizerForIdx(model, 0, 100));
+        assertTrue(e.getMessage().contains("params[2] shares memory with params[0]"), e.getMessage());
     }
 
     @Test
