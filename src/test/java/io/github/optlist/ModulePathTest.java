@@ -24,14 +24,14 @@ class ModulePathTest {
     @TempDir
     Path dir;
 
-    /** The library's classes and its runtime dependencies, without the tests and their JUnit. */
+    /** The library's classes and its runtime dependencies, without the tests and their JUnit and Jazzer. */
     private static String modulePath() {
         List<String> entries = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             String path = entry.replace(File.separatorChar, '/');
             boolean test = path.endsWith("/test-classes") || path.endsWith("/examples") || path.endsWith("/bench")
                     || path.contains("/org/junit/") || path.contains("/org/opentest4j/")
-                    || path.contains("/org/apiguardian/");
+                    || path.contains("/org/apiguardian/") || path.contains("/com/code-intelligence/");
             if (!test && !entry.isEmpty()) {
                 entries.add(entry);
             }
