@@ -153,8 +153,12 @@ class LoaderFuzzTest {
             }
         }
 
-        /** {@code refused}, {@code loaded}, or what went wrong. */
-        private static String runCase(Path file, boolean asCheckpoint, boolean structured, OptimizerState saved) {
+        /**
+         * Loads {@code file} into a fresh optimizer that has taken two steps: {@code refused} (a
+         * {@link CheckpointException} naming the file, the optimizer unchanged), {@code loaded} (and then one step
+         * ran; for a file that is not {@code structured}, the state loaded is {@code saved}), or what went wrong.
+         */
+        static String runCase(Path file, boolean asCheckpoint, boolean structured, OptimizerState saved) {
             Tensor[][] params = params();
             try (var opt = optimizer(params, plain(), nesterovWithWarmup(), ListVariant.TORCH_PORT)) {
                 run(opt, params, 2);
