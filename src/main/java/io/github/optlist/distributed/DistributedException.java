@@ -6,6 +6,8 @@ package io.github.optlist.distributed;
  */
 public final class DistributedException extends RuntimeException {
 
+    private static final long serialVersionUID = 1L;
+
     /** An error with a message saying what failed and what to check. */
     public DistributedException(String message) {
         super(message);

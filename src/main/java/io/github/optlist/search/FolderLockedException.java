@@ -5,6 +5,8 @@ import java.nio.file.Path;
 /** Thrown when a results folder is locked by another writer ({@link FolderLock}): nothing was written. */
 public final class FolderLockedException extends IllegalStateException {
 
+    private static final long serialVersionUID = 1L;
+
     private final Path folder;
     private final String holder;
 

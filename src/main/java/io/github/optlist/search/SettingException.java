@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  */
 public final class SettingException extends IllegalArgumentException {
 
+    private static final long serialVersionUID = 1L;
+
     private static final Pattern REFERENCE = Pattern.compile("\\{(\\w+)}");
 
     private final String setting;

@@ -10,6 +10,8 @@ import java.io.IOException;
  */
 public final class CheckpointException extends IOException {
 
+    private static final long serialVersionUID = 1L;
+
     /** A refusal with a message saying what is wrong and with which file. */
     public CheckpointException(String message) {
         super(message);

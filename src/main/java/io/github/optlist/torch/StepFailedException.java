@@ -17,6 +17,8 @@ import java.util.Optional;
  */
 public final class StepFailedException extends RuntimeException {
 
+    private static final long serialVersionUID = 1L;
+
     private final transient List<PathReport> completedUpdates;
     private final transient PathReport failedUpdate;
 

@@ -120,6 +120,8 @@ final class Unpickler {
 
     /** A pickle refused: what is wrong, and where. */
     static final class PickleException extends Exception {
+        private static final long serialVersionUID = 1L;
+
         PickleException(String message) {
             super(message);
         }

@@ -59,6 +59,8 @@ final class ZipArchive implements AutoCloseable {
 
     /** The archive is not a well-formed zip file: what is wrong. */
     static final class DamagedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
         DamagedException(String problem) {
             super(problem);
         }

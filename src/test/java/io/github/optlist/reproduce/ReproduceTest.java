@@ -118,6 +118,7 @@ class ReproduceTest {
     }
 
     static final class KilledProcess extends Error {
+        private static final long serialVersionUID = 1L;
     }
 
     @Test

@@ -66,6 +66,7 @@ class SearchTest {
 
     /** Stands for what ends a process mid-search: not a trial failure, so it stops the whole search. */
     static final class ProcessKilled extends Error {
+        private static final long serialVersionUID = 1L;
     }
 
     @Test
