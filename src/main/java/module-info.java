@@ -1,17 +1,21 @@
 /**
- * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal},
- * which this module does not export. The command line's and the plots' libraries are optional ({@code static}):
- * add picocli and progressbar to run {@code io.github.optlist.cli}, XChart for the search and reproduce plots. On the
+ * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal}
+ * and the command line, {@code io.github.optlist.cli}, which this module does not export (run it with
+ * {@code -m io.github.optlist/io.github.optlist.cli.OptListCli}). The command line's and the plots' libraries are
+ * optional ({@code static}): add picocli and progressbar to run the command line, XChart (which brings
+ * {@code java.desktop}) for the search and reproduce plots. On the
  * module path, also resolve bytedeco's native modules of the platform, which nothing requires by name
  * ({@code --add-modules ALL-MODULE-PATH}, or {@code org.bytedeco.pytorch.linux.x86_64} and its kin).
  */
+// progressbar is an automatic module (it has no module-info): requiring it by name is the only way.
+@SuppressWarnings("requires-automatic")
 module io.github.optlist {
     requires transitive org.bytedeco.pytorch;
     requires transitive org.bytedeco.javacpp;
     requires org.bytedeco.openblas;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.csv;
-    requires java.desktop;
+    requires static java.desktop;
     requires static info.picocli;
     requires static me.tongfei.progressbar;
     requires static org.knowm.xchart;
@@ -22,9 +26,9 @@ module io.github.optlist {
     exports io.github.optlist.search;
     exports io.github.optlist.search.tasks;
     exports io.github.optlist.reproduce;
-    exports io.github.optlist.cli;
 
     // Jackson reads and writes the files' records, some of them package-private; picocli fills the commands' fields.
+    opens io.github.optlist to com.fasterxml.jackson.databind;
     opens io.github.optlist.torch to com.fasterxml.jackson.databind;
     opens io.github.optlist.search to com.fasterxml.jackson.databind;
     opens io.github.optlist.reproduce to com.fasterxml.jackson.databind;

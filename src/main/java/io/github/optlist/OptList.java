@@ -1,6 +1,5 @@
 package io.github.optlist;
 
-import io.github.optlist.internal.OptListFile;
 
 import java.util.List;
 
@@ -18,7 +17,7 @@ public final class OptList {
     }
 
     private static final class Holder {
-        static final List<NAdamWConfig> CONFIGS = OptListFile.readPackaged();
+        static final List<NAdamWConfig> CONFIGS = ListFile.readPackaged();
     }
 
     /** The number of entries, 1000. */

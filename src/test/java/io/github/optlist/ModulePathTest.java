@@ -48,16 +48,17 @@ class ModulePathTest {
     }
 
     @Test
-    void theModuleExportsItsApiAndNotItsInternals() throws Exception {
+    void theModuleExportsItsApiAndNeitherItsInternalsNorItsCommandLine() throws Exception {
         ChildProcess described = ChildProcess.run(java("--describe-module", "io.github.optlist"));
         assertEquals(0, described.exitCode(), described.output());
         List<String> lines = described.output().lines().map(String::trim).toList();
         for (String api : List.of("io.github.optlist", "io.github.optlist.torch", "io.github.optlist.distributed",
-                "io.github.optlist.search", "io.github.optlist.search.tasks", "io.github.optlist.reproduce",
-                "io.github.optlist.cli")) {
+                "io.github.optlist.search", "io.github.optlist.search.tasks", "io.github.optlist.reproduce")) {
             assertTrue(lines.contains("exports " + api), described.output());
         }
         assertFalse(lines.contains("exports io.github.optlist.internal"), described.output());
+        assertFalse(lines.contains("exports io.github.optlist.cli"), described.output());
+        assertTrue(lines.contains("requires java.desktop static"), described.output());
     }
 
     @Test

@@ -1,6 +1,5 @@
 package io.github.optlist;
 
-import io.github.optlist.internal.OptListFile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,7 +31,7 @@ class OptListTest {
 
     @Test
     void everyPackagedEntryEqualsThePublishedOneBitForBit() throws Exception {
-        List<NAdamWConfig> published = OptListFile.readPublished(SharedList.folder());
+        List<NAdamWConfig> published = ListConverter.readPublished(SharedList.folder());
         assertEquals(1000, published.size());
         assertEquals(published.size(), OptList.size());
         for (int i = 0; i < published.size(); i++) {
@@ -63,15 +62,15 @@ class OptListTest {
     @Test
     void committedListFileIsExactlyWhatTheConverterWrites() throws Exception {
         StringWriter regenerated = new StringWriter();
-        OptListFile.write(OptListFile.readPublished(SharedList.folder()), regenerated);
+        ListFile.write(ListConverter.readPublished(SharedList.folder()), regenerated);
         String committed = Files.readString(Path.of("list/opt_list.jsonl"), StandardCharsets.UTF_8);
         assertEquals(regenerated.toString(), committed,
-                "list/opt_list.jsonl is stale: run mvn -q compile exec:java@convert-list");
+                "list/opt_list.jsonl is stale: run mvn -q test-compile exec:java@convert-list");
     }
 
     @Test
     void packagedListFileMatchesItsPinnedChecksum() throws Exception {
-        try (InputStream in = OptListFile.class.getResourceAsStream(OptListFile.RESOURCE)) {
+        try (InputStream in = ListFile.class.getResourceAsStream(ListFile.RESOURCE)) {
             assertEquals(LIST_FILE_SHA256, sha256(in.readAllBytes()));
         }
     }
@@ -130,18 +129,18 @@ class OptListTest {
     @Test
     void writtenListReadsBackEqual() throws Exception {
         StringWriter out = new StringWriter();
-        OptListFile.write(OptList.configs(), out);
-        assertEquals(OptList.configs(), OptListFile.read(new BufferedReader(new StringReader(out.toString()))));
+        ListFile.write(OptList.configs(), out);
+        assertEquals(OptList.configs(), ListFile.read(new BufferedReader(new StringReader(out.toString()))));
     }
 
     private static String firstLine() throws Exception {
         StringWriter out = new StringWriter();
-        OptListFile.write(List.of(OptList.config(0)), out);
+        ListFile.write(List.of(OptList.config(0)), out);
         return out.toString().strip();
     }
 
     private static List<NAdamWConfig> read(String text) throws Exception {
-        return OptListFile.read(new BufferedReader(new StringReader(text)));
+        return ListFile.read(new BufferedReader(new StringReader(text)));
     }
 
     private static void assertBits(double expected, double actual, String what) {

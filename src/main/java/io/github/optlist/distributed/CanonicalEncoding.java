@@ -1,4 +1,4 @@
-package io.github.optlist.internal;
+package io.github.optlist.distributed;
 
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.torch.OptimizerOptions;
@@ -9,15 +9,15 @@ import java.util.List;
 /**
  * Values as plain numbers, equal for equal values on every JVM and different for different ones (every field
  * encoded, doubles by their bits, strings by their characters): what ranks all-reduce to agree on a configuration
- * without trusting a hash. Not API.
+ * without trusting a hash ({@link SmallCollectives}).
  */
-public final class CanonicalEncoding {
+final class CanonicalEncoding {
 
     private CanonicalEncoding() {
     }
 
     /** Every field of {@code config}, the name included, in declaration order. */
-    public static long[] of(NAdamWConfig config) {
+    static long[] of(NAdamWConfig config) {
         List<Long> out = new ArrayList<>();
         string(out, config.name());
         for (double value : new double[]{config.learningRate(), config.beta1(), config.beta2(), config.epsilon(),
@@ -31,7 +31,7 @@ public final class CanonicalEncoding {
     }
 
     /** Every field of {@code options}. */
-    public static long[] of(OptimizerOptions options) {
+    static long[] of(OptimizerOptions options) {
         return new long[]{options.updatePath().ordinal(), options.statePrecision().ordinal(),
                 options.skipNonFiniteSteps() ? 1 : 0};
     }

@@ -1,7 +1,6 @@
 package io.github.optlist.distributed;
 
 import io.github.optlist.ListVariant;
-import io.github.optlist.internal.CanonicalEncoding;
 import io.github.optlist.torch.OptimizerOptions;
 import io.github.optlist.torch.ParamGroup;
 import org.bytedeco.javacpp.LongPointer;

@@ -2,7 +2,6 @@ package io.github.optlist.torch;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
-import io.github.optlist.internal.CanonicalEncoding;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -174,20 +173,5 @@ class OptimizerStateTest {
         try (var opt = optimizer(params, built)) {
             assertEquals(built, opt.options());
         }
-    }
-
-    @Test
-    void canonicalEncodingTellsEveryFieldApart() {
-        var config = OptList.config(3);
-        long[] base = CanonicalEncoding.of(config);
-        assertArrayEquals(base, CanonicalEncoding.of(config.withName(config.name())));
-        for (var other : List.of(config.withName(config.name() + "x"), config.withLearningRate(config.learningRate()
-                        * (1 + 1e-15)), config.withBetas(config.beta1(), 0.5), config.withEpsilon(1e-30),
-                config.withNesterov(!config.useNesterov()), config.withAdamwWeightDecay(0.125),
-                config.withL2WeightDecay(0.25), config.withBiasCorrection(!config.useBiasCorrection()))) {
-            assertFalse(Arrays.equals(base, CanonicalEncoding.of(other)), other.toString());
-        }
-        assertFalse(Arrays.equals(CanonicalEncoding.of(OptimizerOptions.DEFAULTS),
-                CanonicalEncoding.of(OptimizerOptions.DEFAULTS.withSkipNonFiniteSteps(true))));
     }
 }
