@@ -102,6 +102,9 @@ def main():
                 "targets": targets, "param_names": param_names, "losses": losses,
                 "final_params": [p.detach().clone() for p in model.parameters()]},
                os.path.join(tmp, "expected.pt"))
+    readme = os.path.join(args.out, "README.md")   # hand-written; kept across regenerations
+    if os.path.exists(readme):
+        shutil.copy2(readme, os.path.join(tmp, "README.md"))
     shutil.rmtree(args.out, ignore_errors=True)
     os.rename(tmp, args.out)
     print(f"wrote {args.out}: loss {losses[0]:.6f} -> {losses[-1]:.6f}")
