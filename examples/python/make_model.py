@@ -4,7 +4,8 @@
     /usr/bin/python3 examples/python/make_model.py          # Debian python3-torch 1.13 (any torch >= 1.10 works)
 
 The model stands for "your PyTorch model": an MLP 8 -> 32 -> LayerNorm -> tanh -> 1 in float64, pretrained for
-200 Adam steps on a base task (y = x0 * x1 + 0.5 * x2), saved with torch.jit.save. It exports `loss(x, y)` (mean
+200 Adam steps on a base task (y = x0 * x1 + 0.5 * x2), saved with torch.jit.save less the `*.debug_pkl` records
+(they name the generating machine's paths; see scripts/python/torchscript_save.py). It exports `loss(x, y)` (mean
 squared error) so that Java and Python compute the very same loss. The fine-tuning task (data.py) adds terms to
 the target. The script re-executes itself with PYTHONHASHSEED=0 OMP_NUM_THREADS=1 so that its output is the same
 file from run to run on one machine.
@@ -20,8 +21,11 @@ if os.environ.get("PYTHONHASHSEED") != "0" or os.environ.get("OMP_NUM_THREADS") 
 import torch  # noqa: E402
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "scripts", "python"))
 import data  # noqa: E402
+from torchscript_save import save_without_debug_records  # noqa: E402
 
 
 class FineTuneNet(torch.nn.Module):
@@ -54,8 +58,10 @@ def main():
         pretrain.zero_grad()
         model.loss(x, y).backward()
         pretrain.step()
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.pt")
-    torch.jit.save(torch.jit.script(model), out)
+    out = os.path.join(HERE, "model.pt")
+    save_without_debug_records(torch.jit.script(model), out)
+    saved, reloaded = model.state_dict(), torch.jit.load(out).state_dict()
+    assert list(saved) == list(reloaded) and all(torch.equal(saved[k], reloaded[k]) for k in saved)
     print(f"wrote {out} ({os.path.getsize(out)} bytes); parameters:")
     for name, p in model.named_parameters():
         print(f"  {name} {list(p.shape)}")

@@ -7,8 +7,8 @@
 
 --model is a TorchScript module with an exported `loss(x, y)` method (like the fixtures' SmallNet); --optim is
 what `torch.save(opt.state_dict())` of torch_opt_list.NadamWCosineDecay writes (layout in
-/work/notes/pyfix-docs.md). The hyperparameters come from the file's param_groups, the start step from its
-per-parameter "step" (all must agree). Step k trains on batch k % num_batches of --batches.
+src/test/resources/python-fixtures/README.md). The hyperparameters come from the file's param_groups, the start
+step from its per-parameter "step" (all must agree). Step k trains on batch k % num_batches of --batches.
 
 Prints, and writes to --out, a JSON object {"start": k0, "losses": [...], "final_step": k1}; the loss of step k
 is the one computed before that step's update. With --expected it also compares the losses with the

@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import optlist_torch as ot  # noqa: E402
+from torchscript_save import save_without_debug_records  # noqa: E402
 
 SEED = 20200206
 TRAINING_STEPS = 60
@@ -210,7 +211,7 @@ def main():
     torch.save({"inputs": inputs, "targets": targets, "num_batches": NUM_BATCHES,
                 "batch_of_step": "k % num_batches"}, os.path.join(tmp, "batches.pt"))
     initial = make_model()
-    torch.jit.save(initial, os.path.join(tmp, "model_init.pt"))
+    save_without_debug_records(initial, os.path.join(tmp, "model_init.pt"))
     param_names = [n for n, _ in initial.named_parameters()]
 
     manifest = {"torch_version": torch.__version__, "seed": SEED, "training_steps": TRAINING_STEPS,
@@ -227,7 +228,7 @@ def main():
 
         def handover(k):
             if k == HANDOVER:
-                torch.jit.save(model, os.path.join(d, f"model_k{HANDOVER}.pt"))
+                save_without_debug_records(model, os.path.join(d, f"model_k{HANDOVER}.pt"))
                 torch.save(opt.state_dict(), os.path.join(d, f"optim_k{HANDOVER}.pt"))
 
         losses = train(model, opt, inputs, targets, 0, STEPS, handover)

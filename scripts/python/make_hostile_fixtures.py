@@ -12,8 +12,12 @@ legacy_format.pt    torch.save of an optimizer-shaped dict in the legacy (pre-1.
 
 import argparse
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchscript_save import save_without_debug_records  # noqa: E402
 
 
 class SetStateLoop(torch.nn.Module):
@@ -42,7 +46,7 @@ def main():
     parser.add_argument("--out", default="src/test/resources/hostile-files")
     out = parser.parse_args().out
     os.makedirs(out, exist_ok=True)
-    torch.jit.save(torch.jit.script(SetStateLoop()), os.path.join(out, "setstate_loop.pt"))
+    save_without_debug_records(torch.jit.script(SetStateLoop()), os.path.join(out, "setstate_loop.pt"))
     state = {"state": {}, "param_groups": [{"lr": 0.001, "params": [0]}]}
     torch.save(state, os.path.join(out, "legacy_format.pt"), _use_new_zipfile_serialization=False)
 

@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import optlist_torch as ot  # noqa: E402
+from torchscript_save import save_without_debug_records  # noqa: E402
 
 SEED = 20240519
 VOCAB = 11
@@ -77,7 +78,7 @@ def main():
     tmp = args.out + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    torch.jit.save(scripted, os.path.join(tmp, "model_init.pt"))
+    save_without_debug_records(scripted, os.path.join(tmp, "model_init.pt"))
     model = torch.jit.load(os.path.join(tmp, "model_init.pt"))
     assert model.enc.weight is model.dec.weight, "the tie did not survive save and load"
     param_names = [n for n, _ in model.named_parameters()]
@@ -102,6 +103,9 @@ def main():
                 "targets": targets, "param_names": param_names, "losses": losses,
                 "final_params": [p.detach().clone() for p in model.parameters()]},
                os.path.join(tmp, "expected.pt"))
+    readme = os.path.join(args.out, "README.md")   # hand-written; kept across regenerations
+    if os.path.exists(readme):
+        shutil.copy2(readme, os.path.join(tmp, "README.md"))
     shutil.rmtree(args.out, ignore_errors=True)
     os.rename(tmp, args.out)
     print(f"wrote {args.out}: loss {losses[0]:.6f} -> {losses[-1]:.6f}")

@@ -25,7 +25,7 @@ import torch
 from torch.optim.optimizer import Optimizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The repository sits directly under /work, next to shared/ (see the pom); so scripts/python/../../../shared.
+# The repository's folder sits next to shared/ (the pom reads ../shared/opt_list); so scripts/python/../../../shared.
 DEFAULT_LIST = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "opt_list", "opt_list.json"))
 DEFAULT_NAMES = os.path.join(os.path.dirname(DEFAULT_LIST), "names.txt")
 

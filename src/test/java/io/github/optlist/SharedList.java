@@ -13,7 +13,7 @@ final class SharedList {
 
     static Path folder() {
         String configured = System.getProperty("optlist.shared", "");
-        for (String candidate : new String[]{configured, "../shared/opt_list", "/work/shared/opt_list"}) {
+        for (String candidate : new String[]{configured, "../shared/opt_list"}) {
             if (!candidate.isEmpty() && Files.isRegularFile(Path.of(candidate, "opt_list.json"))) {
                 return Path.of(candidate);
             }
