@@ -16,7 +16,7 @@ import java.util.Random;
  * The expectation is {@code sum_i s(i) P(min = s(i))}; the q-quantile is the smallest {@code s(i)} whose
  * cumulative probability reaches q. Binomials are exact ({@link BigInteger}).
  */
-public final class OrderStatistics {
+final class OrderStatistics {
 
     private OrderStatistics() {
     }
