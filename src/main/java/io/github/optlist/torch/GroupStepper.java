@@ -273,7 +273,7 @@ final class GroupStepper {
             PathDecision.PathChoice choice = PathDecision.choose(options.updatePath(), AtenOps.available(),
                     facts(state, grad), config, state.step,
                     NAdamWUpdate.stepSize(config, state.step, trainingSteps, variant));
-            BucketKey key = new BucketKey(state.where, state.step, choice.path());
+            BucketKey key = new BucketKey(state.layout().where(), state.step, choice.path());
             members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
             if (!choice.fallbackReason().isEmpty()) {
                 fallbackReasons.putIfAbsent(key, choice.fallbackReason());
@@ -299,9 +299,9 @@ final class GroupStepper {
             BucketKey key = plan.keys().get(b);
             BucketTensorLists bucket = plan.lists().get(b);
             List<Integer> indices = plan.members().get(b);
-            ParamState first = bucket.states.get(0);
-            PathReport report = new PathReport(index, indices, key.path(), first.deviceName,
-                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(), key.step(),
+            StateLayout first = bucket.states.get(0).layout();
+            PathReport report = new PathReport(index, indices, key.path(), first.deviceName(),
+                    ScalarTypes.of(first.dtype()).name(), ScalarTypes.of(first.stateDtype()).name(), key.step(),
                     plan.fallbackReasons().get(b));
             try {
                 List<Tensor> grads = indices.stream().map(plan.grads()::get).toList();
@@ -313,8 +313,8 @@ final class GroupStepper {
                 }
             } catch (RuntimeException e) {
                 throw new StepFailedException("step() failed while updating params " + indices + " of group "
-                        + index + " on the " + key.path() + " path (" + first.deviceName + ", "
-                        + ScalarTypes.of(first.dtype) + ", step " + key.step() + "); these parameters and their"
+                        + index + " on the " + key.path() + " path (" + first.deviceName() + ", "
+                        + ScalarTypes.of(first.dtype()) + ", step " + key.step() + "); these parameters and their"
                         + " moments may be partly updated, their step counts did not advance; the "
                         + reports.size() + " bucket(s) before were updated", reports, report, e);
             }
@@ -327,10 +327,12 @@ final class GroupStepper {
 
     /** The facts the path decision reads, without allocating unless the gradient is laid out otherwise. */
     private static PathDecision.Facts facts(ParamState state, Tensor grad) {
-        boolean laidOut = state.laidOutAsState(grad);
-        return new PathDecision.Facts(state.position, state.deviceName, state.param.is_cpu() || state.param.is_cuda(),
-                state.dtype, state.stateDtype, grad.scalar_type().value, state.dense(), state.strides(), laidOut,
-                laidOut ? null : ParamState.strides(grad));
+        StateLayout layout = state.layout();
+        boolean laidOut = layout.laidOutAsState(grad);
+        return new PathDecision.Facts(state.position, layout.deviceName(),
+                state.param.is_cpu() || state.param.is_cuda(), layout.dtype(), layout.stateDtype(),
+                grad.scalar_type().value, layout.dense(), layout.strides(), laidOut,
+                laidOut ? null : StateLayout.strides(grad));
     }
 
     /**

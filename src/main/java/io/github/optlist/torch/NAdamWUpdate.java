@@ -132,18 +132,18 @@ final class NAdamWUpdate {
             if (work != null) {
                 work.copy_(state.param);
             }
-            g = state.gradWork();
+            g = state.buffers().gradWork();
             g.copy_(grad);
         }
         if (gradScale != 1) {
             g.div_(new Scalar(gradScale));
         }
         if (config.l2WeightDecay() != 0) {
-            g = state.l2Gradient().copy_(g).add_(param, new Scalar(-config.l2WeightDecay()));
+            g = state.buffers().l2Gradient().copy_(g).add_(param, new Scalar(-config.l2WeightDecay()));
         }
         state.expAvg.mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
         state.expAvgSq.mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
-        Tensor denominator = sqrt_out(state.scratch(), state.expAvgSq).add_(new Scalar(config.epsilon()));
+        Tensor denominator = sqrt_out(state.buffers().scratch(), state.expAvgSq).add_(new Scalar(config.epsilon()));
 
         if (config.adamwWeightDecay() != 0) {
             param.mul_(new Scalar(1 - stepSize * config.adamwWeightDecay()));
