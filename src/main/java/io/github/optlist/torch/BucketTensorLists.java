@@ -61,11 +61,11 @@ final class BucketTensorLists {
     }
 
     IValue scratches() {
-        return cached("scratches", ParamState::scratch);
+        return cached("scratches", state -> state.buffers().scratch());
     }
 
     IValue l2Gradients() {
-        return cached("l2Gradients", ParamState::l2Gradient);
+        return cached("l2Gradients", state -> state.buffers().l2Gradient());
     }
 
     /**
@@ -79,7 +79,7 @@ final class BucketTensorLists {
         if (states.get(0).workToRefresh() != null) {
             call(COPY_, targets(), cached("params", state -> state.param), bool(false));
         }
-        IValue gradWorks = cached("gradWorks", ParamState::gradWork);
+        IValue gradWorks = cached("gradWorks", state -> state.buffers().gradWork());
         call(COPY_, gradWorks, grads, bool(false));
         return gradWorks;
     }

@@ -1,6 +1,5 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.BiasCorrection;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
@@ -21,8 +20,9 @@ import java.util.Map;
 
 /**
  * One parameter group of an optimizer: its configuration, its parameters' states, and the tensor lists of its
- * buckets, kept from step to step. A step sorts the parameters with a gradient into buckets (same device, dtype,
- * step count and {@linkplain PathDecision path}), updates each bucket with one set of calls, and reports each.
+ * buckets, kept from step to step. It is the one dispatcher between {@code step()} and the update
+ * ({@link NAdamWUpdate}): a step sorts the parameters with a gradient into buckets (same device, dtype, step count
+ * and {@linkplain PathDecision path}), updates each bucket with one call of its path's strategy, and reports each.
  * Normally every parameter has a gradient at every step and the same step count, so the group is one bucket whose
  * lists are built once.
  */
@@ -271,8 +271,9 @@ final class GroupStepper {
                         + " the state of " + state.position + "; no parameter was changed", List.of(), null, e);
             }
             PathDecision.PathChoice choice = PathDecision.choose(options.updatePath(), AtenOps.available(),
-                    facts(state, grad), config, state.step, stepSize(state.step));
-            BucketKey key = new BucketKey(state.where, state.step, choice.path());
+                    facts(state, grad), config, state.step,
+                    NAdamWUpdate.stepSize(config, state.step, trainingSteps, variant));
+            BucketKey key = new BucketKey(state.layout().where(), state.step, choice.path());
             members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
             if (!choice.fallbackReason().isEmpty()) {
                 fallbackReasons.putIfAbsent(key, choice.fallbackReason());
@@ -288,7 +289,7 @@ final class GroupStepper {
 
     /**
      * Updates the group bucket by bucket as {@code plan} says, from its gradients divided by {@code gradScale} (1 for a
-     * plain step), and reports each bucket to {@code reports}.
+     * plain step), calling each bucket's strategy in {@link NAdamWUpdate}, and reports each bucket to {@code reports}.
      *
      * @throws StepFailedException if LibTorch fails, naming the bucket; {@code reports} holds the buckets updated
      */
@@ -298,16 +299,22 @@ final class GroupStepper {
             BucketKey key = plan.keys().get(b);
             BucketTensorLists bucket = plan.lists().get(b);
             List<Integer> indices = plan.members().get(b);
-            ParamState first = bucket.states.get(0);
-            PathReport report = new PathReport(index, indices, key.path(), first.deviceName,
-                    ScalarTypes.of(first.dtype).name(), ScalarTypes.of(first.stateDtype).name(), key.step(),
+            StateLayout first = bucket.states.get(0).layout();
+            PathReport report = new PathReport(index, indices, key.path(), first.deviceName(),
+                    ScalarTypes.of(first.dtype()).name(), ScalarTypes.of(first.stateDtype()).name(), key.step(),
                     plan.fallbackReasons().get(b));
             try {
-                update(bucket, indices.stream().map(plan.grads()::get).toList(), key, config, gradScale);
+                List<Tensor> grads = indices.stream().map(plan.grads()::get).toList();
+                double stepSize = NAdamWUpdate.stepSize(config, key.step(), trainingSteps, variant);
+                switch (key.path()) {
+                    case FUSED -> NAdamWUpdate.fused(bucket, grads, config, stepSize, gradScale);
+                    case MULTI_TENSOR -> NAdamWUpdate.multiTensor(bucket, grads, config, stepSize, gradScale);
+                    case SINGLE_TENSOR -> NAdamWUpdate.singleTensor(bucket, grads, config, stepSize, gradScale);
+                }
             } catch (RuntimeException e) {
                 throw new StepFailedException("step() failed while updating params " + indices + " of group "
-                        + index + " on the " + key.path() + " path (" + first.deviceName + ", "
-                        + ScalarTypes.of(first.dtype) + ", step " + key.step() + "); these parameters and their"
+                        + index + " on the " + key.path() + " path (" + first.deviceName() + ", "
+                        + ScalarTypes.of(first.dtype()) + ", step " + key.step() + "); these parameters and their"
                         + " moments may be partly updated, their step counts did not advance; the "
                         + reports.size() + " bucket(s) before were updated", reports, report, e);
             }
@@ -318,39 +325,14 @@ final class GroupStepper {
         }
     }
 
-    private void update(BucketTensorLists bucket, List<Tensor> grads, BucketKey key, NAdamWConfig config,
-                        double gradScale) {
-        double stepSize = stepSize(key.step());
-        switch (key.path()) {
-            case FUSED -> {
-                FusedUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize, gradScale);
-                bucket.roundIntoParams();
-            }
-            case MULTI_TENSOR -> {
-                MultiTensorUpdate.apply(bucket, bucket.widen(AtenOps.tensorList(grads)), config, stepSize, gradScale);
-                bucket.roundIntoParams();
-            }
-            case SINGLE_TENSOR -> {
-                for (int i = 0; i < bucket.states.size(); i++) {
-                    SingleTensorUpdate.apply(bucket.states.get(i), grads.get(i), config, stepSize, gradScale);
-                }
-            }
-        }
-    }
-
     /** The facts the path decision reads, without allocating unless the gradient is laid out otherwise. */
     private static PathDecision.Facts facts(ParamState state, Tensor grad) {
-        boolean laidOut = state.laidOutAsState(grad);
-        return new PathDecision.Facts(state.position, state.deviceName, state.param.is_cpu() || state.param.is_cuda(),
-                state.dtype, state.stateDtype, grad.scalar_type().value, state.dense(), state.strides(), laidOut,
-                laidOut ? null : ParamState.strides(grad));
-    }
-
-    /** The bias-corrected step size {@code lr_t} of the update at {@code step} (0-based). */
-    private double stepSize(long step) {
-        NAdamWConfig config = group.config();
-        return BiasCorrection.stepSize(config, CosineSchedule.learningRate(config, step, trainingSteps, variant),
-                step + 1);
+        StateLayout layout = state.layout();
+        boolean laidOut = layout.laidOutAsState(grad);
+        return new PathDecision.Facts(state.position, layout.deviceName(),
+                state.param.is_cpu() || state.param.is_cuda(), layout.dtype(), layout.stateDtype(),
+                grad.scalar_type().value, layout.dense(), layout.strides(), laidOut,
+                laidOut ? null : StateLayout.strides(grad));
     }
 
     /**

@@ -40,6 +40,8 @@ import java.util.function.Supplier;
  *   u    = useNesterov ? beta1 * m + (1 - beta1) * g : m
  *   p    = p - lr_t * (u / (sqrt(v) + epsilon) + adamwWeightDecay * p)
  * </pre>
+ * Implementers find this update, written once with its schedule and in its three {@linkplain UpdatePath paths}, in
+ * {@link NAdamWUpdate} (package-private, beside this file), one dispatcher away from {@link #step()}.
  * Parameters are held in {@linkplain ParamGroup groups}, each with its own configuration. A parameter whose
  * gradient is undefined is skipped and its step count does not advance. Each parameter counts its own steps (a group
  * added later starts its schedule at step 0); training past {@code trainingSteps} keeps the final learning rate.
@@ -211,7 +213,8 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     @Override
     public void step() {
         try (CallGuard.Call call = calls.enter()) {
-            record.step(groups, options.skipNonFiniteSteps() ? nonFinite : null, 1, true);
+            NonFiniteCheck check = options.skipNonFiniteSteps() ? nonFinite : null;
+            record.step(() -> GroupStepper.stepAll(groups, check, 1), true);
         }
     }
 
@@ -224,7 +227,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     public boolean scaledStep(double gradScale) {
         double scale = GradScales.require(gradScale);
         try (CallGuard.Call call = calls.enter()) {
-            return record.step(groups, nonFinite, scale, false);
+            return record.step(() -> GroupStepper.stepAll(groups, nonFinite, scale), false);
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.Set;
  * parameter and gradient dense, non-overlapping and with the same strides in every dimension longer than 1 (any
  * such layout, channels-last included, as in torch); a widened update runs on float32 copies laid out alike, so
  * only the device matters then. They cannot run the step at which an entry's L2 term and decoupled decay would
- * divide by zero ({@link FusedUpdate#canRun}). The multi-tensor ops need only this LibTorch to have them.
+ * divide by zero ({@link NAdamWUpdate#fusedCanRun}). The multi-tensor ops need only this LibTorch to have them.
  */
 final class PathDecision {
 
@@ -110,7 +110,7 @@ final class PathDecision {
                         + Arrays.toString(facts.gradStrides());
             }
         }
-        if (!FusedUpdate.canRun(config, stepSize)) {
+        if (!NAdamWUpdate.fusedCanRun(config, stepSize)) {
             return "the decoupled decay of " + config.name() + " would wipe the parameters at step " + step
                     + " (1 - lr_t * adamwWeightDecay == 0), which the fused mapping divides by";
         }

@@ -1,10 +1,10 @@
 package io.github.optlist.torch;
 
 import io.github.optlist.CosineSchedule;
-import io.github.optlist.internal.NonFiniteCheck;
 
 import java.util.List;
 import java.util.function.LongConsumer;
+import java.util.function.Supplier;
 
 /**
  * The steps of an optimizer and what they leave to report: how many ran ({@link NAdamWCosineDecay#stepCount()}) and
@@ -19,16 +19,17 @@ final class StepRecord {
     private List<PathReport> lastUpdates = List.of();
 
     /**
-     * Steps {@code groups} ({@link GroupStepper#stepAll}) and records what it did: one more step and its reports; or
-     * after a skip (a {@code nonFinite} check found NaN or infinity) no reports, and, if {@code countSkip}, one more
-     * skip told to the listener; or, when LibTorch fails, the buckets completed before, and the exception is rethrown.
+     * Runs {@code update} (a {@link GroupStepper#stepAll}) and records what it did: one more step and its reports; or
+     * after a skip (it returned null: a non-finite check found NaN or infinity) no reports, and, if {@code countSkip},
+     * one more skip told to the listener; or, when LibTorch fails, the buckets completed before, and the exception is
+     * rethrown. Anything else {@code update} throws passes through, recording nothing.
      *
      * @return whether the step ran
      */
-    boolean step(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale, boolean countSkip) {
+    boolean step(Supplier<List<PathReport>> update, boolean countSkip) {
         List<PathReport> reports;
         try {
-            reports = GroupStepper.stepAll(groups, nonFinite, gradScale);
+            reports = update.get();
         } catch (StepFailedException e) {
             lastUpdates = e.completedUpdates();
             throw e;

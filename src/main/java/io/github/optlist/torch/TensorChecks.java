@@ -179,14 +179,14 @@ final class TensorChecks {
                     + " but its gradient " + grad.scalar_type() + "; a gradient must be floating point");
         }
         requireSameDevice(grad, param, state.position);
-        if (state.initialized() && !state.hasShape(param)) {
+        if (state.initialized() && !state.layout().hasShape(param)) {
             throw new IllegalArgumentException(state.position + " has shape " + shape(param) + " but its state"
-                    + " was made for " + Arrays.toString(state.shape()) + " (it was resized after its"
+                    + " was made for " + Arrays.toString(state.layout().shape()) + " (it was resized after its"
                     + " first update); give the optimizer the tensor's new state with loadStateDict, or build a new"
                     + " optimizer");
         }
         // Against the cached shape when there is one: half the native calls of reading both tensors.
-        if (!(state.initialized() ? state.hasShape(grad) : sameShape(param, grad))) {
+        if (!(state.initialized() ? state.layout().hasShape(grad) : sameShape(param, grad))) {
             throw new IllegalArgumentException(state.position + " has shape " + shape(param) + " but its gradient "
                     + shape(grad));
         }

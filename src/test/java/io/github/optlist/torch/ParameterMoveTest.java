@@ -94,8 +94,9 @@ class ParameterMoveTest {
             NativeMemory.release(state.expAvgSq);
             state.expAvg = NativeMemory.outliveScope(cpuTwin.detach().clone().zero_());
             state.expAvgSq = NativeMemory.outliveScope(cpuTwin.detach().clone().zero_());
-            state.where = DeviceDtype.of(cpuTwin);
-            state.deviceName = "cpu";
+            StateLayout made = state.layout();
+            state.setLayout(new StateLayout(DeviceDtype.of(cpuTwin), "cpu", made.stateDtype(), made.shape(),
+                    made.strides(), made.dense()));
             state.step = 2;
         }
         return p;

@@ -55,7 +55,7 @@ class UpdatePathTest {
         }
         // Nesterov without L2 below the smallest beta1 at which the fused path recovers m by extrapolation.
         addFirst(configs, c -> c.useNesterov() && c.l2WeightDecay() == 0
-                && c.beta1() < FusedUpdate.SMALLEST_BETA1_TO_EXTRAPOLATE);
+                && c.beta1() < NAdamWUpdate.SMALLEST_BETA1_TO_EXTRAPOLATE);
         return configs;
     }
 

@@ -1,0 +1,270 @@
+package io.github.optlist.torch;
+
+import io.github.optlist.BiasCorrection;
+import io.github.optlist.CosineSchedule;
+import io.github.optlist.ListVariant;
+import io.github.optlist.NAdamWConfig;
+import io.github.optlist.internal.AtenOps;
+import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.OperatorHandle;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.List;
+
+import static io.github.optlist.internal.AtenOps.Ops.ADDCDIV_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.ADDCMUL_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.ADD_LIST_;
+import static io.github.optlist.internal.AtenOps.Ops.ADD_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.COPY_;
+import static io.github.optlist.internal.AtenOps.Ops.DIV_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.FUSED_ADAMW_;
+import static io.github.optlist.internal.AtenOps.Ops.FUSED_ADAM_;
+import static io.github.optlist.internal.AtenOps.Ops.LERP_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.MUL_SCALAR_;
+import static io.github.optlist.internal.AtenOps.Ops.SQRT_;
+import static io.github.optlist.internal.AtenOps.bool;
+import static io.github.optlist.internal.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.number;
+import static org.bytedeco.pytorch.global.torch.sqrt_out;
+
+/**
+ * The NAdamW update, written once, in the three ways {@link NAdamWCosineDecay#step()} applies it
+ * ({@link UpdatePath}), side by side as torch.optim's {@code adamw.py} keeps {@code _single_tensor_adamw},
+ * {@code _multi_tensor_adamw} and {@code _fused_adamw}. One dispatcher stands between {@code step()} and this file:
+ * {@link GroupStepper#stepAll} checks the gradients, sorts each group's parameters into buckets, asks
+ * {@link PathDecision} for each bucket's path and calls {@link #singleTensor}, {@link #multiTensor} or {@link #fused}
+ * with the bucket's step size ({@link #stepSize}). This head is the implementer's statement of the update; the user's
+ * is {@link NAdamWCosineDecay}'s Javadoc and {@code docs/semantics.md}.
+ *
+ * <h2>The formula</h2>
+ * Update {@code k} (0-based) of a parameter {@code p} with gradient {@code grad}, {@code t = k + 1}, {@code T} the
+ * training steps, {@code s} the loss scale a {@code scaledStep} divides by (1 for {@code step()}):
+ * <pre>
+ *   lr   = CosineSchedule.learningRate(config, k, T, variant)   warm-up, constant, cosine decay to lrMin
+ *   lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)                BiasCorrection.stepSize (lr_t = lr without it)
+ *   g    = grad / s - l2WeightDecay * p                          the published sign, which the list was ranked with
+ *   m    = beta1 * m + (1 - beta1) * g
+ *   v    = beta2 * v + (1 - beta2) * g * g
+ *   d    = sqrt(v) + epsilon                                     epsilon "hat": outside the bias correction
+ *   u    = useNesterov ? beta1 * m + (1 - beta1) * g : m
+ *   p    = p * (1 - lr_t * adamwWeightDecay) - lr_t * u / d
+ * </pre>
+ * The last line is the user's {@code p - lr_t * (u / d + adamwWeightDecay * p)} in the order the ops apply it. The
+ * first two are computed on the host in double precision, once per bucket: the tensors never see {@code beta^t}.
+ *
+ * <p><b>Precision.</b> The update runs in the state dtype ({@link StatePrecision}). A {@linkplain ParamState#widened()
+ * widened} update, of a half-precision parameter with float32 state, runs on float32 copies of the parameter (or on
+ * its float32 master copy) and of the gradient, and rounds into the parameter once at the end.
+ *
+ * <p><b>The strategies.</b> {@link #singleTensor} applies one in-place op per line above, per parameter: the readable
+ * reference the other two are tested against, and the fallback where they cannot run. {@link #multiTensor} applies
+ * the same ops in the same order, each to every tensor of a bucket in one {@code _foreach_*} call (the same bits as
+ * the single-tensor path on CPU). {@link #fused} calls ATen's fused Adam kernels, which read {@code p, g, m, v} and
+ * write {@code p, m, v} once per element; with their own bias corrections {@code bc1, bc2} and arguments
+ * {@code lr, beta1, wd, eps} they compute:
+ * <pre>
+ *   g = grad + wd * p                          (_fused_adam_ only)
+ *   p = p * (1 - lr * wd)                      (_fused_adamw_ only)
+ *   m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
+ *   p = p - lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
+ * </pre>
+ * The buckets' step tensors make {@code bc1 = bc2 = 1}, so {@code lr = lr_t} and {@code eps} is the list's epsilon.
+ * The list's variants map onto that as follows:
+ * <ul>
+ *   <li>decoupled decay only: {@code _fused_adamw_} with {@code wd = adamwWeightDecay};</li>
+ *   <li>an L2 term: {@code _fused_adam_} with {@code wd = -l2}, which gives the list's {@code g = grad - l2 * p}.
+ *       With decoupled decay as well, {@code p} is first scaled by {@code c = 1 - lr_t * adamwWeightDecay} and the
+ *       kernel gets {@code wd = -l2 / c}, so that its gradient still uses the unscaled parameter;</li>
+ *   <li>Nesterov: the numerator {@code u = beta1 * m' + (1 - beta1) * g}, with {@code m'} the new first moment,
+ *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one, so the kernel runs with {@code beta1^2} and leaves
+ *       {@code u} where it found {@code m}. Without an L2 term {@code g} is the gradient itself, and
+ *       {@code m' = lerp(u, g, -(1 - beta1) / beta1)} recovers the moment in place: one pass more than the kernel
+ *       (taken for {@code beta1 >= 0.5}, where it at most doubles rounding errors). Otherwise the kernel runs on a
+ *       copy of {@code m} and {@code m' = lerp(m, u, 1 / (1 + beta1))}: two passes more.</li>
+ * </ul>
+ *
+ * <p>Each strategy must run inside a no-grad region and a {@code PointerScope} that frees the {@link Scalar}s and
+ * {@link IValue}s it creates; it trusts its caller's checks (gradients that fit their parameters, a fused bucket that
+ * {@link PathDecision} admitted) and allocates only the scratch buffers a state makes on first use.
+ */
+final class NAdamWUpdate {
+
+    /**
+     * Below this {@code beta1}, recovering {@code m'} by extrapolation from {@code u} would multiply rounding errors by
+     * {@code 1 / beta1} (more than 2); the fused path takes the copy instead.
+     */
+    static final double SMALLEST_BETA1_TO_EXTRAPOLATE = 0.5;
+
+    private NAdamWUpdate() {
+    }
+
+    /**
+     * The bias-corrected step size {@code lr_t} of the update at {@code step} (0-based): the formula's first two
+     * lines.
+     */
+    static double stepSize(NAdamWConfig config, long step, long trainingSteps, ListVariant variant) {
+        return BiasCorrection.stepSize(config, CosineSchedule.learningRate(config, step, trainingSteps, variant),
+                step + 1);
+    }
+
+    /**
+     * The single-tensor strategy: applies one update with step size {@code lr_t} to each parameter of {@code bucket},
+     * whose gradient is the same entry of {@code grads}, one in-place op at a time. The gradient (or its float32 copy)
+     * is divided by {@code gradScale} in place first (1: left alone).
+     */
+    static void singleTensor(BucketTensorLists bucket, List<Tensor> grads, NAdamWConfig config, double stepSize,
+                             double gradScale) {
+        for (int i = 0; i < bucket.states.size(); i++) {
+            singleTensor(bucket.states.get(i), grads.get(i), config, stepSize, gradScale);
+        }
+    }
+
+    private static void singleTensor(ParamState state, Tensor grad, NAdamWConfig config, double stepSize,
+                                     double gradScale) {
+        Tensor param = state.target();
+        double beta1 = config.beta1();
+        double beta2 = config.beta2();
+
+        Tensor g = grad;
+        if (state.widened()) {
+            Tensor work = state.workToRefresh();
+            if (work != null) {
+                work.copy_(state.param);
+            }
+            g = state.buffers().gradWork();
+            g.copy_(grad);
+        }
+        if (gradScale != 1) {
+            g.div_(new Scalar(gradScale));
+        }
+        if (config.l2WeightDecay() != 0) {
+            g = state.buffers().l2Gradient().copy_(g).add_(param, new Scalar(-config.l2WeightDecay()));
+        }
+        state.expAvg.mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
+        state.expAvgSq.mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
+        Tensor denominator = sqrt_out(state.buffers().scratch(), state.expAvgSq).add_(new Scalar(config.epsilon()));
+
+        if (config.adamwWeightDecay() != 0) {
+            param.mul_(new Scalar(1 - stepSize * config.adamwWeightDecay()));
+        }
+        if (config.useNesterov()) {
+            // u = beta1 * m + (1 - beta1) * g, applied as two terms so no buffer holds u.
+            param.addcdiv_(state.expAvg, denominator, new Scalar(-stepSize * beta1));
+            param.addcdiv_(g, denominator, new Scalar(-stepSize * (1 - beta1)));
+        } else {
+            param.addcdiv_(state.expAvg, denominator, new Scalar(-stepSize));
+        }
+        if (state.widened()) {
+            state.param.copy_(param);
+        }
+    }
+
+    /**
+     * The multi-tensor strategy: the single-tensor ops in the same order, each applied to every tensor of
+     * {@code bucket} in one native call, on the bucket's {@linkplain BucketTensorLists#targets() targets}, from
+     * {@code grads} divided by {@code gradScale} in place first (1: left alone).
+     */
+    static void multiTensor(BucketTensorLists bucket, List<Tensor> gradients, NAdamWConfig config, double stepSize,
+                            double gradScale) {
+        IValue grads = bucket.widen(AtenOps.tensorList(gradients));
+        if (gradScale != 1) {
+            call(DIV_SCALAR_, grads, number(gradScale));
+        }
+        double beta1 = config.beta1();
+        double beta2 = config.beta2();
+        IValue params = bucket.targets();
+        IValue expAvgs = bucket.expAvgs();
+        IValue expAvgSqs = bucket.expAvgSqs();
+
+        IValue g = grads;
+        if (config.l2WeightDecay() != 0) {
+            g = bucket.l2Gradients();
+            call(COPY_, g, grads, bool(false));
+            call(ADD_LIST_, g, params, number(-config.l2WeightDecay()));
+        }
+        call(MUL_SCALAR_, expAvgs, number(beta1));
+        call(ADD_LIST_, expAvgs, g, number(1 - beta1));
+        call(MUL_SCALAR_, expAvgSqs, number(beta2));
+        call(ADDCMUL_SCALAR_, expAvgSqs, g, g, number(1 - beta2));
+        IValue denominators = bucket.scratches();
+        call(COPY_, denominators, expAvgSqs, bool(false));
+        call(SQRT_, denominators);
+        call(ADD_SCALAR_, denominators, number(config.epsilon()));
+
+        if (config.adamwWeightDecay() != 0) {
+            call(MUL_SCALAR_, params, number(1 - stepSize * config.adamwWeightDecay()));
+        }
+        if (config.useNesterov()) {
+            call(ADDCDIV_SCALAR_, params, expAvgs, denominators, number(-stepSize * beta1));
+            call(ADDCDIV_SCALAR_, params, g, denominators, number(-stepSize * (1 - beta1)));
+        } else {
+            call(ADDCDIV_SCALAR_, params, expAvgs, denominators, number(-stepSize));
+        }
+        bucket.roundIntoParams();
+    }
+
+    /**
+     * Whether the fused mapping exists for this step: not when {@code c = 1 - lr_t * adamwWeightDecay} is 0 (the
+     * decay wipes the parameter) and the L2 term would be divided by it.
+     */
+    static boolean fusedCanRun(NAdamWConfig config, double stepSize) {
+        if (config.l2WeightDecay() == 0 || config.adamwWeightDecay() == 0) {
+            return true;
+        }
+        double scale = 1 - stepSize * config.adamwWeightDecay();
+        return scale != 0 && Double.isFinite(config.l2WeightDecay() / scale);
+    }
+
+    /**
+     * The fused strategy: ATen's fused Adam kernels on the bucket's {@linkplain BucketTensorLists#targets() targets}
+     * (for half-precision parameters with float32 state their float32 copies, which the kernel of that dtype updates
+     * like float32 parameters), mapped as the head says. The gradients are divided by {@code gradScale} (the kernel
+     * divides each as it reads it and stores the quotient back, so the Nesterov correction reads the true gradient
+     * too); {@code gradScale} 1 leaves them alone. Runs only where {@link #fusedCanRun}.
+     */
+    static void fused(BucketTensorLists bucket, List<Tensor> gradients, NAdamWConfig config, double stepSize,
+                      double gradScale) {
+        IValue grads = bucket.widen(AtenOps.tensorList(gradients));
+        IValue kernelScale = gradScale == 1 ? AtenOps.none() : bucket.gradScale(gradScale);
+        double beta1 = config.beta1();
+        IValue params = bucket.targets();
+        IValue expAvgs = bucket.expAvgs();
+        boolean extrapolate = config.useNesterov() && config.l2WeightDecay() == 0
+                && beta1 >= SMALLEST_BETA1_TO_EXTRAPOLATE;
+        boolean copy = config.useNesterov() && !extrapolate;
+        IValue numerators = expAvgs;
+        if (copy) {
+            numerators = bucket.scratches();
+            call(COPY_, numerators, expAvgs, bool(false));
+        }
+        double kernelBeta1 = config.useNesterov() ? beta1 * beta1 : beta1;
+        if (config.l2WeightDecay() == 0) {
+            fusedKernel(FUSED_ADAMW_, bucket, grads, numerators, config, stepSize, kernelBeta1,
+                    config.adamwWeightDecay(), kernelScale);
+        } else {
+            double l2Factor = -config.l2WeightDecay();
+            if (config.adamwWeightDecay() != 0) {
+                double scale = 1 - stepSize * config.adamwWeightDecay();
+                call(MUL_SCALAR_, params, number(scale));
+                l2Factor /= scale;
+            }
+            fusedKernel(FUSED_ADAM_, bucket, grads, numerators, config, stepSize, kernelBeta1, l2Factor, kernelScale);
+        }
+        if (copy) {
+            call(LERP_SCALAR_, expAvgs, numerators, number(1 / (1 + beta1)));
+        } else if (extrapolate) {
+            // expAvgs holds u = beta1 * m' + (1 - beta1) * g, so m' = lerp(u, g, -(1 - beta1) / beta1).
+            call(LERP_SCALAR_, expAvgs, grads, number(-(1 - beta1) / beta1));
+        }
+        bucket.roundIntoParams();
+    }
+
+    private static void fusedKernel(OperatorHandle kernel, BucketTensorLists bucket, IValue grads,
+                                    IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
+                                    double weightDecay, IValue gradScale) {
+        AtenOps.fusedAdam(kernel, bucket.targets(), grads, expAvgs, bucket.expAvgSqs(),
+                bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon(),
+                gradScale);
+    }
+}
