@@ -10,21 +10,15 @@ import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.Messages;
-import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.internal.ScalarTypes;
 import io.github.optlist.internal.AtomicFile;
-import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.ArchiveWriter;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.OutputArchive;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -82,9 +76,9 @@ final class Checkpoints {
 
     /**
      * Writes {@code state}, the state of an optimizer over {@code groups}, with {@link AtomicFile#write}. LibTorch
-     * serializes the archive into a Java callback
-     * ({@link ChannelWriter}) rather than into a file of its own: a write it sees fail aborts the JVM (its stream
-     * writer rethrows from a destructor), while a failed Java write is an {@link IOException} here.
+     * serializes the archive into a Java callback ({@link ArchiveChannelWriter}) rather than into a file of its own:
+     * a write it sees fail aborts the JVM (its stream writer rethrows from a destructor), while a failed Java write
+     * is an {@link IOException} here.
      */
     static void save(OptimizerState state, List<ParamGroup> groups, Path path) throws IOException {
         if (path == null) {
@@ -92,82 +86,10 @@ final class Checkpoints {
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             OutputArchive archive = archive(state, groups);
-            AtomicFile.write(path, "the optimizer", channel -> ChannelWriter.save(archive, channel));
+            AtomicFile.write(path, "the optimizer", channel -> ArchiveChannelWriter.save(archive, channel));
         } catch (RuntimeException e) {
             throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e)
                     + "; the previous file, if any, is unchanged", e);
-        }
-    }
-
-    /**
-     * LibTorch's archive writer as a callback into Java: the bytes go to the file channel of the calling thread's
-     * {@link #save}. The callback never reports a failure to LibTorch (that would abort the JVM, see
-     * {@link Checkpoints#save}): it keeps the first one, drops the rest of the bytes, and {@link #save} throws it
-     * once LibTorch returns. One instance for the whole JVM, since JavaCPP allows only a few callbacks at a time.
-     */
-    private static final class ChannelWriter extends ArchiveWriter {
-
-        private static final long CHUNK = 1L << 30;
-        private static final ThreadLocal<Sink> SINK = new ThreadLocal<>();
-        private static final ChannelWriter INSTANCE = NativeMemory.outliveScope(new ChannelWriter());
-
-        private static final class Sink {
-            final FileChannel channel;
-            Throwable failure;
-
-            Sink(FileChannel channel) {
-                this.channel = channel;
-            }
-        }
-
-        static void save(OutputArchive archive, FileChannel channel) throws IOException {
-            Sink sink = new Sink(channel);
-            SINK.set(sink);
-            try {
-                archive.save_to(INSTANCE);
-            } finally {
-                SINK.remove();
-            }
-            if (sink.failure instanceof IOException e) {
-                throw e;
-            }
-            if (sink.failure != null) {
-                throw new IOException(Messages.firstLine(sink.failure), sink.failure);
-            }
-        }
-
-        @Override
-        public long call(Pointer buffer, long size) {
-            Sink sink = SINK.get();
-            if (sink != null && sink.failure == null) {
-                try {
-                    write(sink.channel, buffer, size);
-                } catch (Throwable e) {
-                    sink.failure = e;
-                }
-            }
-            return size;
-        }
-
-        private static void write(FileChannel channel, Pointer buffer, long size) throws IOException {
-            if (buffer == null || buffer.isNull()) {
-                // LibTorch's "skip ahead" (a record written as metadata only): zeros in a fresh file.
-                ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(size, 1 << 16));
-                for (long left = size; left > 0; left -= zeros.limit()) {
-                    zeros.clear().limit((int) Math.min(left, zeros.capacity()));
-                    while (zeros.hasRemaining()) {
-                        channel.write(zeros);
-                    }
-                }
-                return;
-            }
-            BytePointer bytes = new BytePointer(buffer).capacity(size);
-            for (long from = 0; from < size; from += CHUNK) {
-                ByteBuffer chunk = ZipArchive.slice(bytes, from, Math.min(size, from + CHUNK));
-                while (chunk.hasRemaining()) {
-                    channel.write(chunk);
-                }
-            }
         }
     }
 
@@ -287,10 +209,10 @@ final class Checkpoints {
                     + " optimizer state_dict (as torch.save(opt.state_dict()) writes); read it with"
                     + " loadPythonStateDict(path)");
         }
-        if (!(root instanceof Unpickler.ScriptObject module) || !(module.state instanceof Map<?, ?> attributes)
+        if (!(root instanceof Pickled.ScriptObject module) || !(module.state instanceof Map<?, ?> attributes)
                 || !(attributes.get(METADATA_KEY) instanceof String)) {
-            String what = root instanceof Unpickler.ScriptObject object ? " (it holds " + Unpickler.describe(object)
-                    + ": a model saved by torch.jit.save or OutputArchive?)" : " (it holds " + Unpickler.describe(root)
+            String what = root instanceof Pickled.ScriptObject object ? " (it holds " + Pickled.describe(object)
+                    + ": a model saved by torch.jit.save or OutputArchive?)" : " (it holds " + Pickled.describe(root)
                     + ")";
             throw new CheckpointException(path + " is not an opt-list optimizer checkpoint: it has no metadata"
                     + what);
@@ -352,9 +274,9 @@ final class Checkpoints {
         List<String> names = momentNames(saved);
         for (int n = 0; n < names.size(); n++) {
             String name = key(g, i, names.get(n));
-            require(module.get(name) instanceof Unpickler.TensorRecord, path,
+            require(module.get(name) instanceof Pickled.TensorRecord, path,
                     "the checkpoint lacks the tensor " + name);
-            Unpickler.TensorRecord record = (Unpickler.TensorRecord) module.get(name);
+            Pickled.TensorRecord record = (Pickled.TensorRecord) module.get(name);
             String dtype = n < 2 ? saved.stateDtype() : "Float";
             require(Arrays.equals(record.sizes(), param.shape())
                             && record.storage().dtype().scalarType.equals(dtype), path,
@@ -367,7 +289,7 @@ final class Checkpoints {
         List<String> names = momentNames(saved);
         Tensor[] tensors = new Tensor[names.size()];
         for (int n = 0; n < names.size(); n++) {
-            tensors[n] = file.tensor((Unpickler.TensorRecord) module.get(key(g, i, names.get(n))));
+            tensors[n] = file.tensor((Pickled.TensorRecord) module.get(key(g, i, names.get(n))));
         }
         return tensors;
     }

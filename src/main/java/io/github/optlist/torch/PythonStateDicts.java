@@ -249,13 +249,13 @@ final class PythonStateDicts {
 
         /** Refuses, naming the method that reads it, an opt-list checkpoint or a TorchScript module. */
         private Object kindChecked(Object root) throws CheckpointException {
-            if (root instanceof Unpickler.ScriptObject object) {
+            if (root instanceof Pickled.ScriptObject object) {
                 boolean checkpoint = object.state instanceof Map<?, ?> attributes
                         && attributes.get("metadata") instanceof String text
                         && text.startsWith("{\"format\":\"" + Checkpoints.FORMAT + "\"");
                 throw new CheckpointException(path + " is not a Python state_dict: " + (checkpoint
                         ? "it is an opt-list optimizer checkpoint (as save(path) writes); read it with load(path)"
-                        : "it holds " + Unpickler.describe(object) + " (a model saved by torch.jit.save?)"));
+                        : "it holds " + Pickled.describe(object) + " (a model saved by torch.jit.save?)"));
             }
             return root;
         }
@@ -288,12 +288,12 @@ final class PythonStateDicts {
                 Object value = saved.get(entry.getKey());
                 boolean same = expected instanceof Boolean flag ? value instanceof Boolean b && b == flag
                         : number(value) != null && number(value) == (double) (Double) expected;
-                require(same, where + "'s '" + entry.getKey() + "' is " + Unpickler.describe(value) + ", this"
+                require(same, where + "'s '" + entry.getKey() + "' is " + Pickled.describe(value) + ", this"
                         + " optimizer's group " + g + " (" + config.name() + ") has " + expected);
             }
             Object steps = saved.get(TRAINING_STEPS);
             require(steps instanceof Long n && n == trainingSteps, where + "'s 'training_steps' is "
-                    + Unpickler.describe(steps) + ", this optimizer trains for " + trainingSteps);
+                    + Pickled.describe(steps) + ", this optimizer trains for " + trainingSteps);
             require(saved.get(PARAMS) instanceof List<?>, where + "'s 'params' is not a list");
             List<?> indices = (List<?>) saved.get(PARAMS);
             int count = groups.get(g).params().size();
@@ -303,7 +303,7 @@ final class PythonStateDicts {
                 Object index = indices.get(i);
                 require(index instanceof Long n && n == first + i, where + "'s 'params' is not numbered as"
                         + " torch numbers parameters (" + first + " to " + (first + count - 1) + "): "
-                        + Unpickler.describe(index) + " at position " + i);
+                        + Pickled.describe(index) + " at position " + i);
             }
         }
 
@@ -313,7 +313,7 @@ final class PythonStateDicts {
             for (Map.Entry<?, ?> entry : ((Map<?, ?>) state).entrySet()) {
                 Object key = entry.getKey();
                 require(key instanceof Long n && n >= 0 && n < total, "its 'state' has the key "
-                        + Unpickler.describe(key) + ", not a parameter index from 0 to " + (total - 1));
+                        + Pickled.describe(key) + ", not a parameter index from 0 to " + (total - 1));
                 Map<String, Object> param = stringDict(entry.getValue(), "state[" + key + "]");
                 require(param.keySet().equals(PARAM_KEYS), "state[" + key + "] holds " + param.keySet()
                         + ", the published NadamWCosineDecay keeps " + PARAM_KEYS);
@@ -327,13 +327,13 @@ final class PythonStateDicts {
                 throws CheckpointException {
             Object step = saved.get(STEP);
             require(step instanceof Long n && n >= 1 && n <= CosineSchedule.MAX_STEPS, where + " has the step "
-                    + Unpickler.describe(step) + ", expected a Python int from 1 to 2^53");
+                    + Pickled.describe(step) + ", expected a Python int from 1 to 2^53");
             int dtype = param.scalar_type().value;
             for (String name : List.of(EXP_AVG, EXP_AVG_SQ)) {
                 Object value = saved.get(name);
-                require(value instanceof Unpickler.TensorRecord, where + "'s '" + name + "' is "
-                        + Unpickler.describe(value) + ", not a tensor");
-                Unpickler.TensorRecord moment = (Unpickler.TensorRecord) value;
+                require(value instanceof Pickled.TensorRecord, where + "'s '" + name + "' is "
+                        + Pickled.describe(value) + ", not a tensor");
+                Pickled.TensorRecord moment = (Pickled.TensorRecord) value;
                 require(Arrays.equals(moment.sizes(), param.shape()), where + "'s '" + name + "' has shape "
                         + Arrays.toString(moment.sizes()) + ", the parameter " + Arrays.toString(param.shape())
                         + " (another model?)");
@@ -352,7 +352,7 @@ final class PythonStateDicts {
             Tensor[] moments = new Tensor[2];
             String[] names = {EXP_AVG, EXP_AVG_SQ};
             for (int n = 0; n < 2; n++) {
-                Tensor read = file.tensor((Unpickler.TensorRecord) saved.get(names[n]));
+                Tensor read = file.tensor((Pickled.TensorRecord) saved.get(names[n]));
                 moments[n] = read.scalar_type().value == stateDtype ? read : read.to(ScalarTypes.of(stateDtype));
             }
             Tensor master = null;
@@ -364,11 +364,11 @@ final class PythonStateDicts {
         }
 
         private Map<String, Object> stringDict(Object value, String what) throws CheckpointException {
-            require(value instanceof Map<?, ?>, what + " is " + Unpickler.describe(value) + ", not a dict");
+            require(value instanceof Map<?, ?>, what + " is " + Pickled.describe(value) + ", not a dict");
             Map<String, Object> out = new LinkedHashMap<>();
             for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
                 require(entry.getKey() instanceof String, what + " has the key "
-                        + Unpickler.describe(entry.getKey()) + ", expected string keys");
+                        + Pickled.describe(entry.getKey()) + ", expected string keys");
                 out.put((String) entry.getKey(), entry.getValue());
             }
             return out;

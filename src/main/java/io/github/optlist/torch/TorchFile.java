@@ -2,8 +2,8 @@ package io.github.optlist.torch;
 
 import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.internal.Messages;
-import io.github.optlist.torch.Unpickler.PickleException;
-import io.github.optlist.torch.Unpickler.TensorRecord;
+import io.github.optlist.torch.Pickled.PickleException;
+import io.github.optlist.torch.Pickled.TensorRecord;
 import io.github.optlist.torch.ZipArchive.DamagedException;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -70,13 +70,12 @@ final class TorchFile implements AutoCloseable {
      */
     static TorchFile open(Path path, String unreadable) throws IOException {
         requireRegularFile(path);
-        requireNotLegacy(path);
         ZipArchive zip;
         try {
             zip = ZipArchive.open(path);
         } catch (DamagedException e) {
-            throw new CheckpointException(path + " " + unreadable + " (truncated or foreign?): it is damaged: "
-                    + e.getMessage() + "; nothing was loaded", e);
+            requireNotLegacy(path); // a file that is no zip archive may be torch.save's legacy format
+            throw damaged(path, unreadable, e);
         }
         try {
             return read(path, unreadable, zip);
@@ -121,8 +120,7 @@ final class TorchFile implements AutoCloseable {
             }
             return new TorchFile(path, unreadable, zip, prefix, root);
         } catch (DamagedException e) {
-            throw new CheckpointException(path + " " + unreadable + " (truncated or foreign?): it is damaged: "
-                    + e.getMessage() + "; nothing was loaded", e);
+            throw damaged(path, unreadable, e);
         } catch (PickleException e) {
             throw new CheckpointException(path + " " + unreadable + " (foreign or damaged?): its pickle is refused: "
                     + e.getMessage() + "; nothing was loaded", e);
@@ -158,8 +156,7 @@ final class TorchFile implements AutoCloseable {
                     : storage.as_strided(record.sizes(), record.strides()).contiguous();
             out.retainReference();
         } catch (DamagedException e) {
-            throw new CheckpointException(path + " " + unreadable + " (truncated or foreign?): it is damaged: "
-                    + e.getMessage() + "; nothing was loaded", e);
+            throw damaged(path, unreadable, e);
         } catch (RuntimeException e) {
             throw new CheckpointException("cannot load " + path + ": a tensor of sizes "
                     + Arrays.toString(record.sizes()) + " could not be made: " + Messages.firstLine(e), e);
@@ -170,6 +167,11 @@ final class TorchFile implements AutoCloseable {
     @Override
     public void close() throws IOException {
         zip.close();
+    }
+
+    private static CheckpointException damaged(Path path, String unreadable, DamagedException e) {
+        return new CheckpointException(path + " " + unreadable + " (truncated or foreign?): it is damaged: "
+                + e.getMessage() + "; nothing was loaded", e);
     }
 
     private static void requireRegularFile(Path path) throws IOException {

@@ -191,8 +191,9 @@ final class ZipArchive implements AutoCloseable {
         long directorySize = u32(tail, endInTail + 12);
         long directory = u32(tail, endInTail + 16);
         long directoryEnd = end;
-        if (end >= 20 && bytesAt(channel, end - 20, 20).getInt(0) == ZIP64_LOCATOR) {
-            long zip64End = bytesAt(channel, end - 20, 20).getLong(8);
+        ByteBuffer locator = end >= 20 ? bytesAt(channel, end - 20, 20) : null;
+        if (locator != null && locator.getInt(0) == ZIP64_LOCATOR) {
+            long zip64End = locator.getLong(8);
             structure(zip64End >= 0 && zip64End <= end - 20 - 56, "its zip64 end record lies outside the file");
             ByteBuffer record = bytesAt(channel, zip64End, 56);
             structure(record.getInt(0) == ZIP64_END, "its zip64 end record is missing");
@@ -257,9 +258,11 @@ final class ZipArchive implements AutoCloseable {
             x = fieldsEnd;
         }
         structure((flags & 1) == 0, "entry '" + name + "' is encrypted");
-        structure(local >= 0 && local <= directory - 30 && bytesAt(channel, local, 4).getInt(0) == LOCAL_HEADER,
-                "entry '" + name + "' has no local header where the central directory says");
+        structure(local >= 0 && local <= directory - 30, "entry '" + name + "' has no local header where the central"
+                + " directory says");
         ByteBuffer header = bytesAt(channel, local, 30);
+        structure(header.getInt(0) == LOCAL_HEADER, "entry '" + name + "' has no local header where the central"
+                + " directory says");
         int localNameLength = u16(header, 26);
         long data = local + 30 + localNameLength + u16(header, 28);
         structure(data <= directory, "entry '" + name + "' has a local header running into the central directory");
