@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Where the published list lives: the system property {@code optlist.shared}, set by the build to
- * {@code ../shared/opt_list}; or, for a clone made elsewhere ({@code git clone /work/main /tmp/x}), the
+ * {@code ../shared/opt_list}; or, for a clone made in another folder ({@code git clone REPOSITORY OTHER}), the
  * {@code shared/opt_list} beside the repository it was cloned from.
  */
 final class SharedList {
