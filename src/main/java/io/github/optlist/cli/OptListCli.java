@@ -1,5 +1,6 @@
 package io.github.optlist.cli;
 
+import io.github.optlist.internal.SettingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.optlist.CosineSchedule;
@@ -7,13 +8,12 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.internal.Messages;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
-import io.github.optlist.Version;
+import io.github.optlist.internal.Version;
 import io.github.optlist.search.FolderLockedException;
 import io.github.optlist.search.Search;
 import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchSettings;
-import io.github.optlist.search.SettingException;
 import io.github.optlist.search.Shard;
 import io.github.optlist.search.tasks.BuiltInTasks;
 import io.github.optlist.search.tasks.SearchTask;

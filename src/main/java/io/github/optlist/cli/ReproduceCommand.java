@@ -1,10 +1,10 @@
 package io.github.optlist.cli;
 
+import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import io.github.optlist.reproduce.Reproduce;
 import io.github.optlist.reproduce.ReproduceResult;
 import io.github.optlist.reproduce.ReproduceSettings;
 import io.github.optlist.reproduce.ReproduceTask;
-import io.github.optlist.reproduce.TaskScores;
 import io.github.optlist.ListVariant;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

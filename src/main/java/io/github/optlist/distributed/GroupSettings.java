@@ -21,7 +21,7 @@ import java.util.Map;
  * @param timeout    the bound on every wait
  */
 public record GroupSettings(String masterAddr, int masterPort, int rank, int worldSize, int localRank,
-                            DistributedBackend backend, Duration timeout) {
+                            Backend backend, Duration timeout) {
 
     /** The timeout when none is given: long enough for JVMs starting on a loaded machine. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(120);
@@ -59,7 +59,7 @@ public record GroupSettings(String masterAddr, int masterPort, int rank, int wor
      * @throws IllegalArgumentException as the constructor
      */
     public static GroupSettings gloo(String masterAddr, int masterPort, int rank, int worldSize, Duration timeout) {
-        return new GroupSettings(masterAddr, masterPort, rank, worldSize, rank, DistributedBackend.GLOO, timeout);
+        return new GroupSettings(masterAddr, masterPort, rank, worldSize, rank, Backend.GLOO, timeout);
     }
 
     /**
@@ -68,16 +68,16 @@ public record GroupSettings(String masterAddr, int masterPort, int rank, int wor
      *
      * @throws IllegalArgumentException if a variable is missing or not a number, or as the constructor
      */
-    public static GroupSettings fromEnvironment(DistributedBackend backend, Duration timeout) {
+    public static GroupSettings fromEnvironment(Backend backend, Duration timeout) {
         return fromEnvironment(System.getenv(), backend, timeout);
     }
 
     /**
-     * Settings from torchrun's variables in {@code env}; see {@link #fromEnvironment(DistributedBackend, Duration)}.
+     * Settings from torchrun's variables in {@code env}; see {@link #fromEnvironment(Backend, Duration)}.
      *
      * @throws IllegalArgumentException if a variable is missing or not a number, or as the constructor
      */
-    public static GroupSettings fromEnvironment(Map<String, String> env, DistributedBackend backend,
+    public static GroupSettings fromEnvironment(Map<String, String> env, Backend backend,
                                                 Duration timeout) {
         if (env == null) {
             throw new IllegalArgumentException("env must not be null");
@@ -107,5 +107,16 @@ public record GroupSettings(String masterAddr, int masterPort, int rank, int wor
             throw new IllegalArgumentException("environment variable " + name + " must be an integer, got '"
                     + value + "'", e);
         }
+    }
+
+    /** The c10d communication backend a {@link TrainingGroup} runs on. */
+    public enum Backend {
+        /** Gloo: tensors on the CPU. Tested on loopback. */
+        GLOO,
+        /**
+         * NCCL: tensors on CUDA devices, one device per rank ({@code LOCAL_RANK}). Needs the {@code -Pcuda} build (the
+         * {@code -gpu} natives); built but not verified (no GPU where this was written).
+         */
+        NCCL
     }
 }

@@ -41,7 +41,7 @@ final class Rendezvous {
      * @throws DistributedException as {@link TrainingGroup#join}
      */
     static Joined join(GroupSettings settings) {
-        if (settings.backend() == DistributedBackend.NCCL) {
+        if (settings.backend() == GroupSettings.Backend.NCCL) {
             requireCudaDevice(settings);
         }
         String where = settings.masterAddr() + ":" + settings.masterPort();
@@ -49,7 +49,7 @@ final class Rendezvous {
         try {
             agreeOnWorldSize(store, settings);
             List<Object> keepAlive = new ArrayList<>();
-            Backend backend = settings.backend() == DistributedBackend.GLOO
+            Backend backend = settings.backend() == GroupSettings.Backend.GLOO
                     ? gloo(store, settings, keepAlive) : Nccl.create(store, settings, keepAlive);
             return new Joined(store, backend, keepAlive);
         } catch (RuntimeException e) {

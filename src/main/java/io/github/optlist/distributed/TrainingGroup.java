@@ -89,7 +89,7 @@ public final class TrainingGroup implements AutoCloseable {
      * @throws DistributedException     as {@link #join(GroupSettings)}
      */
     public static TrainingGroup fromEnvironment() {
-        return join(GroupSettings.fromEnvironment(DistributedBackend.GLOO, GroupSettings.DEFAULT_TIMEOUT));
+        return join(GroupSettings.fromEnvironment(GroupSettings.Backend.GLOO, GroupSettings.DEFAULT_TIMEOUT));
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.Method;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;

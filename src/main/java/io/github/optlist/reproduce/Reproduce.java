@@ -1,5 +1,8 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.BestOfK;
+import io.github.optlist.reproduce.ReproduceResult.Row;
+import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -127,7 +130,7 @@ public final class Reproduce {
             }
         };
         List<TaskScores> scores = new ArrayList<>();
-        List<ReproduceRow> rows = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
         for (int t = 0; t < tasks.size(); t++) {
             ReproduceTask task = tasks.get(t);
             long steps = settings.stepsFor(task);
@@ -176,13 +179,13 @@ public final class Reproduce {
         return (int) protocol.planned().stream().map(Candidate::label).filter(file::isFinished).count();
     }
 
-    private static void writeTable(Path csv, Path jsonl, List<ReproduceRow> rows) throws IOException {
+    private static void writeTable(Path csv, Path jsonl, List<Row> rows) throws IOException {
         StringBuilder lines = new StringBuilder();
-        for (ReproduceRow row : rows) {
+        for (Row row : rows) {
             lines.append(JSON.writeValueAsString(row)).append('\n');
         }
         ResultsFile.writeAtomically(jsonl, lines.toString());
         ResultsFile.writeAtomically(csv,
-                CSV.writer(CSV.schemaFor(ReproduceRow.class).withHeader()).writeValueAsString(rows));
+                CSV.writer(CSV.schemaFor(Row.class).withHeader()).writeValueAsString(rows));
     }
 }

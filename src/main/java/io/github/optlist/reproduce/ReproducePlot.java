@@ -1,5 +1,7 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.BestOfK;
+import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import io.github.optlist.ListVariant;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;

@@ -1,8 +1,8 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.internal.SettingException;
 import io.github.optlist.search.DivergenceRule;
 import io.github.optlist.search.SearchSettings;
-import io.github.optlist.search.SettingException;
 
 /**
  * How {@link Reproduce} runs its protocol: the training length, the random-search pool, the seed, the divergence

@@ -1,5 +1,9 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.BestOfK;
+import io.github.optlist.reproduce.ReproduceResult.Method;
+import io.github.optlist.reproduce.ReproduceResult.Row;
+import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import io.github.optlist.ListVariant;
 import io.github.optlist.search.TrialStatus;
 
@@ -116,7 +120,7 @@ final class ReproduceSummary {
 
         md.append("\nTrials that failed or diverged (each scores 1), over all tasks: ");
         md.append(java.util.Arrays.stream(Method.values()).map(m -> {
-            List<ReproduceRow> trained = result.trials().stream()
+            List<Row> trained = result.trials().stream()
                     .filter(r -> r.method() == m && r.reusedFrom().isEmpty()).toList();
             long bad = trained.stream().filter(r -> r.trial().status() != TrialStatus.OK).count();
             return m + " " + bad + " of " + trained.size();

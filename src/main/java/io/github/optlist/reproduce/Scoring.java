@@ -1,5 +1,9 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.BestOfK;
+import io.github.optlist.reproduce.ReproduceResult.Method;
+import io.github.optlist.reproduce.ReproduceResult.Row;
+import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import io.github.optlist.ListVariant;
 import io.github.optlist.search.TrialResult;
 import io.github.optlist.search.TrialRow;
@@ -38,7 +42,7 @@ final class Scoring {
      * @param results the task's results by label; must hold every planned candidate
      */
     static TaskScores task(String task, long steps, Protocol protocol, Map<String, TrialResult> results,
-                           List<ReproduceRow> rows) {
+                           List<Row> rows) {
         TrialResult init = require(results, protocol.init().label(), task);
         double initial = init.ok() ? init.objective() : Double.NaN;
         double best = Double.NaN;
@@ -59,7 +63,7 @@ final class Scoring {
         for (Protocol.Slot slot : protocol.slots()) {
             TrialResult r = results.get(slot.candidate().label());
             double score = slot.method() == Method.INIT || !scored ? Double.NaN : score(r, initial, best);
-            rows.add(new ReproduceRow(task, slot.method(), slot.rank(), score, slot.reusedFrom(), TrialRow.of(r)));
+            rows.add(new Row(task, slot.method(), slot.rank(), score, slot.reusedFrom(), TrialRow.of(r)));
             switch (slot.method()) {
                 case LIST_TASKSET -> taskset.set(slot.rank(), score);
                 case LIST_TORCH_PORT -> torch.set(slot.rank(), score);

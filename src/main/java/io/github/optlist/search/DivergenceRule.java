@@ -1,5 +1,7 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.SettingException;
+
 /**
  * When a trial is stopped early as diverged, so the budget is not burned on it: as soon as a reported training
  * loss is NaN or infinite, or, after {@code graceSteps} reports, exceeds {@code factor} times the first reported

@@ -1,7 +1,7 @@
 package io.github.optlist.search;
 
 import io.github.optlist.ListVariant;
-import io.github.optlist.Version;
+import io.github.optlist.internal.Version;
 
 /**
  * The first line of a results file: what the results are comparable on. Resuming into a file whose header differs

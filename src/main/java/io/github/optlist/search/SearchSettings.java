@@ -1,5 +1,6 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.SettingException;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 

@@ -1,5 +1,7 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.SettingException;
+
 /**
  * Shard {@code index} of {@code count}: the list indices {@code idx} with {@code idx % count == index}. Any
  * cluster scheduler can run the shards (a Slurm array, a Kubernetes indexed Job); each writes its own results

@@ -61,7 +61,7 @@ public final class DistributedWorker {
     }
 
     private static TrainingGroup join() {
-        return TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.GLOO, TIMEOUT));
+        return TrainingGroup.join(GroupSettings.fromEnvironment(GroupSettings.Backend.GLOO, TIMEOUT));
     }
 
     /** Data parallel for both entries under both variants, ZeRO-1, and a ZeRO-1 checkpoint mid-run. */
@@ -270,7 +270,7 @@ public final class DistributedWorker {
 
     /** Both ranks all-reduce once; then rank 1 stops answering (sleeps) and rank 0 times out in the next one. */
     private static void hang() throws InterruptedException {
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.GLOO,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(GroupSettings.Backend.GLOO,
                 Duration.ofSeconds(8)))) {
             try (PointerScope scope = new PointerScope()) {
                 Tensor t = org.bytedeco.pytorch.global.torch.ones(3);
@@ -318,7 +318,7 @@ public final class DistributedWorker {
 
     /** Data parallel and ZeRO-1 for entry 1 under TORCH_PORT on CUDA device {@code LOCAL_RANK}, over NCCL. */
     private static void nccl(Path dir) throws Exception {
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(DistributedBackend.NCCL,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.fromEnvironment(GroupSettings.Backend.NCCL,
                 TIMEOUT))) {
             org.bytedeco.pytorch.Device device = new org.bytedeco.pytorch.Device("cuda:" + group.localRank());
             int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
@@ -352,7 +352,7 @@ public final class DistributedWorker {
 
     /** Data-parallel training in which rank 1 dies (halts) at step 2; rank 0 must fail with a clear error. */
     private static void kill(int port) {
-        GroupSettings env = GroupSettings.fromEnvironment(DistributedBackend.GLOO, TIMEOUT);
+        GroupSettings env = GroupSettings.fromEnvironment(GroupSettings.Backend.GLOO, TIMEOUT);
         try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo(env.masterAddr(), port, env.rank(),
                 env.worldSize(), TIMEOUT))) {
             int[] rows = TinyTraining.rows(group.rank(), group.worldSize());
@@ -381,7 +381,7 @@ public final class DistributedWorker {
      * {@code secondPort} and rank 1 builds a model of another shape (both must refuse, parameters unchanged).
      */
     private static void badInput(int secondPort) {
-        GroupSettings env = GroupSettings.fromEnvironment(DistributedBackend.GLOO, Duration.ofSeconds(15));
+        GroupSettings env = GroupSettings.fromEnvironment(GroupSettings.Backend.GLOO, Duration.ofSeconds(15));
         int claimed = env.rank() == 1 ? 3 : 2;
         try {
             TrainingGroup.join(GroupSettings.gloo(env.masterAddr(), env.masterPort(), env.rank(), claimed,

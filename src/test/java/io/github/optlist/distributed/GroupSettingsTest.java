@@ -21,8 +21,8 @@ class GroupSettingsTest {
     @Test
     void torchrunVariablesGiveTheSettings() {
         GroupSettings settings = GroupSettings.fromEnvironment(Map.of("MASTER_ADDR", "10.0.0.1", "MASTER_PORT",
-                "29500", "RANK", "3", "WORLD_SIZE", "8", "LOCAL_RANK", "1"), DistributedBackend.GLOO, TIMEOUT);
-        assertEquals(new GroupSettings("10.0.0.1", 29500, 3, 8, 1, DistributedBackend.GLOO, TIMEOUT), settings);
+                "29500", "RANK", "3", "WORLD_SIZE", "8", "LOCAL_RANK", "1"), GroupSettings.Backend.GLOO, TIMEOUT);
+        assertEquals(new GroupSettings("10.0.0.1", 29500, 3, 8, 1, GroupSettings.Backend.GLOO, TIMEOUT), settings);
     }
 
     @Test
@@ -30,7 +30,7 @@ class GroupSettingsTest {
         int port = Launcher.freePort();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GroupSettings.fromEnvironment(
                 Map.of("MASTER_ADDR", "127.0.0.1", "MASTER_PORT", Integer.toString(port), "RANK", "2",
-                        "WORLD_SIZE", "2"), DistributedBackend.GLOO, TIMEOUT));
+                        "WORLD_SIZE", "2"), GroupSettings.Backend.GLOO, TIMEOUT));
         assertEquals("rank must be in [0, 2) for worldSize 2, got 2", e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> GroupSettings.gloo("127.0.0.1", port, -1, 2, TIMEOUT));
         // Nothing bound the port.
@@ -43,12 +43,12 @@ class GroupSettingsTest {
     void missingOrMalformedVariablesAreNamed() {
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> GroupSettings.fromEnvironment(Map.of("MASTER_ADDR", "h", "RANK", "0", "WORLD_SIZE", "1"),
-                        DistributedBackend.GLOO, TIMEOUT));
+                        GroupSettings.Backend.GLOO, TIMEOUT));
         assertTrue(missing.getMessage().startsWith("environment variable MASTER_PORT is not set"),
                 missing.getMessage());
         IllegalArgumentException malformed = assertThrows(IllegalArgumentException.class,
                 () -> GroupSettings.fromEnvironment(Map.of("MASTER_ADDR", "h", "MASTER_PORT", "x", "RANK", "0",
-                        "WORLD_SIZE", "1"), DistributedBackend.GLOO, TIMEOUT));
+                        "WORLD_SIZE", "1"), GroupSettings.Backend.GLOO, TIMEOUT));
         assertEquals("environment variable MASTER_PORT must be an integer, got 'x'", malformed.getMessage());
     }
 
@@ -60,7 +60,7 @@ class GroupSettingsTest {
                 () -> GroupSettings.gloo("h", 65536, 0, 1, TIMEOUT),
                 () -> GroupSettings.gloo("h", 1, 0, 0, TIMEOUT),
                 () -> GroupSettings.gloo("h", 1, 0, 1, Duration.ZERO),
-                () -> new GroupSettings("h", 1, 0, 1, -1, DistributedBackend.GLOO, TIMEOUT),
+                () -> new GroupSettings("h", 1, 0, 1, -1, GroupSettings.Backend.GLOO, TIMEOUT),
                 () -> new GroupSettings("h", 1, 0, 1, 0, null, TIMEOUT))) {
             assertThrows(IllegalArgumentException.class, bad::run);
         }

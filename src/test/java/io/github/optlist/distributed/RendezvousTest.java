@@ -114,7 +114,7 @@ class RendezvousTest {
         int port = Launcher.freePort();
         // No machine has 65 CUDA devices: refused on a GPU machine too.
         DistributedException e = assertThrows(DistributedException.class, () -> TrainingGroup.join(
-                new GroupSettings("127.0.0.1", port, 0, 1, 64, DistributedBackend.NCCL, TIMEOUT)));
+                new GroupSettings("127.0.0.1", port, 0, 1, 64, GroupSettings.Backend.NCCL, TIMEOUT)));
         assertTrue(e.getMessage().startsWith("rank 0 cannot use NCCL: its local rank 64 names CUDA device cuda:64,"
                 + " but this machine has "), e.getMessage());
         try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {

@@ -1,5 +1,6 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import io.github.optlist.Examples;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,5 +1,7 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.reproduce.ReproduceResult.Method;
+import io.github.optlist.reproduce.ReproduceResult.Row;
 import io.github.optlist.ListVariant;
 import io.github.optlist.search.QuadraticTrial;
 import io.github.optlist.search.Search;
@@ -162,7 +164,7 @@ class ReproduceTest {
         };
         ReproduceResult result = Reproduce.run(quick(), List.of(new ReproduceTask("a", 5, listFails),
                 new ReproduceTask("b", 5, initFails)), dir, ReproduceListener.NONE);
-        ReproduceRow failed = result.trials().stream().filter(r -> r.task().equals("a")
+        Row failed = result.trials().stream().filter(r -> r.task().equals("a")
                 && r.trial().label().equals("taskset-0")).findFirst().orElseThrow();
         assertEquals(TrialStatus.FAILED, failed.trial().status());
         assertEquals(1.0, failed.score());

@@ -1,5 +1,6 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.SettingException;
 import io.github.optlist.internal.Messages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

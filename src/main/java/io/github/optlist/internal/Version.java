@@ -1,4 +1,4 @@
-package io.github.optlist;
+package io.github.optlist.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +19,7 @@ public final class Version {
     }
 
     private static String load() {
-        try (InputStream in = Version.class.getResourceAsStream("version.properties")) {
+        try (InputStream in = Version.class.getResourceAsStream("/io/github/optlist/version.properties")) {
             if (in == null) {
                 throw new IllegalStateException("version.properties is missing from the classpath");
             }
