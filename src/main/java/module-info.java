@@ -1,6 +1,7 @@
 /**
- * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal}
- * and the command line, {@code io.github.optlist.cli}, which this module does not export (run it with
+ * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal},
+ * the optimizer's file formats, {@code io.github.optlist.torch.files}, and the command line,
+ * {@code io.github.optlist.cli}, which this module does not export (run it with
  * {@code -m io.github.optlist/io.github.optlist.cli.OptListCli}). The command line's and the plots' libraries are
  * optional ({@code static}): add picocli and progressbar to run the command line, XChart (which brings
  * {@code java.desktop}) for the search and reproduce plots. On the
@@ -30,6 +31,7 @@ module io.github.optlist {
     // Jackson reads and writes the files' records, some of them package-private; picocli fills the commands' fields.
     opens io.github.optlist to com.fasterxml.jackson.databind;
     opens io.github.optlist.torch to com.fasterxml.jackson.databind;
+    opens io.github.optlist.torch.files to com.fasterxml.jackson.databind;
     opens io.github.optlist.search to com.fasterxml.jackson.databind;
     opens io.github.optlist.reproduce to com.fasterxml.jackson.databind;
     opens io.github.optlist.internal to com.fasterxml.jackson.databind;

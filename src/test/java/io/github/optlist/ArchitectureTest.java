@@ -10,9 +10,9 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
 
 /**
  * The arrows between the library's packages, checked on its classes (not the tests'), so that a back-arrow fails
- * the build: the framework-free core at the bottom, {@code internal} above it, the optimizer ({@code torch}) above
- * both, then {@code distributed}, {@code search} and {@code reproduce}, and the command line on top, which nothing
- * imports.
+ * the build: the framework-free core at the bottom, {@code internal} above it, the file formats
+ * ({@code torch.files}) above both, the optimizer ({@code torch}) above them, then {@code distributed},
+ * {@code search} and {@code reproduce}, and the command line on top, which nothing imports.
  */
 @AnalyzeClasses(packages = "io.github.optlist", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {
@@ -21,6 +21,7 @@ class ArchitectureTest {
     private static final String SUBPACKAGES = "io.github.optlist.*..";
     private static final String INTERNAL = "io.github.optlist.internal..";
     private static final String TORCH = "io.github.optlist.torch..";
+    private static final String FILES = "io.github.optlist.torch.files..";
     private static final String DISTRIBUTED = "io.github.optlist.distributed..";
     private static final String SEARCH = "io.github.optlist.search..";
     private static final String REPRODUCE = "io.github.optlist.reproduce..";
@@ -42,6 +43,11 @@ class ArchitectureTest {
     static final ArchRule theOptimizerImportsNeitherSearchReproduceDistributedNorCli = noClasses().that()
             .resideInAPackage(TORCH).should().dependOnClassesThat()
             .resideInAnyPackage(SEARCH, REPRODUCE, DISTRIBUTED, CLI);
+
+    @ArchTest
+    static final ArchRule theFileFormatsImportNoPackageAboveThem = noClasses().that().resideInAPackage(FILES)
+            .should().dependOnClassesThat().resideInAnyPackage("io.github.optlist.torch", DISTRIBUTED, SEARCH,
+                    REPRODUCE, CLI);
 
     @ArchTest
     static final ArchRule distributedTrainingImportsNeitherSearchReproduceNorCli = noClasses().that()

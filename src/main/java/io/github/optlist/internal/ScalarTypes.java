@@ -24,4 +24,9 @@ public final class ScalarTypes {
         }
         throw new IllegalArgumentException("no ScalarType " + code);
     }
+
+    /** Whether {@code dtype} (a code) is float16 or bfloat16. */
+    public static boolean isHalf(int dtype) {
+        return dtype == ScalarType.Half.value || dtype == ScalarType.BFloat16.value;
+    }
 }

@@ -135,7 +135,7 @@ public interface ListOptimizer extends AutoCloseable {
      */
     default void savePythonStateDict(Path path) throws IOException {
         try (PointerScope scope = new PointerScope()) {
-            PythonStateDicts.write(state(), path);
+            CheckpointFiles.writePythonStateDict(state(), path);
         }
     }
 
@@ -156,7 +156,7 @@ public interface ListOptimizer extends AutoCloseable {
      */
     default void loadPythonStateDict(Path path) throws IOException {
         try (PointerScope scope = new PointerScope()) {
-            loadState(PythonStateDicts.read(path, paramGroups(), trainingSteps(), variant(),
+            loadState(CheckpointFiles.readPythonStateDict(path, paramGroups(), trainingSteps(), variant(),
                     options().statePrecision()));
         }
     }

@@ -3,6 +3,8 @@ package io.github.optlist.torch;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.internal.ScalarTypes;
+import io.github.optlist.torch.files.StateMatching;
+import io.github.optlist.torch.files.Target;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.ArrayList;
@@ -95,10 +97,11 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
             throw new IllegalArgumentException("the state was saved with list variant " + this.variant
                     + ", this optimizer has " + variant);
         }
-        OptimizerState laidOut = laidOutAs(paramGroups);
+        List<Target> targets = CheckpointFiles.targets(paramGroups);
+        OptimizerState laidOut = laidOutAs(paramGroups, targets);
         for (int g = 0; g < laidOut.groups.size(); g++) {
             GroupState group = laidOut.groups.get(g);
-            ParamGroup target = paramGroups.get(g);
+            Target target = targets.get(g);
             for (int i = 0; i < group.params().size(); i++) {
                 requireFits(group.params().get(i), target.params().get(i), StateMatching.where(target, g, i),
                         precision);
@@ -108,11 +111,11 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
     }
 
     /** This state in {@code paramGroups}' layout, matched by name or by position (checking counts and configs). */
-    private OptimizerState laidOutAs(List<ParamGroup> paramGroups) {
+    private OptimizerState laidOutAs(List<ParamGroup> paramGroups, List<Target> targets) {
         List<List<String>> names = groups.stream().map(GroupState::paramNames).toList();
-        if (StateMatching.byName(names, paramGroups)) {
+        if (StateMatching.byName(names, targets)) {
             List<List<StateMatching.Source>> sources = StateMatching.match(names,
-                    groups.stream().map(GroupState::config).toList(), paramGroups, "the state");
+                    groups.stream().map(GroupState::config).toList(), targets, "the state");
             List<GroupState> laidOut = new ArrayList<>(paramGroups.size());
             for (int g = 0; g < paramGroups.size(); g++) {
                 List<ParamStateDict> dicts = sources.get(g).stream()

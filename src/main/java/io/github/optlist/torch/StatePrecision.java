@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
@@ -47,7 +48,7 @@ public enum StatePrecision {
 
     /** Whether {@code dtype} (a {@code ScalarType} value) is float16 or bfloat16. */
     static boolean isHalf(int dtype) {
-        return dtype == ScalarType.Half.value || dtype == ScalarType.BFloat16.value;
+        return ScalarTypes.isHalf(dtype);
     }
 
     /** The dtype the moments are kept and the update is computed in, for a parameter of {@code dtype}. */

@@ -7,6 +7,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.internal.AtomicFile;
+import io.github.optlist.torch.files.Checkpoints;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.InputArchive;
 import org.bytedeco.pytorch.LinearImpl;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -289,6 +291,27 @@ class CheckpointTest {
         int next = Checkpoints.VERSION + 1;
         Path newer = withVersion(savedCheckpoint(params(), OptList.config(1), T), next, "newer.ckpt");
         assertRefusedAndUnchanged(newer, CheckpointException.class, "version " + next, "newer");
+    }
+
+    @Test
+    void aCheckpointNamingAStatePrecisionThisLibraryLacksIsRefusedNamingIt() throws IOException {
+        // The format's names are the enum's: a renamed constant would leave saved files unreadable.
+        assertEquals(Arrays.stream(StatePrecision.values()).map(Enum::name).collect(Collectors.toSet()),
+                Checkpoints.STATE_PRECISIONS);
+        Path saved = savedCheckpoint(params(), OptList.config(1), T);
+        InputArchive in = new InputArchive();
+        in.load_from(saved.toString());
+        IValue metadata = new IValue();
+        in.read("metadata", metadata);
+        String json = metadata.toStringRef().getString();
+        String precision = "\"statePrecision\":\"FLOAT32\"";
+        assertTrue(json.contains(precision), json);
+        OutputArchive out = new OutputArchive();
+        out.write("metadata", new IValue(json.replace(precision, "\"statePrecision\":\"FLOAT8\"")));
+        Path changed = dir.resolve("float8.ckpt");
+        out.save_to(changed.toString());
+        assertRefusedAndUnchanged(changed, CheckpointException.class, changed + " has unreadable metadata",
+                "the state precision 'FLOAT8' is none of [FLOAT32, FLOAT32_MASTER_WEIGHTS, PARAM_DTYPE]");
     }
 
     @Test

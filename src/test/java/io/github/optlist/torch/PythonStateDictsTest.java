@@ -4,6 +4,8 @@ import io.github.optlist.ChildProcess;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.torch.files.PythonStateDicts;
+import io.github.optlist.torch.files.TorchSaveWriter;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
@@ -77,7 +79,7 @@ class PythonStateDictsTest {
     }
 
     static OptimizerState read(Path file, NAdamWCosineDecay opt) throws IOException {
-        return PythonStateDicts.read(file, opt.paramGroups(), opt.trainingSteps(), opt.variant(),
+        return CheckpointFiles.readPythonStateDict(file, opt.paramGroups(), opt.trainingSteps(), opt.variant(),
                 opt.options().statePrecision());
     }
 
@@ -124,7 +126,7 @@ class PythonStateDictsTest {
             run(opt, params, 7);
             OptimizerState state = stateOf(opt);
             Path file = dir.resolve("optim.pt");
-            PythonStateDicts.write(state, file);
+            CheckpointFiles.writePythonStateDict(state, file);
             OptimizerState back = read(file, opt);
             assertSameState(state, back);
             assertEquals(7, back.stepCount());
@@ -144,7 +146,7 @@ class PythonStateDictsTest {
         Path file = dir.resolve("optim.pt");
         try (var opt = optimizer(first, plain(), nesterovWithWarmup(), ListVariant.TORCH_PORT)) {
             run(opt, first, 5);
-            PythonStateDicts.write(stateOf(opt), file);
+            CheckpointFiles.writePythonStateDict(stateOf(opt), file);
         }
         Tensor[][] resumed = {{first[0][0].detach().clone().set_requires_grad(true),
                 first[0][1].detach().clone().set_requires_grad(true)},
@@ -181,10 +183,11 @@ class PythonStateDictsTest {
         try (var opt = optimizer(params, plain(), nesterovNoWarmup, ListVariant.TASKSET)) {
             run(opt, params, 3);
             Path file = dir.resolve("taskset.pt");
-            PythonStateDicts.write(stateOf(opt), file);
+            CheckpointFiles.writePythonStateDict(stateOf(opt), file);
             assertSameState(stateOf(opt), read(file, opt));
-            CheckpointException refused = assertThrows(CheckpointException.class, () -> PythonStateDicts.read(file,
-                    opt.paramGroups(), T, ListVariant.TORCH_PORT, opt.options().statePrecision()));
+            CheckpointException refused = assertThrows(CheckpointException.class,
+                    () -> CheckpointFiles.readPythonStateDict(file, opt.paramGroups(), T, ListVariant.TORCH_PORT,
+                            opt.options().statePrecision()));
             assertTrue(refused.getMessage().contains("running as TASKSET"), refused.getMessage());
         }
     }
@@ -197,7 +200,7 @@ class PythonStateDictsTest {
             Path file = dir.resolve("kept.pt");
             Files.writeString(file, "previous content");
             IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
-                    () -> PythonStateDicts.write(stateOf(opt), file));
+                    () -> CheckpointFiles.writePythonStateDict(stateOf(opt), file));
             assertTrue(refused.getMessage().contains("group 1") && refused.getMessage().contains("warms up"),
                     refused.getMessage());
             assertEquals("previous content", Files.readString(file));
@@ -218,7 +221,7 @@ class PythonStateDictsTest {
             opt.step();
             Path file = dir.resolve("never.pt");
             IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
-                    () -> PythonStateDicts.write(stateOf(opt), file));
+                    () -> CheckpointFiles.writePythonStateDict(stateOf(opt), file));
             assertTrue(refused.getMessage().contains("master"), refused.getMessage());
             assertFalse(Files.exists(file));
         }
@@ -231,7 +234,7 @@ class PythonStateDictsTest {
         Path file = dir.resolve("optim.pt");
         try (var opt = optimizer(params, plain(), nesterovWithWarmup(), ListVariant.TORCH_PORT)) {
             run(opt, params, 3);
-            PythonStateDicts.write(stateOf(opt), file);
+            CheckpointFiles.writePythonStateDict(stateOf(opt), file);
         }
         Tensor[][] same = params();
         List<ParamGroup> fits = List.of(new ParamGroup(List.of(same[0]), plain()),
@@ -256,13 +259,13 @@ class PythonStateDictsTest {
 
     private static void assertSameStateIn(Path file, List<ParamGroup> fits) throws IOException {
         // the refusals above changed nothing: the file still reads
-        assertEquals(3, PythonStateDicts.read(file, fits, T, ListVariant.TORCH_PORT, StatePrecision.FLOAT32)
-                .stepCount());
+        assertEquals(3, CheckpointFiles.readPythonStateDict(file, fits, T, ListVariant.TORCH_PORT,
+                StatePrecision.FLOAT32).stepCount());
     }
 
     static void assertRefused(Path file, List<ParamGroup> groups, long steps, ListVariant variant, String part) {
         CheckpointException refused = assertThrows(CheckpointException.class,
-                () -> PythonStateDicts.read(file, groups, steps, variant, StatePrecision.FLOAT32));
+                () -> CheckpointFiles.readPythonStateDict(file, groups, steps, variant, StatePrecision.FLOAT32));
         assertTrue(refused.getMessage().contains(file.toString()) && refused.getMessage().contains(part),
                 "expected '" + part + "' in: " + refused.getMessage());
     }
@@ -362,7 +365,8 @@ class PythonStateDictsTest {
         try (var out = Files.newOutputStream(file)) {
             TorchSaveWriter.write(validTree(), out);
         }
-        OptimizerState state = PythonStateDicts.read(file, groups, T, ListVariant.TORCH_PORT, StatePrecision.FLOAT32);
+        OptimizerState state = CheckpointFiles.readPythonStateDict(file, groups, T, ListVariant.TORCH_PORT,
+                StatePrecision.FLOAT32);
         assertEquals(3, state.groups().get(0).params().get(0).step());
         assertNull(state.groups().get(1).params().get(0).expAvg());
     }
@@ -372,8 +376,8 @@ class PythonStateDictsTest {
         Tensor[][] params = params();
         List<ParamGroup> groups = List.of(new ParamGroup(List.of(params[0]), plain()),
                 new ParamGroup(List.of(params[1]), nesterovWithWarmup()));
-        assertThrows(NoSuchFileException.class, () -> PythonStateDicts.read(dir.resolve("absent.pt"), groups, T,
-                ListVariant.TORCH_PORT, StatePrecision.FLOAT32));
+        assertThrows(NoSuchFileException.class, () -> CheckpointFiles.readPythonStateDict(dir.resolve("absent.pt"),
+                groups, T, ListVariant.TORCH_PORT, StatePrecision.FLOAT32));
         Path text = dir.resolve("text.pt");
         Files.writeString(text, "not a zip at all");
         assertRefused(text, groups, T, ListVariant.TORCH_PORT, "is not a file torch.save writes");
@@ -392,7 +396,7 @@ class PythonStateDictsTest {
         Path file = dir.resolve("optim.pt");
         try (var opt = optimizer(params, plain(), nesterovWithWarmup(), ListVariant.TORCH_PORT)) {
             run(opt, params, 3);
-            PythonStateDicts.write(stateOf(opt), file);
+            CheckpointFiles.writePythonStateDict(stateOf(opt), file);
         }
         ChildProcess child = ChildProcess.java(DamagedFiles.class, file.toString(), dir.toString());
         String text = child.output();
@@ -426,7 +430,8 @@ class PythonStateDictsTest {
             for (byte[] bytes : variants) {
                 Files.write(damaged, bytes);
                 try {
-                    PythonStateDicts.read(damaged, groups, T, ListVariant.TORCH_PORT, StatePrecision.FLOAT32);
+                    CheckpointFiles.readPythonStateDict(damaged, groups, T, ListVariant.TORCH_PORT,
+                            StatePrecision.FLOAT32);
                     accepted++; // a byte inside tensor data, which no format can tell from a valid value
                 } catch (CheckpointException e) {
                     if (!e.getMessage().contains(damaged.toString())) {
@@ -456,7 +461,7 @@ class PythonStateDictsTest {
                         shape));
             }
             List<ParamGroup> groups = List.of(new ParamGroup(params, OptList.config(entry, ListVariant.TORCH_PORT)));
-            OptimizerState state = PythonStateDicts.read(file, groups, 60, ListVariant.TORCH_PORT,
+            OptimizerState state = CheckpointFiles.readPythonStateDict(file, groups, 60, ListVariant.TORCH_PORT,
                     StatePrecision.FLOAT32);
             assertEquals(10, state.stepCount());
             for (ParamStateDict param : state.groups().get(0).params()) {
@@ -465,7 +470,7 @@ class PythonStateDictsTest {
             }
             assertRefused(file, groups, 61, ListVariant.TORCH_PORT, "'training_steps' is 60");
             Path back = dir.resolve("entry_" + entry + ".pt");
-            PythonStateDicts.write(state, back);
+            CheckpointFiles.writePythonStateDict(state, back);
             Map<String, byte[]> python = records(file);
             Map<String, byte[]> java = records(back);
             assertEquals(16, python.size());
@@ -504,7 +509,7 @@ class PythonStateDictsTest {
                 Path file = dir.resolve("java-" + variant + ".pt");
                 Path resaved = dir.resolve("python-" + variant + ".pt");
                 OptimizerState state = stateOf(opt);
-                PythonStateDicts.write(state, file);
+                CheckpointFiles.writePythonStateDict(state, file);
                 String out = python(file, resaved, variant);
                 assertTrue(out.contains("accepted"), out);
                 // Python's own state_dict after load_state_dict reads back as the state Java wrote

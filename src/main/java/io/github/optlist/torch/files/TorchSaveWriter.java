@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
@@ -34,7 +34,7 @@ import java.util.zip.ZipOutputStream;
  * an insert there), so the pickle is written here; {@link TorchFile} reads it back (see
  * {@link PythonStateDicts#read}).
  */
-final class TorchSaveWriter {
+public final class TorchSaveWriter {
 
     private static final String PREFIX = "archive/";
     private static final int ALIGNMENT = 64;
@@ -57,7 +57,7 @@ final class TorchSaveWriter {
      * @throws IllegalArgumentException if the tree holds another type, a tensor of another dtype, or a map key
      *                                  that is neither a string nor a long; nothing is written then
      */
-    static void write(Object root, OutputStream out) throws IOException {
+    public static void write(Object root, OutputStream out) throws IOException {
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
             TorchSaveWriter writer = new TorchSaveWriter();
             writer.pickle.write(0x80);

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
@@ -26,7 +26,7 @@ import java.util.function.Function;
 
 /**
  * The file Python's {@code torch.save(opt.state_dict())} writes for the published binding's
- * {@code torch_opt_list.NadamWCosineDecay}, converted from and to an {@link OptimizerState}:
+ * {@code torch_opt_list.NadamWCosineDecay}, converted from and to an optimizer's state ({@link FileState}):
  * <pre>
  * {'state': {index: {'step': int, 'exp_avg': Tensor, 'exp_avg_sq': Tensor}, ...},   # parameters with state only
  *  'param_groups': [{'lr': float, 'beta1': float, 'beta2': float, 'epsilon': float, 'adamw_weight_decay': float,
@@ -44,17 +44,18 @@ import java.util.function.Function;
  * configuration says, which is how both variants run a configuration.
  *
  * <p>State precision: moments are written in the dtype the state holds them in (float32 for half-precision
- * parameters under {@link StatePrecision#FLOAT32}); Python's {@code load_state_dict} casts them to the parameter's
+ * parameters under {@code StatePrecision.FLOAT32}); Python's {@code load_state_dict} casts them to the parameter's
  * dtype, as it does any state. A float32 master copy has no place in the binding's state and is refused. On
  * reading, moments in the parameter's dtype, or in float32 for a half-precision parameter, are converted to the
- * dtype the reading optimizer keeps ({@code stateDtypeFor}); under {@link StatePrecision#FLOAT32_MASTER_WEIGHTS}
- * a half-precision parameter's master copy is taken from the parameter, as at its first update.
+ * dtype the reading optimizer keeps ({@link Precision#stateDtype}); where the reading optimizer keeps a master copy
+ * ({@link Precision#keepsMaster}: a half-precision parameter under master weights), it is taken from the parameter,
+ * as at its first update.
  *
  * <p>Python's state_dict has no optimizer-wide step count: the count read back is the highest parameter step.
  */
-final class PythonStateDicts {
+public final class PythonStateDicts {
 
-    static final String VARIANT_KEY = "opt_list_variant";
+    public static final String VARIANT_KEY = "opt_list_variant";
     /** How a file that is no state_dict is described. */
     private static final String UNREADABLE = "is not a file torch.save writes";
 
@@ -97,7 +98,7 @@ final class PythonStateDicts {
      *                                  written then
      * @throws IOException              if the file cannot be written
      */
-    static void write(OptimizerState state, Path path) throws IOException {
+    public static void write(FileState state, Path path) throws IOException {
         if (state == null || path == null) {
             throw new IllegalArgumentException("state and path must not be null");
         }
@@ -106,17 +107,17 @@ final class PythonStateDicts {
                 channel -> TorchSaveWriter.write(tree, Channels.newOutputStream(channel)));
     }
 
-    private static Map<String, Object> tree(OptimizerState state) {
+    private static Map<String, Object> tree(FileState state) {
         Map<Long, Object> params = new LinkedHashMap<>();
         List<Object> groups = new ArrayList<>();
         long index = 0;
         for (int g = 0; g < state.groups().size(); g++) {
-            GroupState group = state.groups().get(g);
+            FileState.Group group = state.groups().get(g);
             NAdamWConfig config = group.config();
             requireSameUpdateInPython(state, g, config);
             List<Object> indices = new ArrayList<>();
             for (int i = 0; i < group.params().size(); i++, index++) {
-                ParamStateDict param = group.params().get(i);
+                FileState.Param param = group.params().get(i);
                 if (param.master() != null) {
                     throw new IllegalArgumentException("group " + g + " parameter " + i + " has a float32 master"
                             + " copy (StatePrecision.FLOAT32_MASTER_WEIGHTS), which the published binding does not"
@@ -150,7 +151,7 @@ final class PythonStateDicts {
         return root;
     }
 
-    private static void requireSameUpdateInPython(OptimizerState state, int g, NAdamWConfig config) {
+    private static void requireSameUpdateInPython(FileState state, int g, NAdamWConfig config) {
         double own = state.variant().warmupFraction(config);
         double binding = ListVariant.TORCH_PORT.warmupFraction(config);
         if (own != binding) {
@@ -170,16 +171,16 @@ final class PythonStateDicts {
      * device by {@code loadState}. The tensors returned are new, owned by the caller (attached to its innermost
      * {@link PointerScope}, if any).
      *
-     * @throws NoSuchFileException if there is no file at {@code path}
-     * @throws CheckpointException if the file is not a torch.save file holding the binding's state_dict (foreign,
+     * @throws NoSuchFileException  if there is no file at {@code path}
+     * @throws RefusedFileException if the file is not a torch.save file holding the binding's state_dict (foreign,
      *                             corrupt, an opt-list checkpoint, another optimizer's), or if it does not fit:
      *                             another number of groups or parameters, a parameter numbering other than torch's,
      *                             a shape or dtype, a hyperparameter, the training length or the variant differ; the
      *                             message names the file and the difference
      * @throws IOException         if the file cannot be read
      */
-    static OptimizerState read(Path path, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
-                               StatePrecision precision) throws IOException {
+    public static FileState read(Path path, List<Target> groups, long trainingSteps, ListVariant variant,
+                                 Precision precision) throws IOException {
         if (path == null || groups == null || groups.isEmpty() || groups.stream().anyMatch(Objects::isNull)
                 || variant == null
                 || precision == null) {
@@ -191,10 +192,10 @@ final class PythonStateDicts {
     }
 
     /** One read: the file and what it must fit. */
-    private record Reader(Path path, TorchFile file, List<ParamGroup> groups, long trainingSteps, ListVariant variant,
-                          StatePrecision precision) {
+    private record Reader(Path path, TorchFile file, List<Target> groups, long trainingSteps, ListVariant variant,
+                          Precision precision) {
 
-        OptimizerState read() throws IOException {
+        FileState read() throws IOException {
             Map<String, Object> top = stringDict(kindChecked(file.root()), "the file");
             require(top.keySet().equals(Set.of("state", "param_groups")), "it holds " + top.keySet() + ", not an"
                     + " optimizer state_dict ('state' and 'param_groups')");
@@ -209,7 +210,7 @@ final class PythonStateDicts {
             }
             Map<Long, Map<String, Object>> saved = paramStates(top.get("state"), total);
             long index = 0;
-            for (ParamGroup group : groups) {
+            for (Target group : groups) {
                 for (int i = 0; i < group.params().size(); i++, index++) {
                     if (saved.containsKey(index)) {
                         requireParamState(saved.get(index), group.params().get(i), where(index));
@@ -217,21 +218,22 @@ final class PythonStateDicts {
                 }
             }
             // Everything is checked: now the tensors' bytes are read, each into a new tensor.
-            List<GroupState> out = new ArrayList<>();
+            List<FileState.Group> out = new ArrayList<>();
             index = 0;
             long stepCount = 0;
             for (int g = 0; g < groups.size(); g++) {
-                List<ParamStateDict> params = new ArrayList<>();
+                List<FileState.Param> params = new ArrayList<>();
                 List<Tensor> tensors = groups.get(g).params();
                 for (int i = 0; i < tensors.size(); i++, index++) {
                     Map<String, Object> entry = saved.get(index);
-                    ParamStateDict param = entry == null ? ParamStateDict.empty() : paramState(entry, tensors.get(i));
+                    FileState.Param param = entry == null ? FileState.Param.empty()
+                            : paramState(entry, tensors.get(i));
                     stepCount = Math.max(stepCount, param.step());
                     params.add(param);
                 }
-                out.add(new GroupState(groups.get(g).config(), List.of(), params));
+                out.add(new FileState.Group(groups.get(g).config(), List.of(), params));
             }
-            return new OptimizerState(trainingSteps, variant, precision, stepCount, out);
+            return new FileState(trainingSteps, variant, precision.name(), stepCount, out);
         }
 
         /** How messages name the parameter of torch's index {@code index}. */
@@ -248,19 +250,19 @@ final class PythonStateDicts {
         }
 
         /** Refuses, naming the method that reads it, an opt-list checkpoint or a TorchScript module. */
-        private Object kindChecked(Object root) throws CheckpointException {
+        private Object kindChecked(Object root) throws RefusedFileException {
             if (root instanceof Pickled.ScriptObject object) {
                 boolean checkpoint = object.state instanceof Map<?, ?> attributes
                         && attributes.get("metadata") instanceof String text
                         && text.startsWith("{\"format\":\"" + Checkpoints.FORMAT + "\"");
-                throw new CheckpointException(path + " is not a Python state_dict: " + (checkpoint
+                throw new RefusedFileException(path + " is not a Python state_dict: " + (checkpoint
                         ? "it is an opt-list optimizer checkpoint (as save(path) writes); read it with load(path)"
                         : "it holds " + Pickled.describe(object) + " (a model saved by torch.jit.save?)"));
             }
             return root;
         }
 
-        private void readGroup(int g, Map<String, Object> saved, int first) throws CheckpointException {
+        private void readGroup(int g, Map<String, Object> saved, int first) throws RefusedFileException {
             String where = "param_groups[" + g + "]";
             NAdamWConfig config = groups.get(g).config();
             for (String key : saved.keySet()) {
@@ -307,7 +309,7 @@ final class PythonStateDicts {
             }
         }
 
-        private Map<Long, Map<String, Object>> paramStates(Object state, int total) throws CheckpointException {
+        private Map<Long, Map<String, Object>> paramStates(Object state, int total) throws RefusedFileException {
             require(state instanceof Map<?, ?>, "its 'state' is not a dict");
             Map<Long, Map<String, Object>> out = new LinkedHashMap<>();
             for (Map.Entry<?, ?> entry : ((Map<?, ?>) state).entrySet()) {
@@ -324,7 +326,7 @@ final class PythonStateDicts {
 
         /** Checks one parameter's saved state against it, reading no tensor bytes. */
         private void requireParamState(Map<String, Object> saved, Tensor param, String where)
-                throws CheckpointException {
+                throws RefusedFileException {
             Object step = saved.get(STEP);
             require(step instanceof Long n && n >= 1 && n <= CosineSchedule.MAX_STEPS, where + " has the step "
                     + Pickled.describe(step) + ", expected a Python int from 1 to 2^53");
@@ -339,16 +341,16 @@ final class PythonStateDicts {
                         + " (another model?)");
                 String got = moment.storage().dtype().scalarType;
                 boolean fits = got.equals(param.scalar_type().toString())
-                        || got.equals("Float") && StatePrecision.isHalf(dtype);
+                        || got.equals("Float") && ScalarTypes.isHalf(dtype);
                 require(fits, where + "'s '" + name + "' is " + got + ", the parameter " + param.scalar_type()
-                        + " (expected the parameter's dtype" + (StatePrecision.isHalf(dtype) ? " or Float)" : ")"));
+                        + " (expected the parameter's dtype" + (ScalarTypes.isHalf(dtype) ? " or Float)" : ")"));
             }
         }
 
         /** The state of one parameter, checked by {@link #requireParamState}, its tensors read from the file. */
-        private ParamStateDict paramState(Map<String, Object> saved, Tensor param) throws IOException {
+        private FileState.Param paramState(Map<String, Object> saved, Tensor param) throws IOException {
             int dtype = param.scalar_type().value;
-            int stateDtype = StatePrecision.stateDtypeFor(dtype, precision);
+            int stateDtype = precision.stateDtype().applyAsInt(dtype);
             Tensor[] moments = new Tensor[2];
             String[] names = {EXP_AVG, EXP_AVG_SQ};
             for (int n = 0; n < 2; n++) {
@@ -356,14 +358,14 @@ final class PythonStateDicts {
                 moments[n] = read.scalar_type().value == stateDtype ? read : read.to(ScalarTypes.of(stateDtype));
             }
             Tensor master = null;
-            if (precision == StatePrecision.FLOAT32_MASTER_WEIGHTS && StatePrecision.isHalf(dtype)) {
+            if (precision.keepsMaster().test(dtype)) {
                 master = param.detach().to(moments[0].device(), ScalarType.Float, false, true,
                         new MemoryFormatOptional());
             }
-            return new ParamStateDict((Long) saved.get(STEP), moments[0], moments[1], master);
+            return new FileState.Param((Long) saved.get(STEP), moments[0], moments[1], master);
         }
 
-        private Map<String, Object> stringDict(Object value, String what) throws CheckpointException {
+        private Map<String, Object> stringDict(Object value, String what) throws RefusedFileException {
             require(value instanceof Map<?, ?>, what + " is " + Pickled.describe(value) + ", not a dict");
             Map<String, Object> out = new LinkedHashMap<>();
             for (Map.Entry<?, ?> entry : ((Map<?, ?>) value).entrySet()) {
@@ -374,9 +376,9 @@ final class PythonStateDicts {
             return out;
         }
 
-        private void require(boolean condition, String problem) throws CheckpointException {
+        private void require(boolean condition, String problem) throws RefusedFileException {
             if (!condition) {
-                throw new CheckpointException("cannot load " + path + ": " + problem);
+                throw new RefusedFileException("cannot load " + path + ": " + problem);
             }
         }
     }

@@ -1,8 +1,8 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
-import io.github.optlist.torch.Pickled.PickleException;
-import io.github.optlist.torch.Pickled.ScriptObject;
-import io.github.optlist.torch.Pickled.Tuple;
+import io.github.optlist.torch.files.Pickled.PickleException;
+import io.github.optlist.torch.files.Pickled.ScriptObject;
+import io.github.optlist.torch.files.Pickled.Tuple;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -13,8 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.github.optlist.torch.Pickled.NONE;
-import static io.github.optlist.torch.Pickled.describe;
+import static io.github.optlist.torch.files.Pickled.NONE;
+import static io.github.optlist.torch.files.Pickled.describe;
 
 /**
  * A pickle reader that runs nothing from the file: the subset of the pickle protocol (versions 2 to 5) that

@@ -1,6 +1,6 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
-import io.github.optlist.torch.Pickled.PickleException;
+import io.github.optlist.torch.files.Pickled.PickleException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,10 +1,10 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
 import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.internal.Messages;
-import io.github.optlist.torch.Pickled.PickleException;
-import io.github.optlist.torch.Pickled.TensorRecord;
-import io.github.optlist.torch.ZipArchive.DamagedException;
+import io.github.optlist.torch.files.Pickled.PickleException;
+import io.github.optlist.torch.files.Pickled.TensorRecord;
+import io.github.optlist.torch.files.ZipArchive.DamagedException;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
@@ -33,7 +33,7 @@ import static org.bytedeco.pytorch.global.torch.empty;
  * was checked against its record. The cost of a read is the file's size once (every byte is checked against its
  * CRC32) and the memory of the tensors taken.
  *
- * <p>Every refusal is a {@link CheckpointException} naming the file and what is wrong.
+ * <p>Every refusal is a {@link RefusedFileException} naming the file and what is wrong.
  */
 final class TorchFile implements AutoCloseable {
 
@@ -64,7 +64,7 @@ final class TorchFile implements AutoCloseable {
      * file is not, e.g. {@code "is not a file torch.save writes"}.
      *
      * @throws NoSuchFileException if nothing is at {@code path}
-     * @throws CheckpointException if it is a directory or not a regular file, a legacy torch.save file, damaged,
+     * @throws RefusedFileException if it is a directory or not a regular file, a legacy torch.save file, damaged,
      *                             foreign, or its pickle is refused by {@link Unpickler}
      * @throws IOException         if it cannot be read
      */
@@ -90,7 +90,7 @@ final class TorchFile implements AutoCloseable {
                 .filter(e -> e.name().endsWith("/data.pkl") && e.name().indexOf('/') == e.name().length() - 9)
                 .toList();
         if (pickles.size() != 1) {
-            throw new CheckpointException(path + " " + unreadable + " (foreign?): it holds " + pickles.size()
+            throw new RefusedFileException(path + " " + unreadable + " (foreign?): it holds " + pickles.size()
                     + " top-level data.pkl entries, not one (" + zip + ")");
         }
         String prefix = pickles.get(0).name().substring(0, pickles.get(0).name().length() - 8);
@@ -99,7 +99,7 @@ final class TorchFile implements AutoCloseable {
             if (byteOrder != null) {
                 String order = new String(zip.read(byteOrder, 16), StandardCharsets.US_ASCII);
                 if (!order.equals("little")) {
-                    throw new CheckpointException(path + " was written on a '" + order + "'-endian machine; only"
+                    throw new RefusedFileException(path + " was written on a '" + order + "'-endian machine; only"
                             + " little-endian files are read");
                 }
             }
@@ -122,7 +122,7 @@ final class TorchFile implements AutoCloseable {
         } catch (DamagedException e) {
             throw damaged(path, unreadable, e);
         } catch (PickleException e) {
-            throw new CheckpointException(path + " " + unreadable + " (foreign or damaged?): its pickle is refused: "
+            throw new RefusedFileException(path + " " + unreadable + " (foreign or damaged?): its pickle is refused: "
                     + e.getMessage() + "; nothing was loaded", e);
         }
     }
@@ -137,7 +137,7 @@ final class TorchFile implements AutoCloseable {
      * says it was saved from (as {@code torch.load(map_location="cpu")}). Only the bytes the tensor reaches are
      * kept; its whole record is checked against its CRC32.
      *
-     * @throws CheckpointException if the record fails its CRC32
+     * @throws RefusedFileException if the record fails its CRC32
      */
     Tensor tensor(TensorRecord record) throws IOException {
         ScalarType type = ScalarType.valueOf(record.storage().dtype().scalarType);
@@ -158,7 +158,7 @@ final class TorchFile implements AutoCloseable {
         } catch (DamagedException e) {
             throw damaged(path, unreadable, e);
         } catch (RuntimeException e) {
-            throw new CheckpointException("cannot load " + path + ": a tensor of sizes "
+            throw new RefusedFileException("cannot load " + path + ": a tensor of sizes "
                     + Arrays.toString(record.sizes()) + " could not be made: " + Messages.firstLine(e), e);
         }
         return NativeMemory.toCallerScope(out);
@@ -169,8 +169,8 @@ final class TorchFile implements AutoCloseable {
         zip.close();
     }
 
-    private static CheckpointException damaged(Path path, String unreadable, DamagedException e) {
-        return new CheckpointException(path + " " + unreadable + " (truncated or foreign?): it is damaged: "
+    private static RefusedFileException damaged(Path path, String unreadable, DamagedException e) {
+        return new RefusedFileException(path + " " + unreadable + " (truncated or foreign?): it is damaged: "
                 + e.getMessage() + "; nothing was loaded", e);
     }
 
@@ -179,10 +179,10 @@ final class TorchFile implements AutoCloseable {
             throw new NoSuchFileException(path.toString(), null, "no file there");
         }
         if (Files.isDirectory(path)) {
-            throw new CheckpointException(path + " is a directory, not a file");
+            throw new RefusedFileException(path + " is a directory, not a file");
         }
         if (!Files.isRegularFile(path)) {
-            throw new CheckpointException(path + " is not a regular file (a FIFO, socket or device?); nothing was"
+            throw new RefusedFileException(path + " is not a regular file (a FIFO, socket or device?); nothing was"
                     + " read from it");
         }
     }
@@ -193,7 +193,7 @@ final class TorchFile implements AutoCloseable {
             head = in.readNBytes(LEGACY_MAGIC.length);
         }
         if (Arrays.equals(head, LEGACY_MAGIC)) {
-            throw new CheckpointException(path + " was written by torch.save in its legacy format (torch before 1.6,"
+            throw new RefusedFileException(path + " was written by torch.save in its legacy format (torch before 1.6,"
                     + " or _use_new_zipfile_serialization=False), which is not read here: in Python, load it and save"
                     + " it again with torch.save(torch.load(f), f) to get the zip format");
         }

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
 import org.bytedeco.javacpp.BytePointer;
 

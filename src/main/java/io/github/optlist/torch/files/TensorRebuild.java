@@ -1,17 +1,17 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
-import io.github.optlist.torch.Pickled.PickleException;
-import io.github.optlist.torch.Pickled.StorageDtype;
-import io.github.optlist.torch.Pickled.StorageRef;
-import io.github.optlist.torch.Pickled.TensorRecord;
-import io.github.optlist.torch.Pickled.Tuple;
+import io.github.optlist.torch.files.Pickled.PickleException;
+import io.github.optlist.torch.files.Pickled.StorageDtype;
+import io.github.optlist.torch.files.Pickled.StorageRef;
+import io.github.optlist.torch.files.Pickled.TensorRecord;
+import io.github.optlist.torch.files.Pickled.Tuple;
 
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import static io.github.optlist.torch.Pickled.abbreviate;
-import static io.github.optlist.torch.Pickled.describe;
+import static io.github.optlist.torch.files.Pickled.abbreviate;
+import static io.github.optlist.torch.files.Pickled.describe;
 
 /**
  * What torch's files ask {@link Unpickler} to build beyond plain values, checked against the archive: the few

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
 import io.github.optlist.NAdamWConfig;
 
@@ -10,13 +10,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Which saved parameter's state goes to which parameter of an optimizer, for {@link OptimizerState#fittedTo} and
+ * Which saved parameter's state goes to which parameter of an optimizer, for {@code OptimizerState.fittedTo} and
  * {@link Checkpoints#load}. When every saved parameter and every parameter of the optimizer has a name, by name,
  * within and across groups: the saved {@code "fc1.weight"} goes to this optimizer's {@code "fc1.weight"} wherever
  * it sits, provided its saved group's configuration equals the one of the group it is in now. Otherwise (either side
  * has a parameter without a name) by position, as before parameters had names.
  */
-final class StateMatching {
+public final class StateMatching {
 
     /**
      * Where a parameter's state sits in the saved layout.
@@ -24,7 +24,7 @@ final class StateMatching {
      * @param group the saved group
      * @param index the parameter's position in that group
      */
-    record Source(int group, int index) {
+    public record Source(int group, int index) {
     }
 
     private StateMatching() {
@@ -34,9 +34,9 @@ final class StateMatching {
      * Whether both sides name every parameter, so that they are matched by name: every saved group (given as its
      * names, empty when unnamed, or null when its names were not saved) and every target group is named.
      */
-    static boolean byName(List<List<String>> savedNames, List<ParamGroup> targets) {
+    public static boolean byName(List<List<String>> savedNames, List<Target> targets) {
         return savedNames.stream().allMatch(names -> names != null && !names.isEmpty())
-                && targets.stream().allMatch(ParamGroup::isNamed);
+                && targets.stream().allMatch(Target::isNamed);
     }
 
     /**
@@ -47,8 +47,8 @@ final class StateMatching {
      *                                  saved name this model lacks and the first of this model's names not saved),
      *                                  or a parameter's saved group has another configuration than its group here
      */
-    static List<List<Source>> match(List<List<String>> savedNames, List<NAdamWConfig> savedConfigs,
-                                    List<ParamGroup> targets, String what) {
+    public static List<List<Source>> match(List<List<String>> savedNames, List<NAdamWConfig> savedConfigs,
+                                           List<Target> targets, String what) {
         Map<String, Source> saved = new HashMap<>();
         List<String> savedOrder = new ArrayList<>();
         for (int g = 0; g < savedNames.size(); g++) {
@@ -62,7 +62,7 @@ final class StateMatching {
         }
         Set<String> here = new HashSet<>();
         List<String> hereOrder = new ArrayList<>();
-        for (ParamGroup target : targets) {
+        for (Target target : targets) {
             for (String name : target.names()) {
                 if (!here.add(name)) {
                     throw new IllegalArgumentException("this optimizer names two parameters '" + name + "'");
@@ -80,7 +80,7 @@ final class StateMatching {
         }
         List<List<Source>> sources = new ArrayList<>(targets.size());
         for (int g = 0; g < targets.size(); g++) {
-            ParamGroup target = targets.get(g);
+            Target target = targets.get(g);
             List<Source> group = new ArrayList<>(target.names().size());
             for (String name : target.names()) {
                 Source source = saved.get(name);
@@ -97,7 +97,7 @@ final class StateMatching {
     }
 
     /** How messages name parameter {@code i} of target group {@code g}: by name, when it has one. */
-    static String where(ParamGroup target, int g, int i) {
+    public static String where(Target target, int g, int i) {
         return target.isNamed() ? "'" + target.names().get(i) + "' (params[" + i + "] of group " + g + ")"
                 : "params[" + i + "] of group " + g;
     }

@@ -1,4 +1,4 @@
-package io.github.optlist.torch;
+package io.github.optlist.torch.files;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -24,9 +24,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * The checkpoint file of an {@link OptimizerState}: one LibTorch archive holding the moments of every
+ * The checkpoint file of an optimizer's state ({@link FileState}): one LibTorch archive holding the moments of every
  * parameter that has state, under {@code g<group>.p<index>.exp_avg} and {@code .exp_avg_sq} (and its float32
  * master copy under {@code .master}, if it has one), and a JSON document (written by Jackson) under
  * {@code metadata}: the format name and version, the training length, the schedule variant, the state precision,
@@ -36,21 +38,25 @@ import java.util.Map;
  * <p>A checkpoint whose parameters all have names loads into an optimizer whose parameters all have names by name
  * ({@link StateMatching}); any other by position.
  */
-final class Checkpoints {
+public final class Checkpoints {
 
     static final String FORMAT = "opt-list/NAdamWCosineDecay";
     /**
      * 4 since parameters have names: each parameter's metadata holds its name (null when unnamed), and a checkpoint
      * with names loads by name; version 2 and 3 files hold none and load by position. 3 since half-precision
-     * parameters may keep float32 state ({@link StatePrecision}): the metadata names the state precision and each
+     * parameters may keep float32 state ({@code StatePrecision}): the metadata names the state precision and each
      * parameter's state dtype, and the archive may hold master copies. Version 2 files load as what they hold, state
-     * in the parameters' dtype ({@link StatePrecision#PARAM_DTYPE}). 2 since the list variants became exact: a
+     * in the parameters' dtype ({@code PARAM_DTYPE}). 2 since the list variants became exact: a
      * version 1 checkpoint was written when {@code TASKSET} still applied the entries' Nesterov flag, so its moments
      * came from another update.
      */
-    static final int VERSION = 4;
+    public static final int VERSION = 4;
     /** The oldest version this library reads. */
     static final int OLDEST_READABLE_VERSION = 2;
+    /** The names of the state precisions a checkpoint may record, as {@code StatePrecision} names them. */
+    public static final Set<String> STATE_PRECISIONS = Set.of("FLOAT32", "FLOAT32_MASTER_WEIGHTS", "PARAM_DTYPE");
+    /** What version 2 files hold their state in: the parameters' dtype. */
+    private static final String VERSION_2_PRECISION = "PARAM_DTYPE";
     private static final String METADATA_KEY = "metadata";
     /** How a file that is no checkpoint is described. */
     private static final String UNREADABLE = "is not a readable LibTorch archive";
@@ -61,7 +67,7 @@ final class Checkpoints {
             .build();
 
     record Metadata(String format, int version, long trainingSteps, ListVariant variant,
-                    StatePrecision statePrecision, long stepCount, List<GroupMetadata> groups) {
+                    String statePrecision, long stepCount, List<GroupMetadata> groups) {
     }
 
     record GroupMetadata(NAdamWConfig config, List<ParamMetadata> params) {
@@ -75,17 +81,19 @@ final class Checkpoints {
     }
 
     /**
-     * Writes {@code state}, the state of an optimizer over {@code groups}, with {@link AtomicFile#write}. LibTorch
+     * Writes {@code state}, the state of an optimizer over {@code groups} kept at {@code precision} (which says the
+     * state dtype recorded for a parameter without state yet), with {@link AtomicFile#write}. LibTorch
      * serializes the archive into a Java callback ({@link ArchiveChannelWriter}) rather than into a file of its own:
      * a write it sees fail aborts the JVM (its stream writer rethrows from a destructor), while a failed Java write
      * is an {@link IOException} here.
      */
-    static void save(OptimizerState state, List<ParamGroup> groups, Path path) throws IOException {
+    public static void save(FileState state, List<Target> groups, Precision precision, Path path)
+            throws IOException {
         if (path == null) {
             throw new IllegalArgumentException("path must not be null");
         }
         try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            OutputArchive archive = archive(state, groups);
+            OutputArchive archive = archive(state, groups, precision);
             AtomicFile.write(path, "the optimizer", channel -> ArchiveChannelWriter.save(archive, channel));
         } catch (RuntimeException e) {
             throw new IOException("cannot save the optimizer to " + path + ": " + Messages.firstLine(e)
@@ -94,19 +102,19 @@ final class Checkpoints {
     }
 
     /** The archive holding {@code state}; the parameters' shapes and dtypes come from {@code groups}. */
-    private static OutputArchive archive(OptimizerState state, List<ParamGroup> groups)
+    private static OutputArchive archive(FileState state, List<Target> groups, Precision precision)
             throws JsonProcessingException {
         OutputArchive archive = new OutputArchive();
         List<GroupMetadata> groupsMetadata = new ArrayList<>();
         for (int g = 0; g < state.groups().size(); g++) {
-            GroupState group = state.groups().get(g);
+            FileState.Group group = state.groups().get(g);
             List<ParamMetadata> params = new ArrayList<>();
             for (int i = 0; i < group.params().size(); i++) {
-                ParamStateDict param = group.params().get(i);
+                FileState.Param param = group.params().get(i);
                 Tensor tensor = groups.get(g).params().get(i);
                 int dtype = tensor.scalar_type().value;
                 String stateDtype = param.hasMoments() ? param.expAvg().scalar_type().toString()
-                        : ScalarTypes.of(StatePrecision.stateDtypeFor(dtype, state.statePrecision())).toString();
+                        : ScalarTypes.of(precision.stateDtype().applyAsInt(dtype)).toString();
                 String name = group.paramNames().isEmpty() ? null : group.paramNames().get(i);
                 params.add(new ParamMetadata(name, tensor.shape(), tensor.scalar_type().toString(), stateDtype,
                         param.master() != null, param.step(), param.hasMoments()));
@@ -129,10 +137,12 @@ final class Checkpoints {
     /**
      * Reads the checkpoint at {@code path} and checks it for consistency and against the parameters of
      * {@code groups} (their number, shapes and dtypes); returns the state it holds, its tensors new CPU tensors in the
-     * caller's scope. Whether the state fits the optimizer otherwise is {@link OptimizerState#requireFits}'s to say.
+     * caller's scope. Whether the state fits the optimizer otherwise is {@code OptimizerState}'s to say.
      * The file is read by {@link TorchFile}, which runs nothing from it.
+     *
+     * @throws RefusedFileException if the file is refused, naming it and why
      */
-    static OptimizerState load(Path path, List<ParamGroup> groups) throws IOException {
+    public static FileState load(Path path, List<Target> groups) throws IOException {
         if (path == null) {
             throw new IllegalArgumentException("path must not be null");
         }
@@ -141,7 +151,7 @@ final class Checkpoints {
         }
     }
 
-    private static OptimizerState readAndValidate(Path path, TorchFile file, List<ParamGroup> groups)
+    private static FileState readAndValidate(Path path, TorchFile file, List<Target> groups)
             throws IOException {
         Map<?, ?> module = moduleAttributes(path, file.root());
         Metadata metadata = metadata(path, module.get(METADATA_KEY));
@@ -158,7 +168,7 @@ final class Checkpoints {
                 : byPosition(path, metadata, groups);
         List<List<ParamMetadata>> saved = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
-            ParamGroup target = groups.get(g);
+            Target target = groups.get(g);
             List<ParamMetadata> group = new ArrayList<>();
             for (int i = 0; i < target.params().size(); i++) {
                 StateMatching.Source source = sources.get(g).get(i);
@@ -172,40 +182,36 @@ final class Checkpoints {
             saved.add(group);
         }
         // Everything is checked: now the tensors' bytes are read, each into a new tensor.
-        List<GroupState> groupStates = new ArrayList<>();
+        List<FileState.Group> groupStates = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
-            ParamGroup target = groups.get(g);
-            List<ParamStateDict> dicts = new ArrayList<>();
+            Target target = groups.get(g);
+            List<FileState.Param> dicts = new ArrayList<>();
             for (int i = 0; i < target.params().size(); i++) {
                 StateMatching.Source source = sources.get(g).get(i);
                 ParamMetadata param = saved.get(g).get(i);
                 if (param.hasState()) {
                     Tensor[] tensors = readMoments(file, module, source.group(), source.index(), param);
-                    dicts.add(new ParamStateDict(param.step(), tensors[0], tensors[1],
+                    dicts.add(new FileState.Param(param.step(), tensors[0], tensors[1],
                             tensors.length > 2 ? tensors[2] : null));
                 } else {
-                    dicts.add(ParamStateDict.empty());
+                    dicts.add(FileState.Param.empty());
                 }
             }
             if (byName) {
-                groupStates.add(new GroupState(target.config(), target.names(), dicts));
+                groupStates.add(new FileState.Group(target.config(), target.names(), dicts));
             } else {
                 List<String> names = savedNames.get(g) == null ? List.of() : savedNames.get(g);
-                groupStates.add(new GroupState(metadata.groups().get(g).config(), names, dicts));
+                groupStates.add(new FileState.Group(metadata.groups().get(g).config(), names, dicts));
             }
         }
-        try {
-            return new OptimizerState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
-                    metadata.stepCount(), groupStates);
-        } catch (IllegalArgumentException e) {
-            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
-        }
+        return new FileState(metadata.trainingSteps(), metadata.variant(), metadata.statePrecision(),
+                metadata.stepCount(), groupStates);
     }
 
     /** The attributes of the module LibTorch's {@code OutputArchive} pickles, refusing other kinds of file. */
-    private static Map<?, ?> moduleAttributes(Path path, Object root) throws CheckpointException {
+    private static Map<?, ?> moduleAttributes(Path path, Object root) throws RefusedFileException {
         if (root instanceof Map<?, ?> dict && dict.containsKey("state") && dict.containsKey("param_groups")) {
-            throw new CheckpointException(path + " is not an opt-list optimizer checkpoint: it holds a Python"
+            throw new RefusedFileException(path + " is not an opt-list optimizer checkpoint: it holds a Python"
                     + " optimizer state_dict (as torch.save(opt.state_dict()) writes); read it with"
                     + " loadPythonStateDict(path)");
         }
@@ -214,26 +220,26 @@ final class Checkpoints {
             String what = root instanceof Pickled.ScriptObject object ? " (it holds " + Pickled.describe(object)
                     + ": a model saved by torch.jit.save or OutputArchive?)" : " (it holds " + Pickled.describe(root)
                     + ")";
-            throw new CheckpointException(path + " is not an opt-list optimizer checkpoint: it has no metadata"
+            throw new RefusedFileException(path + " is not an opt-list optimizer checkpoint: it has no metadata"
                     + what);
         }
         return attributes;
     }
 
-    private static Metadata metadata(Path path, Object text) throws CheckpointException {
+    private static Metadata metadata(Path path, Object text) throws RefusedFileException {
         try {
             JsonNode tree = MAPPER.readTree((String) text);
             String format = tree.path("format").asText();
             int version = tree.path("version").asInt(-1);
             if (!FORMAT.equals(format)) {
-                throw new CheckpointException(path + " holds format '" + format + "', expected '" + FORMAT + "'");
+                throw new RefusedFileException(path + " holds format '" + format + "', expected '" + FORMAT + "'");
             }
             if (version > VERSION) {
-                throw new CheckpointException(path + " has format version " + version
+                throw new RefusedFileException(path + " has format version " + version
                         + ", newer than this library's " + VERSION + "; upgrade opt-list to load it");
             }
             if (version < OLDEST_READABLE_VERSION) {
-                throw new CheckpointException(path + " has format version " + version + ", written before the list"
+                throw new RefusedFileException(path + " has format version " + version + ", written before the list"
                         + " variants were made exact (TASKSET then applied the entries' Nesterov flag, which the"
                         + " ranked list never did), so its moments come from another update; restart training"
                         + " from the model's weights with a fresh optimizer");
@@ -244,14 +250,19 @@ final class Checkpoints {
             if (version <= 3) {
                 asVersion4(tree);
             }
-            return MAPPER.treeToValue(tree, Metadata.class);
+            Metadata metadata = MAPPER.treeToValue(tree, Metadata.class);
+            if (metadata.statePrecision() != null && !STATE_PRECISIONS.contains(metadata.statePrecision())) {
+                throw new RefusedFileException(path + " has unreadable metadata: the state precision '"
+                        + metadata.statePrecision() + "' is none of " + new TreeSet<>(STATE_PRECISIONS));
+            }
+            return metadata;
         } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw new CheckpointException(path + " has unreadable metadata: " + Messages.firstLine(e), e);
+            throw new RefusedFileException(path + " has unreadable metadata: " + Messages.firstLine(e), e);
         }
     }
 
     private static void requireFits(Path path, ParamMetadata saved, Tensor param, String where)
-            throws CheckpointException {
+            throws RefusedFileException {
         require(saved.shape() != null && saved.dtype() != null && saved.stateDtype() != null, path, where
                 + " lacks its shape or dtypes in the checkpoint");
         require(Arrays.equals(saved.shape(), param.shape()), path, where + " has shape "
@@ -270,7 +281,7 @@ final class Checkpoints {
     }
 
     private static void requireMoments(Path path, Map<?, ?> module, int g, int i, Tensor param, ParamMetadata saved)
-            throws CheckpointException {
+            throws RefusedFileException {
         List<String> names = momentNames(saved);
         for (int n = 0; n < names.size(); n++) {
             String name = key(g, i, names.get(n));
@@ -302,18 +313,18 @@ final class Checkpoints {
 
     private static List<List<StateMatching.Source>> matchByName(Path path, Metadata metadata,
                                                                 List<List<String>> savedNames,
-                                                                List<ParamGroup> groups) throws CheckpointException {
+                                                                List<Target> groups) throws RefusedFileException {
         try {
             return StateMatching.match(savedNames, metadata.groups().stream().map(GroupMetadata::config).toList(),
                     groups, "the checkpoint");
         } catch (IllegalArgumentException e) {
-            throw new CheckpointException("cannot load " + path + ": " + e.getMessage(), e);
+            throw new RefusedFileException("cannot load " + path + ": " + e.getMessage(), e);
         }
     }
 
     /** Each target parameter's saved position when matched by position: its own, once the counts are checked. */
-    private static List<List<StateMatching.Source>> byPosition(Path path, Metadata metadata, List<ParamGroup> groups)
-            throws CheckpointException {
+    private static List<List<StateMatching.Source>> byPosition(Path path, Metadata metadata, List<Target> groups)
+            throws RefusedFileException {
         require(metadata.groups().size() == groups.size(), path, "the checkpoint holds " + metadata.groups().size()
                 + " parameter groups, this optimizer " + groups.size() + " (another model?)");
         List<List<StateMatching.Source>> sources = new ArrayList<>();
@@ -336,7 +347,7 @@ final class Checkpoints {
      */
     private static void asVersion3(JsonNode tree) {
         if (tree instanceof ObjectNode root) {
-            root.put("statePrecision", StatePrecision.PARAM_DTYPE.name());
+            root.put("statePrecision", VERSION_2_PRECISION);
             for (JsonNode group : tree.path("groups")) {
                 for (JsonNode param : group.path("params")) {
                     if (param instanceof ObjectNode node) {
@@ -359,9 +370,9 @@ final class Checkpoints {
         }
     }
 
-    private static void require(boolean condition, Path path, String problem) throws CheckpointException {
+    private static void require(boolean condition, Path path, String problem) throws RefusedFileException {
         if (!condition) {
-            throw new CheckpointException("cannot load " + path + ": " + problem);
+            throw new RefusedFileException("cannot load " + path + ": " + problem);
         }
     }
 
