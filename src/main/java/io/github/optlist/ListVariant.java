@@ -1,5 +1,6 @@
 package io.github.optlist;
 
+import io.github.optlist.torch.TorchOptList;
 /**
  * Which published code a list entry runs as. The published implementations of the list disagree in two places,
  * the warm-up length and whether an entry's Nesterov flag is honoured:
@@ -44,7 +45,7 @@ public enum ListVariant {
             throw new IllegalArgumentException("entry must not be null");
         }
         return switch (this) {
-            case TASKSET -> entry.useNesterov() ? entry.withNesterov(false) : entry;
+            case TASKSET -> entry.useNesterov() ? entry.toBuilder().nesterov(false).build() : entry;
             case TORCH_PORT -> entry;
         };
     }

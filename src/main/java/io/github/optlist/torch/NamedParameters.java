@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.internal.NativeMemory;
 import io.github.optlist.NAdamWConfig;
 import org.bytedeco.javacpp.PointerScope;
@@ -210,7 +211,7 @@ public final class NamedParameters {
         if (config == null) {
             throw new IllegalArgumentException("config must not be null");
         }
-        NAdamWConfig noDecay = config.withoutWeightDecay();
+        NAdamWConfig noDecay = config.toBuilder().adamwWeightDecay(0).l2WeightDecay(0).build();
         return entry -> isBiasOrNorm(entry) ? noDecay : config;
     }
 
