@@ -1,6 +1,5 @@
 package io.github.optlist;
 
-import io.github.optlist.torch.TorchOptList;
 /**
  * Which published code a list entry runs as. The published implementations of the list disagree in two places,
  * the warm-up length and whether an entry's Nesterov flag is honoured:
@@ -16,7 +15,7 @@ import io.github.optlist.torch.TorchOptList;
  * </table>
  *
  * <p>A list entry becomes the configuration that runs under a variant through {@link #apply(NAdamWConfig)} (or
- * {@link OptList#config(int, ListVariant)}); that is what {@code TorchOptList.optimizerForIdx} does. The warm-up
+ * {@link OptList#config(int, ListVariant)}); that is what {@code OptimizerSpec.forIdx} does. The warm-up
  * length is the schedule's business: {@link CosineSchedule#learningRate(NAdamWConfig, long, long, ListVariant)}
  * takes the variant. A custom {@link NAdamWConfig} handed straight to an optimizer runs as it says, Nesterov
  * included; the variant then only picks its warm-up length.

@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * A set of parameters optimized with one configuration, as a torch.optim parameter group: for example the
- * weights with a list entry, and the biases and norms with the same entry {@linkplain NAdamWConfig#withoutWeightDecay()
- * without weight decay}.
+ * weights with a list entry, and the biases and norms with the same entry without weight decay
+ * ({@code entry.toBuilder().adamwWeightDecay(0).l2WeightDecay(0).build()}).
  *
  * <p>The group holds its own references to the tensors; the vector or list it was built from may be freed.
  * Construction refuses, with an {@link IllegalArgumentException} naming the position, a null or empty list,
