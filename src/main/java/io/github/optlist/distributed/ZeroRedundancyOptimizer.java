@@ -3,7 +3,6 @@ package io.github.optlist.distributed;
 import io.github.optlist.ListVariant;
 import io.github.optlist.internal.CallGuard;
 import io.github.optlist.internal.GradScales;
-import io.github.optlist.internal.NonFiniteCheck;
 import io.github.optlist.internal.OptimizerBookkeeping;
 import io.github.optlist.torch.GroupState;
 import io.github.optlist.torch.ListOptimizer;
@@ -14,8 +13,6 @@ import io.github.optlist.torch.OptimizerState;
 import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.ParamStateDict;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
@@ -66,9 +63,8 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     private final Ownership ownership;
     /** This rank's share, or null when it owns no parameter. */
     private final NAdamWCosineDecay local;
-    /** Per rank, flat buffers of the parameters it owns, broadcast after each step. */
-    private final List<FlatBuffers> ownedBuffers = new ArrayList<>();
-    private final NonFiniteCheck nonFinite = new NonFiniteCheck();
+    /** The ranks' verdict on the gradients before a step and the owners' broadcasts after it. */
+    private final ShardExchange exchange;
     /** The closed flag, the step and skip counts and the skip listener, as the unsharded optimizer keeps them. */
     private final OptimizerBookkeeping book = new OptimizerBookkeeping();
 
@@ -81,10 +77,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
         // The skip decision is taken here, the same on every rank; the share steps whatever it is given.
         this.local = mine.isEmpty() ? null : NAdamWCosineDecay.of(new OptimizerSpec(mine, spec.trainingSteps(),
                 spec.variant(), spec.options().withSkipNonFiniteSteps(false)));
-        for (int r = 0; r < group.worldSize(); r++) {
-            List<Tensor> owned = ownership.ownedBy(r);
-            ownedBuffers.add(owned.isEmpty() ? null : new FlatBuffers(owned, DataParallel.DEFAULT_BUCKET_BYTES));
-        }
+        this.exchange = new ShardExchange(group, ownership, params.get(0));
     }
 
     /**
@@ -126,8 +119,8 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     public void step() {
         try (CallGuard.Call call = book.enter()) {
             boolean check = spec.options().skipNonFiniteSteps();
-            if (book.step(() -> check && !finiteOnEveryRank() ? null : stepLocally(), true) != null) {
-                broadcastOwnedParameters();
+            if (book.step(() -> check && !exchange.finiteOnEveryRank() ? null : stepLocally(), true) != null) {
+                exchange.broadcastOwnedParameters();
             }
         }
     }
@@ -148,11 +141,11 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     public boolean scaledStep(double gradScale) {
         try (CallGuard.Call call = book.enter()) {
             double scale = GradScales.require(gradScale);
-            boolean ran = book.step(() -> finiteOnEveryRank() ? scaledStepLocally(scale) : null, false) != null;
-            if (ran) {
-                broadcastOwnedParameters();
+            Boolean ran = book.step(() -> exchange.finiteOnEveryRank() ? scaledStepLocally(scale) : null, false);
+            if (ran != null) {
+                exchange.broadcastOwnedParameters();
             }
-            return ran;
+            return ran != null;
         }
     }
 
@@ -163,32 +156,6 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
                     + " look; its gradients changed during the step");
         }
         return Boolean.TRUE;
-    }
-
-    /** Every rank's updated parameters, from their owners to the others. */
-    private void broadcastOwnedParameters() {
-        for (int r = 0; r < group.worldSize(); r++) {
-            if (ownedBuffers.get(r) != null) {
-                ownedBuffers.get(r).broadcast(group, ownership.ownedBy(r), r);
-            }
-        }
-    }
-
-    /** This rank's verdict on its own gradients, then one all-reduce: every rank gets the same answer. */
-    private boolean finiteOnEveryRank() {
-        long[] found;
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            List<Tensor> grads = new ArrayList<>();
-            for (Tensor p : ownership.ownedBy(group.rank())) {
-                Tensor grad = p.grad();
-                grads.add(grad.defined() ? grad : null);
-            }
-            found = new long[]{nonFinite.allFinite(grads) ? 0 : 1};
-        }
-        if (group.worldSize() > 1) {
-            found = SmallCollectives.allReduce(group, found, ReduceOp.RedOpType.MAX, params.get(0), "non-finite check");
-        }
-        return found[0] == 0;
     }
 
     /** Clears every parameter's gradient (not only the owned ones) by setting it to none. */
@@ -391,7 +358,6 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
                 throw e;
             }
         }
-        nonFinite.release();
-        ownedBuffers.stream().filter(b -> b != null).forEach(FlatBuffers::close);
+        exchange.close();
     }
 }
