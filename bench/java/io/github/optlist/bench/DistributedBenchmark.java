@@ -1,9 +1,12 @@
 package io.github.optlist.bench;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.distributed.DataParallel;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.ParamStateDict;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
@@ -91,7 +94,8 @@ public final class DistributedBenchmark {
         try (DataParallel dp = DataParallel.of(group, model.parameters());
              NAdamWCosineDecay plain = zero ? null : TorchOptList.optimizerForIdx(model.parameters(), 0, steps);
              ZeroRedundancyOptimizer sharded = zero
-                     ? ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 0, steps) : null) {
+                     ? ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(), 0, steps,
+                             ListVariant.TASKSET, OptimizerOptions.DEFAULTS)) : null) {
             for (int step = 0; step < steps; step++) {
                 group.barrier();
                 long start = System.nanoTime();

@@ -5,6 +5,7 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.UpdatePath;
 import org.bytedeco.javacpp.Pointer;
@@ -136,8 +137,9 @@ public final class StepBenchmark {
     private Contestant optList(String label, int index, UpdatePath path) {
         // TORCH_PORT, the variant that applies the entries' Nesterov flag, so the Nesterov contestants run Nesterov.
         NAdamWConfig config = OptList.config(index, ListVariant.TORCH_PORT);
-        NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
-                1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS.withUpdatePath(path));
+        NAdamWCosineDecay optimizer = NAdamWCosineDecay.of(new OptimizerSpec(
+                List.of(ParamGroup.of(paramsWithGradients(), config)), 1_000_000_000L, ListVariant.TORCH_PORT,
+                        OptimizerOptions.DEFAULTS.withUpdatePath(path)));
         return contestant(label + " #" + index + ", " + pathName(path), optimizer::step, optimizer::close);
     }
 
@@ -149,8 +151,9 @@ public final class StepBenchmark {
      */
     private Contestant scaledStep(int index) {
         NAdamWConfig config = OptList.config(index, ListVariant.TORCH_PORT);
-        NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(paramsWithGradients(), config)),
-                1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS);
+        NAdamWCosineDecay optimizer = NAdamWCosineDecay.of(new OptimizerSpec(
+                List.of(ParamGroup.of(paramsWithGradients(), config)), 1_000_000_000L, ListVariant.TORCH_PORT,
+                        OptimizerOptions.DEFAULTS));
         boolean[] divided = {false};
         return contestant(SCALED + " #" + index + ", " + pathName(UpdatePath.FUSED), () -> {
             if (!optimizer.scaledStep(divided[0] ? 1 / LOSS_SCALE : LOSS_SCALE)) {

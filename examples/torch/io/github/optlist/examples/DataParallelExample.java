@@ -1,10 +1,13 @@
 package io.github.optlist.examples;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.DataParallel;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
@@ -51,7 +54,8 @@ public final class DataParallelExample {
             }
             try (DataParallel dp = DataParallel.of(group, model.parameters());
                  Optimizer optimizer = zero
-                         ? Optimizer.of(ZeroRedundancyOptimizer.forIdx(group, model.parameters(), idx, STEPS))
+                         ? Optimizer.of(ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(), idx,
+                                 STEPS, ListVariant.TASKSET, OptimizerOptions.DEFAULTS)))
                          : Optimizer.of(TorchOptList.optimizerForIdx(model.parameters(), idx, STEPS))) {
                 Tensor lossSum = org.bytedeco.pytorch.global.torch.zeros(1);
                 for (int step = 0; step < STEPS; step++) {

@@ -5,7 +5,8 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.NamedParameters;
-import io.github.optlist.torch.TorchOptList;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.IValueVector;
@@ -60,12 +61,13 @@ public final class TorchScriptFineTuneExample {
      */
     public static NAdamWCosineDecay optimizer(JitModule model, int idx, long trainingSteps, boolean groupsByName) {
         if (!groupsByName) {
-            return TorchOptList.optimizerForIdx(model, idx, trainingSteps, ListVariant.TORCH_PORT);
+            return NAdamWCosineDecay.of(OptimizerSpec.forIdx(NamedParameters.of(model), idx, trainingSteps,
+                    ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS));
         }
         NAdamWConfig entry = OptList.config(idx, ListVariant.TORCH_PORT);
-        return new NAdamWCosineDecay(
+        return NAdamWCosineDecay.of(new OptimizerSpec(
                 NamedParameters.of(model).groupBy(NamedParameters.withoutDecayOnBiasesAndNorms(entry)),
-                trainingSteps, ListVariant.TORCH_PORT);
+                trainingSteps, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS));
     }
 
     /**

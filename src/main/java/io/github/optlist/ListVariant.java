@@ -15,7 +15,7 @@ package io.github.optlist;
  * </table>
  *
  * <p>A list entry becomes the configuration that runs under a variant through {@link #apply(NAdamWConfig)} (or
- * {@link OptList#config(int, ListVariant)}); that is what {@code TorchOptList.optimizerForIdx} does. The warm-up
+ * {@link OptList#config(int, ListVariant)}); that is what {@code OptimizerSpec.forIdx} does. The warm-up
  * length is the schedule's business: {@link CosineSchedule#learningRate(NAdamWConfig, long, long, ListVariant)}
  * takes the variant. A custom {@link NAdamWConfig} handed straight to an optimizer runs as it says, Nesterov
  * included; the variant then only picks its warm-up length.
@@ -44,7 +44,7 @@ public enum ListVariant {
             throw new IllegalArgumentException("entry must not be null");
         }
         return switch (this) {
-            case TASKSET -> entry.useNesterov() ? entry.withNesterov(false) : entry;
+            case TASKSET -> entry.useNesterov() ? entry.toBuilder().nesterov(false).build() : entry;
             case TORCH_PORT -> entry;
         };
     }

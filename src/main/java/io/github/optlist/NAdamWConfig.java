@@ -23,9 +23,9 @@ package io.github.optlist;
  * NAdamWConfig tweaked = OptList.config(3).toBuilder().learningRate(1e-3).build();   // a list entry, changed
  * NAdamWConfig adam = NAdamWConfig.adam(1e-3);                                       // constant-rate Adam
  * }</pre>
- * The {@code with…} methods change one thing of a copy ({@link #withLearningRate}, {@link #withBetas},
- * {@link #withoutWeightDecay}, …). The canonical constructor, with its twelve components in order, stays
- * available.
+ * A changed configuration is derived one way, through {@link #toBuilder()}: {@code config.toBuilder()
+ * .adamwWeightDecay(0).l2WeightDecay(0).build()} is {@code config} without weight decay. The canonical
+ * constructor, with its twelve components in order, is for readers of stored configurations (the list file).
  *
  * @param name                identifies the configuration, e.g. {@code nadamw_grid_seed251}
  * @param learningRate        peak learning rate, {@code >= 0}
@@ -119,103 +119,6 @@ public record NAdamWConfig(
      */
     public static NAdamWConfig adam(double learningRate) {
         return builder("adam").learningRate(learningRate).build();
-    }
-
-    /**
-     * A copy of this configuration under another name.
-     *
-     * @param newName the new name
-     * @return the copy
-     * @throws IllegalArgumentException if {@code newName} is null
-     */
-    public NAdamWConfig withName(String newName) {
-        return toBuilder().name(newName).build();
-    }
-
-    /**
-     * A copy of this configuration with another peak learning rate (its name is kept).
-     *
-     * @param newLearningRate the peak learning rate, {@code >= 0}
-     * @return the copy
-     * @throws IllegalArgumentException if the value is out of range
-     */
-    public NAdamWConfig withLearningRate(double newLearningRate) {
-        return toBuilder().learningRate(newLearningRate).build();
-    }
-
-    /**
-     * A copy of this configuration with other moment decays (its name is kept).
-     *
-     * @param newBeta1 first-moment decay, in {@code [0, 1)}
-     * @param newBeta2 second-moment decay, in {@code [0, 1)}
-     * @return the copy
-     * @throws IllegalArgumentException if a value is out of range
-     */
-    public NAdamWConfig withBetas(double newBeta1, double newBeta2) {
-        return toBuilder().betas(newBeta1, newBeta2).build();
-    }
-
-    /**
-     * A copy of this configuration with another epsilon (its name is kept).
-     *
-     * @param newEpsilon "epsilon hat", {@code >= 0}
-     * @return the copy
-     * @throws IllegalArgumentException if the value is out of range
-     */
-    public NAdamWConfig withEpsilon(double newEpsilon) {
-        return toBuilder().epsilon(newEpsilon).build();
-    }
-
-    /**
-     * A copy of this configuration with the Nesterov numerator on or off (its name is kept).
-     *
-     * @param nesterov whether to use the Nesterov-style numerator
-     * @return the copy
-     */
-    public NAdamWConfig withNesterov(boolean nesterov) {
-        return toBuilder().nesterov(nesterov).build();
-    }
-
-    /**
-     * A copy of this configuration with another decoupled weight decay (its name is kept).
-     *
-     * @param newAdamwWeightDecay decoupled decay, scaled by the bias-corrected step size, {@code >= 0}
-     * @return the copy
-     * @throws IllegalArgumentException if the value is out of range
-     */
-    public NAdamWConfig withAdamwWeightDecay(double newAdamwWeightDecay) {
-        return toBuilder().adamwWeightDecay(newAdamwWeightDecay).build();
-    }
-
-    /**
-     * A copy of this configuration with another L2 term (its name is kept). Mind the published sign: the term
-     * is subtracted from the gradient (see the README's Semantics).
-     *
-     * @param newL2WeightDecay L2 term, {@code >= 0}
-     * @return the copy
-     * @throws IllegalArgumentException if the value is out of range
-     */
-    public NAdamWConfig withL2WeightDecay(double newL2WeightDecay) {
-        return toBuilder().l2WeightDecay(newL2WeightDecay).build();
-    }
-
-    /**
-     * A copy of this configuration without either weight decay, e.g. for biases and norm layers.
-     *
-     * @return the copy, its name kept
-     */
-    public NAdamWConfig withoutWeightDecay() {
-        return toBuilder().adamwWeightDecay(0.0).l2WeightDecay(0.0).build();
-    }
-
-    /**
-     * A copy of this configuration with bias correction on or off (its name is kept).
-     *
-     * @param biasCorrection whether to scale the step size by {@code sqrt(1 - beta2^t) / (1 - beta1^t)}
-     * @return the copy
-     */
-    public NAdamWConfig withBiasCorrection(boolean biasCorrection) {
-        return toBuilder().biasCorrection(biasCorrection).build();
     }
 
     private static void requireNonNegative(String field, double value) {

@@ -20,7 +20,7 @@ class ListVariantTest {
             NAdamWConfig entry = OptList.config(i);
             NAdamWConfig runs = OptList.config(i, ListVariant.TASKSET);
             assertFalse(runs.useNesterov(), entry.name());
-            assertEquals(entry, runs.withNesterov(entry.useNesterov()), entry.name());
+            assertEquals(entry, runs.toBuilder().nesterov(entry.useNesterov()).build(), entry.name());
         }
     }
 

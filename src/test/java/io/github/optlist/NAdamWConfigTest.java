@@ -80,7 +80,7 @@ class NAdamWConfigTest {
         assertEquals("name must not be null", constructor.getMessage());
         assertThrows(IllegalArgumentException.class, () -> NAdamWConfig.builder(null));
         assertThrows(IllegalArgumentException.class, () -> NAdamWConfig.builder("x").name(null));
-        assertThrows(IllegalArgumentException.class, () -> valid().withName(null));
+        assertThrows(IllegalArgumentException.class, () -> valid().toBuilder().name(null));
     }
 
     @Test
@@ -136,38 +136,36 @@ class NAdamWConfigTest {
         NAdamWConfig entry = OptList.config(3);
         NAdamWConfig tweaked = entry.toBuilder().learningRate(1e-3).build();
         assertEquals(1e-3, tweaked.learningRate());
-        assertEquals(entry, tweaked.withLearningRate(entry.learningRate()));
+        assertEquals(entry, tweaked.toBuilder().learningRate(entry.learningRate()).build());
     }
 
     @Test
-    void withMethodsChangeOnlyTheirComponentAndKeepTheName() {
+    void toBuilderSettersChangeOnlyTheirComponentAndKeepTheName() {
         NAdamWConfig v = new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true);
         assertEquals(new NAdamWConfig("w", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
-                v.withName("w"));
+                v.toBuilder().name("w").build());
         assertEquals(new NAdamWConfig("v", 2e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
-                v.withLearningRate(2e-3));
+                v.toBuilder().learningRate(2e-3).build());
         assertEquals(new NAdamWConfig("v", 1e-3, 0.8, 0.99, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
-                v.withBetas(0.8, 0.99));
+                v.toBuilder().betas(0.8, 0.99).build());
         assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-3, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
-                v.withEpsilon(1e-3));
+                v.toBuilder().epsilon(1e-3).build());
         assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, true, 1e-4, 2e-5, 0.1, 0.01, 0.5, true),
-                v.withNesterov(true));
+                v.toBuilder().nesterov(true).build());
         assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 0.3, 2e-5, 0.1, 0.01, 0.5, true),
-                v.withAdamwWeightDecay(0.3));
+                v.toBuilder().adamwWeightDecay(0.3).build());
         assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 0.3, 0.1, 0.01, 0.5, true),
-                v.withL2WeightDecay(0.3));
-        assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 0.0, 0.0, 0.1, 0.01, 0.5, true),
-                v.withoutWeightDecay());
+                v.toBuilder().l2WeightDecay(0.3).build());
         assertEquals(new NAdamWConfig("v", 1e-3, 0.9, 0.999, 1e-8, false, 1e-4, 2e-5, 0.1, 0.01, 0.5, false),
-                v.withBiasCorrection(false));
+                v.toBuilder().biasCorrection(false).build());
     }
 
     @Test
-    void withMethodsValidateTheNewValue() {
-        assertThrows(IllegalArgumentException.class, () -> valid().withBetas(0.9, 1.0));
-        assertThrows(IllegalArgumentException.class, () -> valid().withEpsilon(-1));
-        assertThrows(IllegalArgumentException.class, () -> valid().withAdamwWeightDecay(Double.NaN));
-        assertThrows(IllegalArgumentException.class, () -> valid().withL2WeightDecay(-1e-3));
+    void toBuilderValidatesTheNewValueAtBuild() {
+        assertThrows(IllegalArgumentException.class, () -> valid().toBuilder().betas(0.9, 1.0).build());
+        assertThrows(IllegalArgumentException.class, () -> valid().toBuilder().epsilon(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> valid().toBuilder().adamwWeightDecay(Double.NaN).build());
+        assertThrows(IllegalArgumentException.class, () -> valid().toBuilder().l2WeightDecay(-1e-3).build());
     }
 
     @Test

@@ -72,6 +72,6 @@ final class ShardedCheckpoint {
 
     /** An unsharded optimizer with {@code zero}'s groups and settings, to read or write the file through. */
     private static NAdamWCosineDecay unsharded(ZeroRedundancyOptimizer zero) {
-        return new NAdamWCosineDecay(zero.paramGroups(), zero.trainingSteps(), zero.variant(), zero.options());
+        return NAdamWCosineDecay.of(zero.spec());
     }
 }

@@ -1,28 +1,24 @@
 package io.github.optlist.distributed;
 
-import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
-import io.github.optlist.OptList;
 import io.github.optlist.internal.CallGuard;
 import io.github.optlist.internal.GradScales;
-import io.github.optlist.internal.NonFiniteCheck;
+import io.github.optlist.internal.OptimizerBookkeeping;
 import io.github.optlist.torch.GroupState;
 import io.github.optlist.torch.ListOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.OptimizerState;
 import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.ParamStateDict;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.LongConsumer;
@@ -37,7 +33,8 @@ import java.util.function.LongConsumer;
  * <pre>{@code
  * try (TrainingGroup group = TrainingGroup.fromEnvironment();
  *      DataParallel dp = DataParallel.of(group, model.parameters());
- *      ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 0, steps)) {
+ *      ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(), 0,
+ *              steps, ListVariant.TASKSET, OptimizerOptions.DEFAULTS))) {
  *     ... opt.zeroGrad(); loss.backward(); dp.averageGradients(); opt.step(); ...
  * }
  * }</pre>
@@ -60,109 +57,53 @@ import java.util.function.LongConsumer;
 public final class ZeroRedundancyOptimizer implements ListOptimizer {
 
     private final TrainingGroup group;
-    private final List<ParamGroup> groups;
-    private final long trainingSteps;
-    private final ListVariant variant;
-    private final OptimizerOptions options;
+    private final OptimizerSpec spec;
     /** Every parameter, group after group. */
     private final List<Tensor> params = new ArrayList<>();
     private final Ownership ownership;
     /** This rank's share, or null when it owns no parameter. */
     private final NAdamWCosineDecay local;
-    /** Per rank, flat buffers of the parameters it owns, broadcast after each step. */
-    private final List<FlatBuffers> ownedBuffers = new ArrayList<>();
-    private final NonFiniteCheck nonFinite = new NonFiniteCheck();
-    private LongConsumer skippedStepListener = step -> { };
-    private long stepCount;
-    private long skippedSteps;
-    /** Counts the calls in progress, so that {@link #close()} never frees the state under one. */
-    private final CallGuard calls = new CallGuard("optimizer");
+    /** The ranks' verdict on the gradients before a step and the owners' broadcasts after it. */
+    private final ShardExchange exchange;
+    /** The closed flag, the step and skip counts and the skip listener, as the unsharded optimizer keeps them. */
+    private final OptimizerBookkeeping book = new OptimizerBookkeeping();
 
-    private ZeroRedundancyOptimizer(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
-                                    ListVariant variant, OptimizerOptions options) {
+    private ZeroRedundancyOptimizer(TrainingGroup group, OptimizerSpec spec) {
         this.group = group;
-        this.groups = List.copyOf(groups);
-        this.trainingSteps = trainingSteps;
-        this.variant = variant;
-        this.options = options;
-        groups.forEach(g -> params.addAll(g.params()));
-        this.ownership = new Ownership(groups, group.worldSize(), group.rank());
+        this.spec = spec;
+        spec.groups().forEach(g -> params.addAll(g.params()));
+        this.ownership = new Ownership(spec.groups(), group.worldSize(), group.rank());
         List<ParamGroup> mine = ownership.localGroups();
         // The skip decision is taken here, the same on every rank; the share steps whatever it is given.
-        this.local = mine.isEmpty() ? null
-                : new NAdamWCosineDecay(mine, trainingSteps, variant, options.withSkipNonFiniteSteps(false));
-        for (int r = 0; r < group.worldSize(); r++) {
-            List<Tensor> owned = ownership.ownedBy(r);
-            ownedBuffers.add(owned.isEmpty() ? null : new FlatBuffers(owned, DataParallel.DEFAULT_BUCKET_BYTES));
-        }
+        this.local = mine.isEmpty() ? null : NAdamWCosineDecay.of(new OptimizerSpec(mine, spec.trainingSteps(),
+                spec.variant(), spec.options().withSkipNonFiniteSteps(false)));
+        this.exchange = new ShardExchange(group, ownership, params.get(0));
     }
 
     /**
-     * The sharded optimizer of list entry {@code idx} over {@code params}, as
-     * {@link io.github.optlist.torch.TorchOptList#optimizerForIdx(TensorVector, int, long, ListVariant,
-     * OptimizerOptions)} builds it unsharded (a tensor listed again, a model's tied weights, is taken once). A
-     * collective: every rank calls it with its copy of the same model.
+     * A sharded optimizer running {@code spec}, as {@link NAdamWCosineDecay#of(OptimizerSpec)} runs it unsharded;
+     * {@link OptimizerSpec#forIdx(TensorVector, int, long, io.github.optlist.ListVariant, OptimizerOptions)} makes
+     * the spec of a list entry. A collective: every rank calls it with its copy of the same model, and it checks
+     * that every rank passes the same parameters (number, shapes, dtypes), configurations (every field, by value),
+     * training length, variant and options.
      *
-     * @throws IllegalArgumentException as {@code optimizerForIdx}, or if {@code group} is null
-     * @throws DistributedException     as {@link #of}
-     */
-    public static ZeroRedundancyOptimizer forIdx(TrainingGroup group, TensorVector params, int idx,
-                                                 long trainingSteps, ListVariant variant, OptimizerOptions options) {
-        OptList.requireIndex(idx);
-        if (variant == null) {
-            throw new IllegalArgumentException("variant must not be null");
-        }
-        CosineSchedule.requireTrainingSteps(trainingSteps);
-        return of(group, List.of(ParamGroup.of(params, OptList.config(idx, variant))), trainingSteps, variant,
-                options);
-    }
-
-    /** As {@link #forIdx(TrainingGroup, TensorVector, int, long, ListVariant, OptimizerOptions)} with defaults. */
-    public static ZeroRedundancyOptimizer forIdx(TrainingGroup group, TensorVector params, int idx,
-                                                 long trainingSteps, ListVariant variant) {
-        return forIdx(group, params, idx, trainingSteps, variant, OptimizerOptions.DEFAULTS);
-    }
-
-    /** As {@link #forIdx(TrainingGroup, TensorVector, int, long, ListVariant)} under {@link ListVariant#TASKSET}. */
-    public static ZeroRedundancyOptimizer forIdx(TrainingGroup group, TensorVector params, int idx,
-                                                 long trainingSteps) {
-        return forIdx(group, params, idx, trainingSteps, ListVariant.TASKSET);
-    }
-
-    /** As {@link #of(TrainingGroup, List, long, ListVariant, OptimizerOptions)} with the default options. */
-    public static ZeroRedundancyOptimizer of(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
-                                             ListVariant variant) {
-        return of(group, groups, trainingSteps, variant, OptimizerOptions.DEFAULTS);
-    }
-
-    /**
-     * A sharded optimizer over parameter groups, as
-     * {@link NAdamWCosineDecay#NAdamWCosineDecay(List, long, ListVariant, OptimizerOptions)} builds it unsharded. A
-     * collective: it checks that every rank passes the same parameters (number, shapes, dtypes), configurations
-     * (every field, by value), training length, variant and options.
-     *
-     * @throws IllegalArgumentException as that constructor, or if {@code group} is null; nothing is sent then
+     * @throws IllegalArgumentException if {@code group} or {@code spec} is null; nothing is sent then
      * @throws DistributedException     if the ranks disagree (on every rank alike; nothing is allocated), or a rank
      *                                  fails or times out
      */
-    public static ZeroRedundancyOptimizer of(TrainingGroup group, List<ParamGroup> groups, long trainingSteps,
-                                             ListVariant variant, OptimizerOptions options) {
+    public static ZeroRedundancyOptimizer of(TrainingGroup group, OptimizerSpec spec) {
         if (group == null) {
             throw new IllegalArgumentException("group must not be null");
         }
-        CosineSchedule.requireTrainingSteps(trainingSteps);
-        if (variant == null) {
-            throw new IllegalArgumentException("variant must not be null");
+        if (spec == null) {
+            throw new IllegalArgumentException("spec must not be null");
         }
-        if (options == null) {
-            throw new IllegalArgumentException("options must not be null");
-        }
-        ParamGroup.requireDisjoint(groups);
-        SmallCollectives.requireSameSettings(group, groups, trainingSteps, variant, options);
+        SmallCollectives.requireSameSettings(group, spec.groups(), spec.trainingSteps(), spec.variant(),
+                spec.options());
         List<Tensor> all = new ArrayList<>();
-        groups.forEach(g -> all.addAll(g.params()));
+        spec.groups().forEach(g -> all.addAll(g.params()));
         DataParallel.requireSameParameters(group, all);
-        return new ZeroRedundancyOptimizer(group, groups, trainingSteps, variant, options);
+        return new ZeroRedundancyOptimizer(group, spec);
     }
 
     /**
@@ -176,18 +117,20 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void step() {
-        try (CallGuard.Call call = calls.enter()) {
-            if (options.skipNonFiniteSteps() && !finiteOnEveryRank()) {
-                skippedSteps++;
-                skippedStepListener.accept(stepCount);
-                return;
+        try (CallGuard.Call call = book.enter()) {
+            boolean check = spec.options().skipNonFiniteSteps();
+            if (book.step(() -> check && !exchange.finiteOnEveryRank() ? null : stepLocally(), true) != null) {
+                exchange.broadcastOwnedParameters();
             }
-            if (local != null) {
-                local.step();
-            }
-            stepCount++;
-            broadcastOwnedParameters();
         }
+    }
+
+    /** Steps this rank's share, if any; returns a mark of the step. */
+    private Boolean stepLocally() {
+        if (local != null) {
+            local.step();
+        }
+        return Boolean.TRUE;
     }
 
     /**
@@ -196,45 +139,23 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public boolean scaledStep(double gradScale) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             double scale = GradScales.require(gradScale);
-            if (!finiteOnEveryRank()) {
-                return false;
+            Boolean ran = book.step(() -> exchange.finiteOnEveryRank() ? scaledStepLocally(scale) : null, false);
+            if (ran != null) {
+                exchange.broadcastOwnedParameters();
             }
-            if (local != null && !local.scaledStep(scale)) {
-                throw new IllegalStateException("rank " + group.rank() + " found a non-finite gradient on its second"
-                        + " look; its gradients changed during the step");
-            }
-            stepCount++;
-            broadcastOwnedParameters();
-            return true;
+            return ran != null;
         }
     }
 
-    /** Every rank's updated parameters, from their owners to the others. */
-    private void broadcastOwnedParameters() {
-        for (int r = 0; r < group.worldSize(); r++) {
-            if (ownedBuffers.get(r) != null) {
-                ownedBuffers.get(r).broadcast(group, ownership.ownedBy(r), r);
-            }
+    /** Steps this rank's share, if any, from gradients scaled by {@code scale}, which every rank found finite. */
+    private Boolean scaledStepLocally(double scale) {
+        if (local != null && !local.scaledStep(scale)) {
+            throw new IllegalStateException("rank " + group.rank() + " found a non-finite gradient on its second"
+                    + " look; its gradients changed during the step");
         }
-    }
-
-    /** This rank's verdict on its own gradients, then one all-reduce: every rank gets the same answer. */
-    private boolean finiteOnEveryRank() {
-        long[] found;
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            List<Tensor> grads = new ArrayList<>();
-            for (Tensor p : ownership.ownedBy(group.rank())) {
-                Tensor grad = p.grad();
-                grads.add(grad.defined() ? grad : null);
-            }
-            found = new long[]{nonFinite.allFinite(grads) ? 0 : 1};
-        }
-        if (group.worldSize() > 1) {
-            found = SmallCollectives.allReduce(group, found, ReduceOp.RedOpType.MAX, params.get(0), "non-finite check");
-        }
-        return found[0] == 0;
+        return Boolean.TRUE;
     }
 
     /** Clears every parameter's gradient (not only the owned ones) by setting it to none. */
@@ -268,45 +189,24 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
     }
 
     @Override
-    public List<ParamGroup> paramGroups() {
-        return Collections.unmodifiableList(groups);
+    public OptimizerSpec spec() {
+        return spec;
     }
 
     @Override
     public long stepCount() {
-        return stepCount;
+        return book.stepCount();
     }
 
+    /** {@inheritDoc} A step is skipped on every rank alike. */
     @Override
-    public long trainingSteps() {
-        return trainingSteps;
-    }
-
-    @Override
-    public ListVariant variant() {
-        return variant;
-    }
-
-    @Override
-    public OptimizerOptions options() {
-        return options;
-    }
-
-    /** The number of steps skipped (on every rank alike) for non-finite gradients. */
     public long skippedSteps() {
-        return skippedSteps;
+        return book.skippedSteps();
     }
 
-    /**
-     * Called with {@link #stepCount()} each time a step is skipped for non-finite gradients.
-     *
-     * @throws IllegalArgumentException if {@code listener} is null
-     */
+    @Override
     public void setSkippedStepListener(LongConsumer listener) {
-        if (listener == null) {
-            throw new IllegalArgumentException("listener must not be null");
-        }
-        this.skippedStepListener = listener;
+        book.setSkipListener(listener);
     }
 
     /**
@@ -314,7 +214,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      * to count, so call it outside the training loop.
      */
     public long momentBytes() {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             long bytes = 0;
             try (PointerScope scope = new PointerScope()) {
                 for (GroupState g : local == null ? List.<GroupState>of() : local.state().groups()) {
@@ -335,7 +235,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public OptimizerState state() {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             return Consolidation.wholeState(this);
         }
     }
@@ -351,14 +251,14 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void loadState(OptimizerState state) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             IllegalArgumentException failure = null;
             OptimizerState fitted = null;
             try {
                 if (state == null) {
                     throw new IllegalArgumentException("state must not be null");
                 }
-                fitted = state.fittedTo(groups, trainingSteps, variant, options.statePrecision());
+                fitted = state.fittedTo(paramGroups(), trainingSteps(), variant(), options().statePrecision());
             } catch (IllegalArgumentException e) {
                 failure = e;
             }
@@ -368,7 +268,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
             }
             List<ParamStateDict> flat = new ArrayList<>();
             fitted.groups().forEach(g -> flat.addAll(g.params()));
-            stepCount = Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount());
+            book.setStepCount(Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount()));
         }
     }
 
@@ -386,7 +286,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void save(Path path) throws IOException {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             requirePath(path);
             ShardedCheckpoint.save(this, path);
         }
@@ -405,16 +305,16 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void load(Path path) throws IOException {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             requirePath(path);
-            stepCount = ShardedCheckpoint.load(this, path);
+            book.setStepCount(ShardedCheckpoint.load(this, path));
         }
     }
 
     /** {@inheritDoc} A closed optimizer refuses before the file is read. */
     @Override
     public void loadPythonStateDict(Path path) throws IOException {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             ListOptimizer.super.loadPythonStateDict(path);
         }
     }
@@ -447,18 +347,17 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
      */
     @Override
     public void close() {
-        if (!calls.close()) {
+        if (!book.close()) {
             return;
         }
         if (local != null) {
             try {
                 local.close();
             } catch (IllegalStateException e) {
-                calls.reopen();
+                book.reopen();
                 throw e;
             }
         }
-        nonFinite.release();
-        ownedBuffers.stream().filter(b -> b != null).forEach(FlatBuffers::close);
+        exchange.close();
     }
 }

@@ -3,6 +3,9 @@ package io.github.optlist.search;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
+import io.github.optlist.torch.ParamGroup;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
@@ -68,10 +71,12 @@ public final class TrialContext {
     /**
      * The optimizer of this trial's {@link #config()} over {@code params}, laid out over {@link #trainingSteps()}
      * with the schedule of {@link #variant()}; for a list entry the same as
-     * {@code TorchOptList.optimizerForIdx(params, index, trainingSteps, variant)}.
+     * {@code NAdamWCosineDecay.of(OptimizerSpec.forIdx(params, index, trainingSteps, variant, options))} with the
+     * default options.
      */
     public NAdamWCosineDecay optimizer(TensorVector params) {
-        return new NAdamWCosineDecay(params, candidate.config(), trainingSteps, candidate.variant());
+        return NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(params, candidate.config())),
+                trainingSteps, candidate.variant(), OptimizerOptions.DEFAULTS));
     }
 
     /**

@@ -7,6 +7,7 @@ import org.bytedeco.javacpp.PointerScope;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.LongConsumer;
 
 /**
  * What every optimizer of this library does, sharded or not: {@link NAdamWCosineDecay} in one process,
@@ -46,17 +47,46 @@ public interface ListOptimizer extends AutoCloseable {
     /** The number of completed {@code step()} calls (a skipped one does not count). */
     long stepCount();
 
+    /**
+     * The number of {@link #step()} calls skipped, under {@link OptimizerOptions#skipNonFiniteSteps()}, for
+     * non-finite gradients.
+     */
+    long skippedSteps();
+
+    /**
+     * Sets what is called with {@link #stepCount()} at each step skipped for non-finite gradients (a
+     * {@link #scaledStep} that finds one is not such a step: it returns false instead).
+     *
+     * @throws IllegalArgumentException if {@code listener} is null
+     * @throws IllegalStateException    if the optimizer is closed
+     */
+    void setSkippedStepListener(LongConsumer listener);
+
+    /**
+     * What this optimizer runs: the {@link OptimizerSpec} it was built from, with any group added since. A plain
+     * value: it answers after {@link #close()} too, as the getters below that read it.
+     */
+    OptimizerSpec spec();
+
     /** The parameter groups, in the order given, each with the configuration that runs. */
-    List<ParamGroup> paramGroups();
+    default List<ParamGroup> paramGroups() {
+        return spec().groups();
+    }
 
     /** The training length the schedule is laid out over. */
-    long trainingSteps();
+    default long trainingSteps() {
+        return spec().trainingSteps();
+    }
 
     /** The list variant whose warm-up length the schedule uses. */
-    ListVariant variant();
+    default ListVariant variant() {
+        return spec().variant();
+    }
 
     /** The options given at construction. */
-    OptimizerOptions options();
+    default OptimizerOptions options() {
+        return spec().options();
+    }
 
     /**
      * A copy of the whole state, as torch's {@code state_dict()}, owned by the caller (its tensors are attached to

@@ -1,16 +1,14 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.ListVariant;
-import io.github.optlist.NAdamWConfig;
 import io.github.optlist.internal.CallGuard;
 import io.github.optlist.internal.GradScales;
 import io.github.optlist.internal.Messages;
 import io.github.optlist.internal.NonFiniteCheck;
+import io.github.optlist.internal.OptimizerBookkeeping;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -62,56 +60,40 @@ import java.util.function.Supplier;
  */
 public final class NAdamWCosineDecay implements ListOptimizer {
 
-    private final long trainingSteps;
-    private final ListVariant variant;
-    private final OptimizerOptions options;
+    /** What this optimizer runs; replaced by {@link #addParamGroup}, which grows it. */
+    private OptimizerSpec spec;
     private final List<GroupStepper> groups = new ArrayList<>();
     private final NonFiniteCheck nonFinite = new NonFiniteCheck();
     private final ParamStateAccess paramStates;
-    private final StepRecord record = new StepRecord();
-    /** Counts the calls in progress, so that {@link #close()} never frees the state under one. */
-    private final CallGuard calls = new CallGuard("optimizer");
+    /** The closed flag, the step and skip counts and the skip listener, shared with the sharded optimizer. */
+    private final OptimizerBookkeeping book = new OptimizerBookkeeping();
+    /** Which path updated each bucket at the last step; empty after a skip. */
+    private List<PathReport> lastUpdates = List.of();
 
-    /** As {@link #NAdamWCosineDecay(TensorVector, NAdamWConfig, long, ListVariant)} under {@code TASKSET}. */
-    public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps) {
-        this(params, config, trainingSteps, ListVariant.TASKSET);
-    }
-
-    /**
-     * An optimizer for one group with the default options; {@code config} runs as it says, {@code variant} picks the
-     * warm-up length only ({@link TorchOptList#optimizerForIdx} runs a list entry as a published binding did). A
-     * tensor {@code params} lists again (a model's tied weights) is taken once, as by
-     * {@link ParamGroup#of(TensorVector, NAdamWConfig)}.
-     *
-     * @throws IllegalArgumentException for no or bad parameters, null config or variant, or {@code trainingSteps <= 0}
-     */
-    public NAdamWCosineDecay(TensorVector params, NAdamWConfig config, long trainingSteps, ListVariant variant) {
-        this(Registration.singleGroup(params, config, trainingSteps, variant), trainingSteps, variant,
-                OptimizerOptions.DEFAULTS);
-    }
-
-    /** As {@link #NAdamWCosineDecay(List, long, ListVariant, OptimizerOptions)} with the default options. */
-    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant) {
-        this(groups, trainingSteps, variant, OptimizerOptions.DEFAULTS);
-    }
-
-    /**
-     * An optimizer for several groups, each with its own configuration (run as it says, Nesterov included), sharing
-     * one training length, the warm-up length of {@code variant}, and {@code options}.
-     *
-     * @throws IllegalArgumentException for no groups, a tensor in two groups or two sharing memory
-     *                                  ({@link ParamGroup#requireDisjoint}), null variant or options, or
-     *                                  {@code trainingSteps <= 0}
-     */
-    public NAdamWCosineDecay(List<ParamGroup> groups, long trainingSteps, ListVariant variant,
-                             OptimizerOptions options) {
-        Registration.requireSettings(groups, trainingSteps, variant, options);
-        this.trainingSteps = trainingSteps;
-        this.variant = variant;
-        this.options = options;
-        this.paramStates = new ParamStateAccess(this.groups, options.statePrecision());
-        groups.forEach(group -> Registration.add(this.groups, group, trainingSteps, variant, options));
+    private NAdamWCosineDecay(OptimizerSpec spec) {
+        this.spec = spec;
+        this.paramStates = new ParamStateAccess(this.groups, spec.options().statePrecision());
+        spec.groups().forEach(this::addStepper);
         SpinWaitWarning.logOncePerProcess();
+    }
+
+    /**
+     * An optimizer running {@code spec}: its groups, each with its own configuration (run as it says, Nesterov
+     * included), over one training length, the warm-up length of its variant, and its options. The spec was checked
+     * when it was made ({@link OptimizerSpec}); {@link TorchOptList#optimizerForIdx} builds one for a list entry.
+     *
+     * @throws IllegalArgumentException if {@code spec} is null
+     */
+    public static NAdamWCosineDecay of(OptimizerSpec spec) {
+        if (spec == null) {
+            throw new IllegalArgumentException("spec must not be null");
+        }
+        return new NAdamWCosineDecay(spec);
+    }
+
+    /** Steps {@code group}, checked beforehand, at the next group index. */
+    private void addStepper(ParamGroup group) {
+        groups.add(new GroupStepper(groups.size(), group, spec.trainingSteps(), spec.variant(), spec.options()));
     }
 
     /**
@@ -121,35 +103,20 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      *                                  one sharing memory with it
      */
     public void addParamGroup(ParamGroup group) {
-        try (CallGuard.Call call = calls.enter()) {
-            Registration.requireAddable(paramGroups(), group);
-            Registration.add(groups, group, trainingSteps, variant, options);
+        try (CallGuard.Call call = book.enter()) {
+            spec = spec.withGroup(group);
+            addStepper(group);
         }
     }
 
     @Override
-    public List<ParamGroup> paramGroups() {
-        return groups.stream().map(GroupStepper::group).toList();
-    }
-
-    @Override
-    public long trainingSteps() {
-        return trainingSteps;
-    }
-
-    @Override
-    public ListVariant variant() {
-        return variant;
-    }
-
-    @Override
-    public OptimizerOptions options() {
-        return options;
+    public OptimizerSpec spec() {
+        return spec;
     }
 
     @Override
     public long stepCount() {
-        return record.stepCount();
+        return book.stepCount();
     }
 
     /**
@@ -159,7 +126,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
     public long stepCount(Tensor param) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             return paramStates.find(param).step;
         }
     }
@@ -176,7 +143,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if there is no such group
      */
     public double learningRate(int groupIndex) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             return GroupStepper.nextLearningRate(groups, groupIndex);
         }
     }
@@ -194,7 +161,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code setToNone} is false and a gradient is expanded (has a stride 0)
      */
     public void zeroGrad(boolean setToNone) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             GroupStepper.zeroGrad(groups, setToNone);
         }
     }
@@ -212,9 +179,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     @Override
     public void step() {
-        try (CallGuard.Call call = calls.enter()) {
-            NonFiniteCheck check = options.skipNonFiniteSteps() ? nonFinite : null;
-            record.step(() -> GroupStepper.stepAll(groups, check, 1), true);
+        try (CallGuard.Call call = book.enter()) {
+            NonFiniteCheck check = spec.options().skipNonFiniteSteps() ? nonFinite : null;
+            book.step(() -> stepAll(check, 1), true);
         }
     }
 
@@ -226,8 +193,23 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     @Override
     public boolean scaledStep(double gradScale) {
         double scale = GradScales.require(gradScale);
-        try (CallGuard.Call call = calls.enter()) {
-            return record.step(() -> GroupStepper.stepAll(groups, nonFinite, scale), false);
+        try (CallGuard.Call call = book.enter()) {
+            return book.step(() -> stepAll(nonFinite, scale), false) != null;
+        }
+    }
+
+    /**
+     * Updates every group ({@link GroupStepper#stepAll}) and keeps what it reports: the buckets it updated, none
+     * after a skip (it returns null), or, when LibTorch fails, the buckets completed before.
+     */
+    private List<PathReport> stepAll(NonFiniteCheck check, double gradScale) {
+        try {
+            List<PathReport> reports = GroupStepper.stepAll(groups, check, gradScale);
+            lastUpdates = reports == null ? List.of() : reports;
+            return reports;
+        } catch (StepFailedException e) {
+            lastUpdates = e.completedUpdates();
+            throw e;
         }
     }
 
@@ -239,7 +221,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code closure} is null or a gradient is sparse
      */
     public Tensor step(Supplier<Tensor> closure) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             if (closure == null) {
                 throw new IllegalArgumentException("closure must not be null");
             }
@@ -253,19 +235,17 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     /** Which path updated each bucket at the last {@code step()}, and why a slower one; empty after a skip. */
     public List<PathReport> lastStepUpdates() {
-        return record.lastUpdates();
+        return lastUpdates;
     }
 
-    /** The number of steps skipped for non-finite gradients. */
+    @Override
     public long skippedSteps() {
-        return record.skippedSteps();
+        return book.skippedSteps();
     }
 
-    /** Called with {@link #stepCount()} at each step skipped for non-finite gradients; null is refused (IAE). */
+    @Override
     public void setSkippedStepListener(LongConsumer listener) {
-        try (CallGuard.Call call = calls.enter()) {
-            record.setSkipListener(listener);
-        }
+        book.setSkipListener(listener);
     }
 
     /** {@inheritDoc} A parameter's state that has not followed its parameter's move does so first. */
@@ -276,11 +256,11 @@ public final class NAdamWCosineDecay implements ListOptimizer {
 
     /** The state; with {@code copy} false it holds the live tensors, for a writer done before the next step. */
     private OptimizerState state(boolean copy) {
-        try (CallGuard.Call call = calls.enter(); NoGradGuard noGrad = new NoGradGuard()) {
+        try (CallGuard.Call call = book.enter(); NoGradGuard noGrad = new NoGradGuard()) {
             try (PointerScope scope = new PointerScope()) {
                 groups.forEach(GroupStepper::followParameters);
             }
-            return new OptimizerState(trainingSteps, variant, options.statePrecision(), stepCount(),
+            return new OptimizerState(trainingSteps(), variant(), options().statePrecision(), stepCount(),
                     groups.stream().map(group -> group.state(copy)).toList());
         }
     }
@@ -288,11 +268,12 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     /** {@inheritDoc} Moments given on one device load onto the parameters' device, whatever it is. */
     @Override
     public void loadState(OptimizerState state) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             if (state == null) {
                 throw new IllegalArgumentException("state must not be null");
             }
-            OptimizerState fitted = state.fittedTo(paramGroups(), trainingSteps, variant, options.statePrecision());
+            OptimizerState fitted = state.fittedTo(spec.groups(), spec.trainingSteps(), spec.variant(),
+                    spec.options().statePrecision());
             for (int g = 0; g < groups.size(); g++) {
                 groups.get(g).requireLoadable(fitted.groups().get(g));
             }
@@ -310,20 +291,20 @@ public final class NAdamWCosineDecay implements ListOptimizer {
             for (int g = 0; g < groups.size(); g++) {
                 groups.get(g).commit(loaded.get(g));
             }
-            record.setStepCount(state.stepCount());
+            book.setStepCount(state.stepCount());
         }
     }
 
     @Override
     public void save(Path path) throws IOException {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             CheckpointFiles.save(path, () -> state(false), paramGroups());
         }
     }
 
     @Override
     public void load(Path path) throws IOException {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             CheckpointFiles.load(path, paramGroups(), this::loadState);
         }
     }
@@ -331,7 +312,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     /** {@inheritDoc} A closed optimizer refuses before the file is read. */
     @Override
     public void loadPythonStateDict(Path path) throws IOException {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             ListOptimizer.super.loadPythonStateDict(path);
         }
     }
@@ -342,7 +323,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
     public ParamStateDict stateDict(Tensor param) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             return paramStates.copy(param);
         }
     }
@@ -355,7 +336,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      *                                  moments are not floating point or have another shape than {@code param}
      */
     public void loadStateDict(Tensor param, ParamStateDict state) {
-        try (CallGuard.Call call = calls.enter()) {
+        try (CallGuard.Call call = book.enter()) {
             paramStates.replace(param, state);
         }
     }
@@ -367,8 +348,8 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if {@code count} is negative
      */
     public void setStepCount(long count) {
-        try (CallGuard.Call call = calls.enter()) {
-            record.setStepCount(count);
+        try (CallGuard.Call call = book.enter()) {
+            book.setStepCount(count);
         }
     }
 
@@ -385,7 +366,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     @Override
     public void close() {
-        if (calls.close()) {
+        if (book.close()) {
             groups.forEach(GroupStepper::release);
             nonFinite.release();
         }

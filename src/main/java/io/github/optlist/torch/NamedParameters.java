@@ -28,7 +28,8 @@ import java.util.function.Function;
  * NAdamWConfig entry = OptList.config(0, ListVariant.TORCH_PORT);
  * List<ParamGroup> groups = NamedParameters.of(jitModule)
  *         .groupBy(NamedParameters.withoutDecayOnBiasesAndNorms(entry));
- * var opt = new NAdamWCosineDecay(groups, trainingSteps, ListVariant.TORCH_PORT);
+ * var opt = NAdamWCosineDecay.of(new OptimizerSpec(groups, trainingSteps, ListVariant.TORCH_PORT,
+ *         OptimizerOptions.DEFAULTS));
  * }</pre>
  *
  * <p>The parameters are taken in {@code named_parameters} order (a TorchScript module's recursive order, a
@@ -200,8 +201,8 @@ public final class NamedParameters {
     }
 
     /**
-     * The usual rule: biases and normalization parameters get {@code config} {@linkplain
-     * NAdamWConfig#withoutWeightDecay() without weight decay}, every other parameter {@code config} itself. A
+     * The usual rule: biases and normalization parameters get {@code config} without weight decay (AdamW and L2
+     * both 0, through {@link NAdamWConfig#toBuilder()}), every other parameter {@code config} itself. A
      * parameter counts as a bias or a normalization parameter when {@link #isBiasOrNorm} says so.
      *
      * @throws IllegalArgumentException if {@code config} is null
@@ -210,7 +211,7 @@ public final class NamedParameters {
         if (config == null) {
             throw new IllegalArgumentException("config must not be null");
         }
-        NAdamWConfig noDecay = config.withoutWeightDecay();
+        NAdamWConfig noDecay = config.toBuilder().adamwWeightDecay(0).l2WeightDecay(0).build();
         return entry -> isBiasOrNorm(entry) ? noDecay : config;
     }
 

@@ -10,7 +10,8 @@ package io.github.optlist.torch;
  *         .statePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS)
  *         .skipNonFiniteSteps(true)
  *         .build();
- * NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 0, steps, ListVariant.TASKSET, options);
+ * NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), 0, steps,
+ *         ListVariant.TASKSET, options));
  * }</pre>
  *
  * @param updatePath         the fastest path {@code step()} may use; where it cannot run on a tensor, the next

@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * A set of parameters optimized with one configuration, as a torch.optim parameter group: for example the
- * weights with a list entry, and the biases and norms with the same entry {@linkplain NAdamWConfig#withoutWeightDecay()
- * without weight decay}.
+ * weights with a list entry, and the biases and norms with the same entry without weight decay
+ * ({@code entry.toBuilder().adamwWeightDecay(0).l2WeightDecay(0).build()}).
  *
  * <p>The group holds its own references to the tensors; the vector or list it was built from may be freed.
  * Construction refuses, with an {@link IllegalArgumentException} naming the position, a null or empty list,
@@ -26,12 +26,13 @@ import java.util.Map;
  *
  * <p>The same tensor twice: a model that holds one tensor under two names (tied weights, {@code dec.weight =
  * enc.weight}) lists it twice in LibTorch's {@code parameters()}, where Python's lists it once. The model-facing
- * entries, {@link #of(TensorVector, NAdamWConfig)} (and the optimizers' constructors and factories taking a
- * {@code TensorVector}) and {@link NamedParameters} of a module, keep its first place and drop the others, as
- * Python does. A list given by hand (this constructor, {@link #of(List, NAdamWConfig)}, {@link #named}) that names
- * a tensor twice is refused instead: torch.optim only warns there and then updates that tensor twice per step, each
- * time advancing its moments and step count, which is never what was meant. A tensor in two groups is refused
- * ({@link #requireDisjoint}), as torch.optim raises {@code ValueError} for it.
+ * entries, {@link #of(TensorVector, NAdamWConfig)} (and the factories taking a {@code TensorVector}:
+ * {@link OptimizerSpec#forIdx}, {@link TorchOptList#optimizerForIdx}) and {@link NamedParameters} of a module, keep
+ * its first place and drop the others, as Python does. A list given by hand (this constructor,
+ * {@link #of(List, NAdamWConfig)}, {@link #named}) that names a tensor twice is refused instead: torch.optim only
+ * warns there and then updates that tensor twice per step, each time advancing its moments and step count, which is
+ * never what was meant. A tensor in two groups is refused ({@link #requireDisjoint}), as torch.optim raises
+ * {@code ValueError} for it.
  *
  * <p>Names are optional: a group built from tensors alone has none; one built by {@link NamedParameters} or
  * {@link #named} has one per parameter, and its checkpoints match parameters by name.

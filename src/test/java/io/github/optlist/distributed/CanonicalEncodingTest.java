@@ -17,11 +17,13 @@ class CanonicalEncodingTest {
     void canonicalEncodingTellsEveryFieldApart() {
         var config = OptList.config(3);
         long[] base = CanonicalEncoding.of(config);
-        assertArrayEquals(base, CanonicalEncoding.of(config.withName(config.name())));
-        for (var other : List.of(config.withName(config.name() + "x"), config.withLearningRate(config.learningRate()
-                        * (1 + 1e-15)), config.withBetas(config.beta1(), 0.5), config.withEpsilon(1e-30),
-                config.withNesterov(!config.useNesterov()), config.withAdamwWeightDecay(0.125),
-                config.withL2WeightDecay(0.25), config.withBiasCorrection(!config.useBiasCorrection()))) {
+        assertArrayEquals(base, CanonicalEncoding.of(config.toBuilder().build()));
+        for (var other : List.of(config.toBuilder().name(config.name() + "x").build(),
+                config.toBuilder().learningRate(config.learningRate() * (1 + 1e-15)).build(),
+                config.toBuilder().betas(config.beta1(), 0.5).build(), config.toBuilder().epsilon(1e-30).build(),
+                config.toBuilder().nesterov(!config.useNesterov()).build(),
+                config.toBuilder().adamwWeightDecay(0.125).build(), config.toBuilder().l2WeightDecay(0.25).build(),
+                config.toBuilder().biasCorrection(!config.useBiasCorrection()).build())) {
             assertFalse(Arrays.equals(base, CanonicalEncoding.of(other)), other.toString());
         }
         assertFalse(Arrays.equals(CanonicalEncoding.of(OptimizerOptions.DEFAULTS),

@@ -2,8 +2,9 @@ package io.github.optlist.distributed;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.ParamGroup;
-import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.BeforeAll;
@@ -113,8 +114,8 @@ class DistributedTrainingTest {
         double[] uninterrupted = TinyTraining.read(dir.resolve("uninterrupted-rank0.txt"));
         TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
         TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("checkpoint-params.txt")));
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
-                DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT)) {
+        try (NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), 1,
+                DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS))) {
             opt.load(dir.resolve("checkpoint.pt"));
             assertEquals(DistributedWorker.CHECKPOINT_AT, opt.stepCount());
             TinyTraining.trainSingle(model, opt, DistributedWorker.CHECKPOINT_AT, DistributedWorker.CHECKPOINT_STEPS);
@@ -156,8 +157,8 @@ class DistributedTrainingTest {
                     + "-uninterrupted-rank1.txt")), 0.0, dtype + ": both ranks");
             TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
             TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
-            try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
-                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS)) {
+            try (NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), 1,
+                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS))) {
                 opt.load(dir.resolve("master-" + dtype + ".pt"));
                 for (int k = DistributedWorker.CHECKPOINT_AT; k < DistributedWorker.CHECKPOINT_STEPS; k++) {
                     DistributedWorker.stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
@@ -182,8 +183,8 @@ class DistributedTrainingTest {
             double[] uninterrupted = TinyTraining.read(dir.resolve("master-" + dtype + "-uninterrupted-rank0.txt"));
             TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
             TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
-            try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1,
-                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS);
+            try (NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), 1,
+                    DistributedWorker.CHECKPOINT_STEPS, ListVariant.TORCH_PORT, DistributedWorker.MASTER_WEIGHTS));
                  org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
                 opt.load(dir.resolve("master-" + dtype + ".pt"));
                 for (var param : opt.paramGroups().get(0).params()) {
@@ -220,8 +221,8 @@ class DistributedTrainingTest {
         TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
         double[] start = TinyTraining.values(model.parameters());
         double[] expected;
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), 1, DistributedWorker.STEPS,
-                ListVariant.TORCH_PORT)) {
+        try (NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), 1,
+                DistributedWorker.STEPS, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS))) {
             DistributedWorker.scaledBackward(model, 0);
             DistributedWorker.makeInfinite(model, infinite);
             assertFalse(opt.scaledStep(DistributedWorker.LOSS_SCALE), "the reference skips too");
@@ -263,10 +264,12 @@ class DistributedTrainingTest {
         requireTrained();
         List<Tensor> reference = TinyTraining.noncontiguousParams();
         List<Tensor> restored = TinyTraining.noncontiguousParams();
-        try (NAdamWCosineDecay one = new NAdamWCosineDecay(List.of(ParamGroup.of(reference,
-                TinyTraining.NONCONTIGUOUS_CONFIG)), TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET);
-             NAdamWCosineDecay loaded = new NAdamWCosineDecay(List.of(ParamGroup.of(restored,
-                     TinyTraining.NONCONTIGUOUS_CONFIG)), TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET)) {
+        try (NAdamWCosineDecay one = NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(reference,
+                TinyTraining.NONCONTIGUOUS_CONFIG)), TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET,
+                        OptimizerOptions.DEFAULTS));
+             NAdamWCosineDecay loaded = NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(restored,
+                     TinyTraining.NONCONTIGUOUS_CONFIG)), TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET,
+                             OptimizerOptions.DEFAULTS))) {
             TinyTraining.setNoncontiguousGrads(reference);
             one.step();
             loaded.load(dir.resolve("zero-noncontiguous.pt"));

@@ -3,6 +3,7 @@ package io.github.optlist.distributed;
 import io.github.optlist.ListVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.StatePrecision;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
@@ -87,8 +88,8 @@ public final class DistributedWorker {
                     // Rank 1 starts from other weights: the broadcast from rank 0 must fix them.
                     TinyTraining.Mlp model = new TinyTraining.Mlp(1 + group.rank() * 7L, 8);
                     try (DataParallel dp = DataParallel.of(group, model.parameters());
-                         NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), idx, STEPS,
-                                 variant)) {
+                         NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), idx,
+                                 STEPS, variant, OptimizerOptions.DEFAULTS))) {
                         trainSlice(model, dp, rows, opt::zeroGrad, opt::step);
                     }
                     TinyTraining.write(dir.resolve("dp-" + variant + "-" + idx + "-rank" + group.rank() + ".txt"),
@@ -96,8 +97,8 @@ public final class DistributedWorker {
                 }
                 TinyTraining.Mlp model = new TinyTraining.Mlp(1 + group.rank() * 7L, 8);
                 try (DataParallel dp = DataParallel.of(group, model.parameters());
-                     ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
-                             STEPS, variant)) {
+                     ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group,
+                             OptimizerSpec.forIdx(model.parameters(), 1, STEPS, variant, OptimizerOptions.DEFAULTS))) {
                     trainSlice(model, dp, rows, opt::zeroGrad, opt::step);
                     TinyTraining.write(dir.resolve("zero-" + variant + "-moments-rank" + group.rank() + ".txt"),
                             new double[]{opt.momentBytes()});
@@ -108,8 +109,9 @@ public final class DistributedWorker {
             // A ZeRO-1 run of CHECKPOINT_STEPS with a checkpoint after CHECKPOINT_AT, under TORCH_PORT (Nesterov).
             TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
             try (DataParallel dp = DataParallel.of(group, model.parameters());
-                 ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
-                         CHECKPOINT_STEPS, ListVariant.TORCH_PORT)) {
+                 ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group,
+                         OptimizerSpec.forIdx(model.parameters(), 1, CHECKPOINT_STEPS, ListVariant.TORCH_PORT,
+                                 OptimizerOptions.DEFAULTS))) {
                 for (int k = 0; k < CHECKPOINT_STEPS; k++) {
                     if (k == CHECKPOINT_AT) {
                         opt.save(dir.resolve("checkpoint.pt"));
@@ -162,8 +164,8 @@ public final class DistributedWorker {
      */
     private static void scaledStepWithAnInfOnOneRank(TrainingGroup group, Path dir) throws Exception {
         TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
-        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1, STEPS,
-                ListVariant.TORCH_PORT)) {
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(),
+                1, STEPS, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS))) {
             int infinite = 0;
             while (opt.ownerOf(0, infinite) != 1) {
                 infinite++;
@@ -201,8 +203,8 @@ public final class DistributedWorker {
      */
     private static void trainHalf(TrainingGroup group, Path dir, ScalarType dtype) throws Exception {
         TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
-        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
-                CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS)) {
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(),
+                1, CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS))) {
             for (int k = 0; k < CHECKPOINT_STEPS; k++) {
                 if (k == CHECKPOINT_AT) {
                     opt.save(dir.resolve("master-" + dtype + ".pt"));
@@ -230,8 +232,8 @@ public final class DistributedWorker {
     private static void resumeHalf(TrainingGroup group, Path dir, ScalarType dtype) throws Exception {
         TinyTraining.Mlp model = TinyTraining.mlpIn(dtype);
         TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("master-" + dtype + "-params.txt")));
-        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
-                CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS)) {
+        try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(),
+                1, CHECKPOINT_STEPS, ListVariant.TORCH_PORT, MASTER_WEIGHTS))) {
             opt.load(dir.resolve("master-" + dtype + ".pt"));
             for (int k = CHECKPOINT_AT; k < CHECKPOINT_STEPS; k++) {
                 stepHalf(model, opt::zeroGrad, opt::step, k, dtype);
@@ -258,9 +260,9 @@ public final class DistributedWorker {
             TinyTraining.write(dir.resolve("noncontiguous-allreduce-rank" + group.rank() + ".txt"),
                     TinyTraining.values(new TensorVector(summed)));
             List<Tensor> params = TinyTraining.noncontiguousParams();
-            try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group,
+            try (ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, new OptimizerSpec(
                     List.of(io.github.optlist.torch.ParamGroup.of(params, TinyTraining.NONCONTIGUOUS_CONFIG)),
-                    TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET)) {
+                    TinyTraining.NONCONTIGUOUS_STEPS, ListVariant.TASKSET, OptimizerOptions.DEFAULTS))) {
                 TinyTraining.setNoncontiguousGrads(params);
                 opt.step();
                 opt.save(dir.resolve("zero-noncontiguous.pt"));
@@ -292,8 +294,9 @@ public final class DistributedWorker {
             TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
             TinyTraining.assign(model.parameters(), TinyTraining.read(dir.resolve("checkpoint-params.txt")));
             try (DataParallel dp = DataParallel.of(group, model.parameters());
-                 ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 1,
-                         CHECKPOINT_STEPS, ListVariant.TORCH_PORT)) {
+                 ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group,
+                         OptimizerSpec.forIdx(model.parameters(), 1, CHECKPOINT_STEPS, ListVariant.TORCH_PORT,
+                                 OptimizerOptions.DEFAULTS))) {
                 opt.load(dir.resolve("checkpoint.pt"));
                 if (opt.stepCount() != CHECKPOINT_AT) {
                     throw new IllegalStateException("resumed at step " + opt.stepCount());
@@ -325,11 +328,11 @@ public final class DistributedWorker {
             for (boolean zero : new boolean[]{false, true}) {
                 TinyTraining.Mlp model = new TinyTraining.Mlp(1, 8);
                 model.to(device, false);
+                OptimizerSpec spec = OptimizerSpec.forIdx(model.parameters(), 1, STEPS, ListVariant.TORCH_PORT,
+                        OptimizerOptions.DEFAULTS);
                 try (DataParallel dp = DataParallel.of(group, model.parameters());
-                     NAdamWCosineDecay plain = zero ? null : TorchOptList.optimizerForIdx(model.parameters(), 1,
-                             STEPS, ListVariant.TORCH_PORT);
-                     ZeroRedundancyOptimizer sharded = zero ? ZeroRedundancyOptimizer.forIdx(group,
-                             model.parameters(), 1, STEPS, ListVariant.TORCH_PORT) : null) {
+                     NAdamWCosineDecay plain = zero ? null : NAdamWCosineDecay.of(spec);
+                     ZeroRedundancyOptimizer sharded = zero ? ZeroRedundancyOptimizer.of(group, spec) : null) {
                     for (int k = 0; k < STEPS; k++) {
                         try (PointerScope scope = new PointerScope()) {
                             model.zero_grad(true);
@@ -402,7 +405,8 @@ public final class DistributedWorker {
                 System.out.println("SHAPES: " + e.getMessage());
             }
             try {
-                ZeroRedundancyOptimizer.forIdx(group, model.parameters(), 0, 10).close();
+                ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(model.parameters(), 0, 10, ListVariant.TASKSET,
+                        OptimizerOptions.DEFAULTS)).close();
                 System.out.println("ZERO DESPITE MISMATCH");
             } catch (DistributedException e) {
                 System.out.println("ZERO SHAPES: " + e.getMessage());

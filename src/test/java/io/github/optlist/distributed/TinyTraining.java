@@ -2,7 +2,8 @@ package io.github.optlist.distributed;
 
 import io.github.optlist.ListVariant;
 import io.github.optlist.torch.NAdamWCosineDecay;
-import io.github.optlist.torch.TorchOptList;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -99,7 +100,8 @@ final class TinyTraining {
     /** The single-process reference: a fresh model from seed 1, entry {@code idx}, {@code steps} steps. */
     static double[] singleProcess(int idx, ListVariant variant, int steps, int totalSteps) {
         Mlp model = new Mlp(1, 8);
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model.parameters(), idx, totalSteps, variant)) {
+        try (NAdamWCosineDecay opt = NAdamWCosineDecay.of(OptimizerSpec.forIdx(model.parameters(), idx, totalSteps,
+                variant, OptimizerOptions.DEFAULTS))) {
             trainSingle(model, opt, 0, steps);
         }
         return values(model.parameters());

@@ -1,8 +1,12 @@
 package io.github.optlist.internal;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 import io.github.optlist.search.ResultsFile;
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
+import io.github.optlist.torch.ParamGroup;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.junit.jupiter.api.Test;
@@ -74,7 +78,8 @@ class AtomicFileTest {
     @Test
     void anOptimizerSavedToTheRootIsRefusedNamingThePath() throws IOException {
         Tensor p = Tensor.create(new float[]{1, 2}, 2).set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), OptList.config(0), 10)) {
+        try (var opt = NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(new TensorVector(p),
+                OptList.config(0))), 10, ListVariant.TASKSET, OptimizerOptions.DEFAULTS))) {
             var e = assertThrows(IOException.class, () -> opt.save(Path.of("/")));
             assertEquals("cannot save the optimizer to /: the path names no file; nothing was written",
                     e.getMessage());

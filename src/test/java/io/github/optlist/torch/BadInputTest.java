@@ -50,7 +50,8 @@ class BadInputTest {
     @Test
     void trainingStepsZeroOrNegative() {
         assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(param()), 0, 0), "trainingSteps", "0");
-        assertRefused(() -> new NAdamWCosineDecay(new TensorVector(param()), entry, -5), "trainingSteps", "-5");
+        assertRefused(() -> new OptimizerSpec(List.of(ParamGroup.of(List.of(param()), entry)), -5, ListVariant.TASKSET,
+                OptimizerOptions.DEFAULTS), "trainingSteps", "-5");
     }
 
     @Test
@@ -61,7 +62,8 @@ class BadInputTest {
     @Test
     void noParameters() {
         assertRefused(() -> TorchOptList.optimizerForIdx(new TensorVector(), 0, 100), "at least one parameter");
-        assertRefused(() -> new NAdamWCosineDecay(List.of(), 100, ListVariant.TASKSET), "at least one parameter group");
+        assertRefused(() -> new OptimizerSpec(List.of(), 100, ListVariant.TASKSET, OptimizerOptions.DEFAULTS),
+                "at least one parameter group");
     }
 
     @Test
@@ -71,8 +73,9 @@ class BadInputTest {
 
     @Test
     void nullConfigOrVariant() {
-        assertRefused(() -> new NAdamWCosineDecay(new TensorVector(param()), null, 100), "config");
-        assertRefused(() -> new NAdamWCosineDecay(new TensorVector(param()), entry, 100, null), "variant");
+        assertRefused(() -> ParamGroup.of(new TensorVector(param()), null), "config");
+        assertRefused(() -> new OptimizerSpec(List.of(ParamGroup.of(List.of(param()), entry)), 100, null,
+                OptimizerOptions.DEFAULTS), "variant");
     }
 
     @Test
@@ -113,15 +116,15 @@ class BadInputTest {
     @Test
     void sameTensorInTwoGroups() {
         Tensor p = param();
-        assertRefused(() -> new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), entry),
-                ParamGroup.of(List.of(param(), p), entry)), 100, ListVariant.TASKSET),
+        assertRefused(() -> new OptimizerSpec(List.of(ParamGroup.of(List.of(p), entry),
+                ParamGroup.of(List.of(param(), p), entry)), 100, ListVariant.TASKSET, OptimizerOptions.DEFAULTS),
                 "params[1] of group 1", "params[0] of group 0");
     }
 
     @Test
     void addingAGroupWithATensorAlreadyOptimized() {
         Tensor p = param();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100)) {
             assertRefused(() -> opt.addParamGroup(ParamGroup.of(List.of(p), entry)), "same tensor");
             assertEquals(1, opt.paramGroups().size());
         }
@@ -162,15 +165,15 @@ class BadInputTest {
     @Test
     void tensorAndItsDetachedAliasInTwoGroups() {
         Tensor p = param();
-        assertRefused(() -> new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), entry),
-                ParamGroup.of(List.of(p.detach()), entry)), 100, ListVariant.TASKSET),
+        assertRefused(() -> new OptimizerSpec(List.of(ParamGroup.of(List.of(p), entry),
+                ParamGroup.of(List.of(p.detach()), entry)), 100, ListVariant.TASKSET, OptimizerOptions.DEFAULTS),
                 "params[0] of group 1 shares memory with params[0] of group 0");
     }
 
     @Test
     void addingAGroupWithATensorSharingMemoryChangesNothing() {
         Tensor p = param();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100)) {
             assertRefused(() -> opt.addParamGroup(ParamGroup.of(List.of(param(), p.detach()), entry)),
                     "params[1] of group 1 shares memory with params[0] of group 0");
             assertEquals(1, opt.paramGroups().size());
@@ -192,8 +195,8 @@ class BadInputTest {
         Tensor first = buffer.narrow(0, 0, 3);
         Tensor second = buffer.narrow(0, 3, 3);
         Tensor twin = Tensor.create(new float[]{1, 2, 3, 4, 5, 6}, 6);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(second, first), entry, 100);
-             var reference = new NAdamWCosineDecay(new TensorVector(twin), entry, 100)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(second, first), entry, 100);
+             var reference = TestTensors.optimizer(new TensorVector(twin), entry, 100)) {
             first.mutable_grad().put(Tensor.create(new float[]{1, -1, 2}, 3));
             second.mutable_grad().put(Tensor.create(new float[]{-2, 3, 1}, 3));
             twin.mutable_grad().put(Tensor.create(new float[]{1, -1, 2, -2, 3, 1}, 6));

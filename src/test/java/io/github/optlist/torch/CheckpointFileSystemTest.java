@@ -225,7 +225,7 @@ class CheckpointFileSystemTest {
     static NAdamWCosineDecay bigOptimizer() {
         Tensor[] params = {Tensor.create(new float[BIG], BIG).set_requires_grad(true),
                 Tensor.create(new float[BIG], BIG).set_requires_grad(true)};
-        return new NAdamWCosineDecay(new TensorVector(params), OptList.config(0), 1000);
+        return TestTensors.optimizer(new TensorVector(params), OptList.config(0), 1000);
     }
 
     /** The child JVM: {@code save-big <file>} saves once and reports; {@code save-loop <file>} saves until killed. */

@@ -33,7 +33,7 @@ class CheckpointIntegrityTest {
     private Path saved() throws IOException {
         Path file = dir.resolve("opt.ckpt");
         Tensor[] params = CheckpointTest.params();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(params), OptList.config(1), CheckpointTest.T)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(params), OptList.config(1), CheckpointTest.T)) {
             CheckpointTest.run(opt, params, 0, 2);
             opt.save(file);
         }

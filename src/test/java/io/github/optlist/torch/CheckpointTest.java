@@ -79,7 +79,7 @@ class CheckpointTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config) {
-        return new NAdamWCosineDecay(new TensorVector(params), config, T, ListVariant.TASKSET);
+        return TestTensors.optimizer(new TensorVector(params), config, T, ListVariant.TASKSET);
     }
 
     static Stream<NAdamWConfig> resumableKinds() {
@@ -89,7 +89,7 @@ class CheckpointTest {
                 .findFirst().orElseThrow();
         NAdamWConfig warmup = new NAdamWConfig("custom-warmup", 0.02, 0.9, 0.99, 1e-6, true, 0.01, 0.0, 0.5, 0.1,
                 0.5, true);
-        return Stream.of(nesterov, plain, warmup, warmup.withName("custom-warmup-plain"));
+        return Stream.of(nesterov, plain, warmup, warmup.toBuilder().name("custom-warmup-plain").build());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -223,7 +223,7 @@ class CheckpointTest {
 
     Path savedCheckpoint(Tensor[] params, NAdamWConfig config, long trainingSteps) throws IOException {
         Path file = dir.resolve("saved-" + System.nanoTime() + ".ckpt");
-        try (var opt = new NAdamWCosineDecay(new TensorVector(params), config, trainingSteps)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(params), config, trainingSteps)) {
             run(opt, params, 0, 2);
             opt.save(file);
         }
@@ -324,13 +324,13 @@ class CheckpointTest {
     void checkpointOfAnotherVariantIsRefused() throws IOException {
         Tensor a = TestTensors.param(new double[]{1, 2, 3}, 3);
         Path saved = dir.resolve("torch-port.ckpt");
-        try (NAdamWCosineDecay optimizer = TorchOptList.optimizerForIdx(new TensorVector(a), 1, T,
+        try (NAdamWCosineDecay optimizer = TestTensors.forIdx(new TensorVector(a), 1, T,
                 ListVariant.TORCH_PORT)) {
             TestTensors.setGrad(a, new double[]{0.1, -0.2, 0.3});
             optimizer.step();
             optimizer.save(saved);
         }
-        try (NAdamWCosineDecay optimizer = TorchOptList.optimizerForIdx(new TensorVector(a), 1, T,
+        try (NAdamWCosineDecay optimizer = TestTensors.forIdx(new TensorVector(a), 1, T,
                 ListVariant.TASKSET)) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> optimizer.load(saved));
             assertTrue(e.getMessage().contains("TORCH_PORT"), e.getMessage());
@@ -347,7 +347,7 @@ class CheckpointTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, NAdamWConfig config, StatePrecision precision) {
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(new TensorVector(params), config)), T, ListVariant.TASKSET,
+        return TestTensors.optimizer(List.of(ParamGroup.of(new TensorVector(params), config)), T, ListVariant.TASKSET,
                 OptimizerOptions.DEFAULTS.withStatePrecision(precision));
     }
 

@@ -1,5 +1,6 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
 import io.github.optlist.distributed.Launcher;
@@ -28,7 +29,7 @@ class ClosedOptimizerTest {
     @Test
     void everyCallThatWouldUseAClosedOptimizerIsRefused() {
         Tensor p = randn(3).detach().set_requires_grad(true);
-        var opt = new NAdamWCosineDecay(new TensorVector(p), OptList.config(0), 100);
+        var opt = TestTensors.optimizer(new TensorVector(p), OptList.config(0), 100);
         TestTensors.setGrad(p, new double[]{1, 2, 3});
         opt.step();
         opt.close();
@@ -76,12 +77,14 @@ class ClosedOptimizerTest {
         Path missing = Path.of("target", "no-such-state-dict.pt");
         try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
                 Duration.ofSeconds(30)))) {
-            ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.forIdx(group, new TensorVector(p), 0, 100);
+            ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(new TensorVector(p),
+                    0, 100, ListVariant.TASKSET, OptimizerOptions.DEFAULTS));
             opt.close();
             Map<String, Executable> calls = new LinkedHashMap<>();
             calls.put("step", opt::step);
             calls.put("state", opt::state);
             calls.put("loadState", () -> opt.loadState(null));
+            calls.put("setSkippedStepListener", () -> opt.setSkippedStepListener(step -> { }));
             calls.put("save", () -> opt.save(Path.of("target", "closed-sharded.ckpt")));
             calls.put("load", () -> opt.load(missing));
             calls.put("loadPythonStateDict", () -> opt.loadPythonStateDict(missing));

@@ -75,7 +75,9 @@ class ConcurrencyTest {
         Tensor p = randn(4).set_requires_grad(true);
         try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
                 Duration.ofSeconds(30)));
-             ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.forIdx(group, new TensorVector(p), 0, 100)) {
+             ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group,
+                     OptimizerSpec.forIdx(new TensorVector(p), 0, 100, ListVariant.TASKSET,
+                             OptimizerOptions.DEFAULTS))) {
             NAdamWCosineDecay share = zero.localOptimizer().orElseThrow();
             CountDownLatch inside = new CountDownLatch(1);
             CountDownLatch release = new CountDownLatch(1);
@@ -144,10 +146,10 @@ class ConcurrencyTest {
         private static ListOptimizer optimizer(TrainingGroup group, Tensor p) {
             OptimizerOptions options = OptimizerOptions.DEFAULTS.withSkipNonFiniteSteps(true);
             return group == null
-                    ? new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))),
+                    ? TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(0))),
                             100, ListVariant.TASKSET, options)
-                    : ZeroRedundancyOptimizer.forIdx(group, new TensorVector(p), 0, 100, ListVariant.TASKSET,
-                            options);
+                    : ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(new TensorVector(p), 0, 100,
+                            ListVariant.TASKSET, options));
         }
 
         /** A call held inside the optimizer until close() has answered. */

@@ -36,7 +36,7 @@ class CudaTest {
             double[] p0 = TestTensors.gaussian(random, 33, 1.0);
             Tensor p = Tensor.create(p0, 33).to(new Device("cuda:0"), ScalarType.Double).set_requires_grad(true);
             ReferenceNAdamW ref = new ReferenceNAdamW(config, 10, ListVariant.TASKSET, p0);
-            try (var opt = new NAdamWCosineDecay(new TensorVector(p), config, 10)) {
+            try (var opt = TestTensors.optimizer(new TensorVector(p), config, 10)) {
                 for (int i = 0; i < 12; i++) {
                     double[] g = TestTensors.gaussian(random, 33, 1.0);
                     TestTensors.setGrad(p, g);
@@ -93,7 +93,7 @@ class CudaTest {
         double[] p0 = TestTensors.gaussian(random, 33, 1.0);
         Tensor p = Tensor.create(p0, 33).set_requires_grad(true);
         ReferenceNAdamW ref = new ReferenceNAdamW(config, 10, ListVariant.TASKSET, p0);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), config, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), config, 10)) {
             for (int i = 0; i < 8; i++) {
                 if (i == 3) {
                     p.set_data(p.detach().to(new Device("cuda:0"), ScalarType.Double));
@@ -113,7 +113,7 @@ class CudaTest {
     void gradientOnAnotherDeviceIsRefusedBeforeAnyChange() {
         Tensor p = Tensor.create(new double[]{1, 2, 3}, 3).to(new Device("cuda:0"), ScalarType.Double)
                 .set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), OptList.config(0), 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), OptList.config(0), 10)) {
             p.mutable_grad().put(Tensor.create(new double[]{1, 1, 1}, 3));
             var refused = assertThrows(IllegalArgumentException.class, opt::step);
             assertTrue(refused.getMessage().contains("gradient is on cpu"), refused.getMessage());

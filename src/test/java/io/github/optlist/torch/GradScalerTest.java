@@ -71,7 +71,7 @@ class GradScalerTest {
     private static NAdamWCosineDecay optimizer(Tensor param, NAdamWConfig config, UpdatePath path,
                                                StatePrecision precision) {
         OptimizerOptions options = OptimizerOptions.builder().updatePath(path).statePrecision(precision).build();
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(param), config)), STEPS, ListVariant.TASKSET,
+        return TestTensors.optimizer(List.of(ParamGroup.of(List.of(param), config)), STEPS, ListVariant.TASKSET,
                 options);
     }
 
@@ -223,7 +223,7 @@ class GradScalerTest {
     void unscaleGivesTheTrueGradientsBeforeTheStep() {
         Tensor p = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float).set_requires_grad(true);
         GradScaler scaler = new GradScaler(4, 2, 0.5, 10);
-        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), STEPS,
+        try (var opt = TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(0))), STEPS,
                 ListVariant.TASKSET)) {
             p.mutable_grad().put(Tensor.create(new double[]{8, -4}, 2).to(ScalarType.Float));
             scaler.unscale(opt);
@@ -415,7 +415,7 @@ class GradScalerTest {
         Tensor first = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Float).set_requires_grad(true);
         Tensor second = Tensor.create(new double[]{3, 4}, 2).to(ScalarType.Float).set_requires_grad(true);
         GradScaler scaler = new GradScaler(4, 2, 0.5, 10);
-        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(first, second), OptList.config(0))),
+        try (var opt = TestTensors.optimizer(List.of(ParamGroup.of(List.of(first, second), OptList.config(0))),
                 STEPS, ListVariant.TASKSET)) {
             first.mutable_grad().put(Tensor.create(new double[]{8, -4}, 2).to(ScalarType.Float));
             second.mutable_grad().put(bad.make());

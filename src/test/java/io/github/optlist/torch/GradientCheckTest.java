@@ -102,7 +102,7 @@ class GradientCheckTest {
     @Test
     void gradientThatIsNotFloatingPointIsRefused() {
         Tensor p = floatParam(3);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 100)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 100)) {
             double[] before = TestTensors.values(p);
             p.mutable_grad().put(Tensor.create(new long[]{1, 2, 3}, 3));
             assertRefused(opt::step, "params[0] of group 0 has dtype Float but its gradient Long", "floating point");

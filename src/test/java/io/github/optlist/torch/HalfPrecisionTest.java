@@ -112,7 +112,7 @@ class HalfPrecisionTest {
             starts.add(start);
             references.add(ReferenceNAdamW.publishedBinding(config, TRAINING_STEPS, variant, start));
         }
-        try (NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(params,
+        try (NAdamWCosineDecay optimizer = TestTensors.optimizer(List.of(ParamGroup.of(params,
                 variant.apply(config))), TRAINING_STEPS, variant,
                 OptimizerOptions.builder().updatePath(path).statePrecision(precision).build())) {
             for (int step = 0; step < STEPS_RUN; step++) {
@@ -157,7 +157,7 @@ class HalfPrecisionTest {
     @Test
     void paramDtypePrecisionKeepsTheStateInTheParametersDtypeAsTorchDoes() {
         Tensor p = Tensor.create(new double[]{1, -2, 3}, 3).to(ScalarType.BFloat16).detach().set_requires_grad(true);
-        try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
+        try (var optimizer = TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
                 ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.PARAM_DTYPE))) {
             p.mutable_grad().put(Tensor.create(new double[]{0.5, 0.5, 0.5}, 3).to(ScalarType.BFloat16));
             optimizer.step();
@@ -172,7 +172,7 @@ class HalfPrecisionTest {
         for (StatePrecision precision : StatePrecision.values()) {
             Tensor p = TestTensors.param(new double[]{1, -2, 3, 0.5}, 4).to(ScalarType.Float).detach()
                     .set_requires_grad(true);
-            try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(1))), 10,
+            try (var optimizer = TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(1))), 10,
                     ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withStatePrecision(precision))) {
                 for (int step = 0; step < 3; step++) {
                     p.mutable_grad().put(Tensor.create(new double[]{0.1, -0.2, 0.3, step}, 4).to(ScalarType.Float));
@@ -192,7 +192,7 @@ class HalfPrecisionTest {
         assertThrows(IllegalArgumentException.class, () -> OptimizerOptions.builder().statePrecision(null));
         for (StatePrecision precision : StatePrecision.values()) {
             Tensor p = Tensor.create(new double[]{1, 2}, 2).to(ScalarType.Half).detach().set_requires_grad(true);
-            try (var optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
+            try (var optimizer = TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(0))), 10,
                     ListVariant.TASKSET, OptimizerOptions.builder().statePrecision(precision).build())) {
                 p.mutable_grad().put(Tensor.create(new double[]{1, 1}, 2).to(ScalarType.Half));
                 optimizer.step();

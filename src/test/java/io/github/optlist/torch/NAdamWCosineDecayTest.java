@@ -35,14 +35,14 @@ class NAdamWCosineDecayTest {
 
     @Test
     void groupsUseTheirOwnConfigurations() {
-        NAdamWConfig noDecay = entry.withoutWeightDecay();
+        NAdamWConfig noDecay = TestTensors.withoutDecay(entry);
         double[] w0 = TestTensors.gaussian(random, 5, 1.0);
         double[] b0 = TestTensors.gaussian(random, 3, 1.0);
         Tensor w = TestTensors.param(w0, 5);
         Tensor b = TestTensors.param(b0, 3);
         ReferenceNAdamW refW = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, w0);
         ReferenceNAdamW refB = new ReferenceNAdamW(noDecay, 10, ListVariant.TASKSET, b0);
-        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(w), entry),
+        try (var opt = TestTensors.optimizer(List.of(ParamGroup.of(List.of(w), entry),
                 ParamGroup.of(List.of(b), noDecay)), 10, ListVariant.TASKSET)) {
             for (int i = 0; i < 5; i++) {
                 double[] gw = TestTensors.gaussian(random, 5, 1.0);
@@ -66,7 +66,7 @@ class NAdamWCosineDecayTest {
         double[] b0 = TestTensors.gaussian(random, 4, 1.0);
         Tensor b = TestTensors.param(b0, 4);
         ReferenceNAdamW refB = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, b0);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(a), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(a), entry, 10)) {
             for (int i = 0; i < 3; i++) {
                 TestTensors.setGrad(a, TestTensors.gaussian(random, 4, 1.0));
                 opt.step();
@@ -91,7 +91,7 @@ class NAdamWCosineDecayTest {
         Tensor a = param(4);
         Tensor frozen = param(3);
         double[] before = TestTensors.values(frozen);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(a, frozen), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(a, frozen), entry, 10)) {
             for (int i = 0; i < 3; i++) {
                 opt.zeroGrad();
                 TestTensors.setGrad(a, TestTensors.gaussian(random, 4, 1.0));
@@ -109,7 +109,7 @@ class NAdamWCosineDecayTest {
         Tensor p = TestTensors.param(p0, 4);
         Tensor other = param(2);
         ReferenceNAdamW ref = new ReferenceNAdamW(entry, 6, ListVariant.TASKSET, p0);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p, other), entry, 6)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p, other), entry, 6)) {
             for (int i = 0; i < 6; i++) {
                 opt.zeroGrad();
                 TestTensors.setGrad(other, TestTensors.gaussian(random, 2, 1.0));
@@ -129,8 +129,8 @@ class NAdamWCosineDecayTest {
         Tensor p = param(3);
         Tensor twin = TestTensors.param(TestTensors.values(p), 3);
         AtomicInteger calls = new AtomicInteger();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10);
-             var twinOpt = new NAdamWCosineDecay(new TensorVector(twin), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 10);
+             var twinOpt = TestTensors.optimizer(new TensorVector(twin), entry, 10)) {
             Tensor loss = opt.step(() -> {
                 calls.incrementAndGet();
                 opt.zeroGrad();
@@ -151,7 +151,7 @@ class NAdamWCosineDecayTest {
     void closureThatThrowsChangesNothing() {
         Tensor p = param(3);
         double[] before = TestTensors.values(p);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 10)) {
             TestTensors.setGrad(p, new double[]{1, 2, 3});
             assertThrows(IllegalStateException.class, () -> opt.step(() -> {
                 throw new IllegalStateException("data loader failed");
@@ -165,7 +165,7 @@ class NAdamWCosineDecayTest {
     @Test
     void zeroGradSetsGradientsToNoneByDefault() {
         Tensor p = param(3);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 10)) {
             TestTensors.setGrad(p, new double[]{1, 2, 3});
             opt.zeroGrad();
             assertFalse(p.grad().defined());
@@ -175,7 +175,7 @@ class NAdamWCosineDecayTest {
     @Test
     void zeroGradWithoutSetToNoneFillsZeros() {
         Tensor p = param(3);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 10)) {
             p.mul(p).sum().backward();
             opt.zeroGrad(false);
             assertTrue(p.grad().defined());
@@ -186,7 +186,7 @@ class NAdamWCosineDecayTest {
     @Test
     void learningRateAndStepCountDescribeTheNextStep() {
         Tensor p = param(3);
-        try (var opt = TorchOptList.optimizerForIdx(new TensorVector(p), 2, 50, ListVariant.TORCH_PORT)) {
+        try (var opt = TestTensors.forIdx(new TensorVector(p), 2, 50, ListVariant.TORCH_PORT)) {
             assertEquals(0, opt.stepCount());
             assertEquals(CosineSchedule.learningRate(OptList.config(2), 0, 50, ListVariant.TORCH_PORT),
                     opt.learningRate());
@@ -207,7 +207,7 @@ class NAdamWCosineDecayTest {
         double[] p0 = TestTensors.gaussian(random, 64, 1.0);
         Tensor p = Tensor.create(toFloats(p0), 64).set_requires_grad(true);
         ReferenceNAdamW ref = new ReferenceNAdamW(entry, 20, ListVariant.TASKSET, TestTensors.values(p));
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 20)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 20)) {
             for (int i = 0; i < 20; i++) {
                 double[] g = TestTensors.values(Tensor.create(toFloats(TestTensors.gaussian(random, 64, 1.0)), 64));
                 TestTensors.setGrad(p, g);
@@ -228,7 +228,7 @@ class NAdamWCosineDecayTest {
         Tensor b = param(16);
         NAdamWConfig withL2 = OptList.configs().stream().filter(c -> c.l2WeightDecay() > 0 && c.useNesterov())
                 .findFirst().orElseThrow();
-        try (var opt = new NAdamWCosineDecay(new TensorVector(a, b), withL2, 100)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(a, b), withL2, 100)) {
             TestTensors.setGrad(a, TestTensors.gaussian(random, 256, 1.0));
             TestTensors.setGrad(b, TestTensors.gaussian(random, 16, 1.0));
             opt.step(); // allocates the state
@@ -247,7 +247,7 @@ class NAdamWCosineDecayTest {
         ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, p0);
         NAdamWCosineDecay opt;
         try (PointerScope scope = new PointerScope()) {
-            opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10);
+            opt = TestTensors.optimizer(new TensorVector(p), entry, 10);
             double[] g = TestTensors.gaussian(random, 8, 1.0);
             TestTensors.setGrad(p, g);
             opt.step();

@@ -74,7 +74,7 @@ class NAdamWReferenceTest {
         ReferenceNAdamW refB = new ReferenceNAdamW(config, TRAINING_STEPS, variant, b0);
         Tensor a = TestTensors.param(a0, 3, 4);
         Tensor b = TestTensors.param(b0, 7);
-        try (NAdamWCosineDecay optimizer = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(a, b), config)),
+        try (NAdamWCosineDecay optimizer = TestTensors.optimizer(List.of(ParamGroup.of(List.of(a, b), config)),
                 TRAINING_STEPS, variant, OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             long updates = 0;
             for (int step = 0; step < STEPS_RUN; step++) {

@@ -87,7 +87,7 @@ class NamedCheckpointTest {
     }
 
     private static NAdamWCosineDecay optimizer(List<ParamGroup> groups) {
-        return new NAdamWCosineDecay(groups, T, VARIANT);
+        return TestTensors.optimizer(groups, T, VARIANT);
     }
 
     /** Step {@code k}: each parameter's gradient depends on its name and k only, whatever the group layout. */
@@ -278,7 +278,7 @@ class NamedCheckpointTest {
             Map<String, Tensor> resumed = byName(mlp("fc2"));
             // fc1.bias moves to the weight-decay group.
             List<ParamGroup> moved = NamedParameters.of(resumed).groupBy(entry -> entry.name().equals("fc1.bias")
-                    || !NamedParameters.isBiasOrNorm(entry) ? ENTRY : ENTRY.withoutWeightDecay());
+                    || !NamedParameters.isBiasOrNorm(entry) ? ENTRY : TestTensors.withoutDecay(ENTRY));
             try (NAdamWCosineDecay b = optimizer(moved)) {
                 CheckpointException file = assertThrows(CheckpointException.class,
                         () -> b.load(dir.resolve("named.ckpt")));
@@ -388,7 +388,7 @@ class NamedCheckpointTest {
         Map<String, Tensor> params = threeOfOneShape();
         List<ParamGroup> groups = List.of(
                 ParamGroup.named(List.of("a", "b"), List.of(params.get("a"), params.get("b")), ENTRY),
-                ParamGroup.named(List.of("a"), List.of(params.get("c")), ENTRY.withoutWeightDecay()));
+                ParamGroup.named(List.of("a"), List.of(params.get("c")), TestTensors.withoutDecay(ENTRY)));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> optimizer(groups));
         assertTrue(e.getMessage().contains("the name 'a' is given to params[0] of group 0 and to params[0] of group 1"),
                 e.getMessage());
@@ -415,7 +415,8 @@ class NamedCheckpointTest {
         try (PointerScope scope = new PointerScope();
              TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
                      Duration.ofSeconds(60)));
-             ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group, usualGroups(original), T, VARIANT)) {
+             ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group,
+                     new OptimizerSpec(usualGroups(original), T, VARIANT, OptimizerOptions.DEFAULTS))) {
             for (int k = 0; k < 3; k++) {
                 step(zero, original, k);
             }

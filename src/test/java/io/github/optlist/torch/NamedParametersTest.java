@@ -82,7 +82,7 @@ class NamedParametersTest {
         org.bytedeco.pytorch.Module model = tied(weight, weight.detach());
         assertEquals(List.of("enc.weight", "dec.bias", "other.weight"), NamedParameters.of(model).names());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> TorchOptList.optimizerForIdx(model, 0, 100));
+                () -> TorchOptList.optimizerForIdx(NamedParameters.of(model), 0, 100));
         assertTrue(e.getMessage().contains("params[2] shares memory with params[0]"), e.getMessage());
     }
 
@@ -103,7 +103,7 @@ class NamedParametersTest {
 
     @Test
     void theOptimizerForAModuleKeepsTheNamesAndTheEntrysConfiguration() {
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(mlp(), 3, 100, ListVariant.TORCH_PORT)) {
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(mlp(), 3, 100, ListVariant.TORCH_PORT)) {
             assertEquals(1, opt.paramGroups().size());
             ParamGroup group = opt.paramGroups().get(0);
             assertEquals(6, group.params().size());

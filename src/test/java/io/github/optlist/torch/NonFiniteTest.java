@@ -34,7 +34,7 @@ class NonFiniteTest {
         double[] p0 = TestTensors.gaussian(random, 6, 1.0);
         Tensor p = TestTensors.param(p0, 6);
         ReferenceNAdamW ref = new ReferenceNAdamW(entry, 10, ListVariant.TASKSET, p0);
-        try (var opt = new NAdamWCosineDecay(new TensorVector(p), entry, 10)) {
+        try (var opt = TestTensors.optimizer(new TensorVector(p), entry, 10)) {
             for (int k = 0; k < 4; k++) {
                 double[] g = TestTensors.gaussian(random, 6, 1.0);
                 if (k == 1) {
@@ -69,7 +69,7 @@ class NonFiniteTest {
         Tensor twinB = TestTensors.param(b0, 3);
         List<Long> reported = new ArrayList<>();
         try (var opt = skipping(entry, a, b);
-             var twin = new NAdamWCosineDecay(new TensorVector(twinA, twinB), entry, 10)) {
+             var twin = TestTensors.optimizer(new TensorVector(twinA, twinB), entry, 10)) {
             opt.setSkippedStepListener(reported::add);
             for (int k = 0; k < 5; k++) {
                 double[] ga = TestTensors.gaussian(random, 4, 1.0);
@@ -102,7 +102,7 @@ class NonFiniteTest {
 
     /** An optimizer over {@code params} that skips steps with non-finite gradients, 10 steps long. */
     static NAdamWCosineDecay skipping(io.github.optlist.NAdamWConfig config, Tensor... params) {
-        return new NAdamWCosineDecay(java.util.List.of(ParamGroup.of(new TensorVector(params), config)), 10,
+        return TestTensors.optimizer(java.util.List.of(ParamGroup.of(new TensorVector(params), config)), 10,
                 io.github.optlist.ListVariant.TASKSET, OptimizerOptions.DEFAULTS.withSkipNonFiniteSteps(true));
     }
 
@@ -139,7 +139,7 @@ class NonFiniteTest {
         Tensor[] unchecked = mixedParams(ScalarType.BFloat16);
         Random random = new Random(4);
         try (var withCheck = skipping(entry, checked);
-             var without = new NAdamWCosineDecay(new TensorVector(unchecked), entry, 10)) {
+             var without = TestTensors.optimizer(new TensorVector(unchecked), entry, 10)) {
             for (int k = 0; k < 4; k++) {
                 double[] g0 = TestTensors.gaussian(random, 4, 1e-3);
                 double[] g1 = TestTensors.gaussian(random, 3, 1e3);

@@ -27,8 +27,8 @@ class OptimizerStateTest {
     }
 
     static NAdamWCosineDecay optimizer(Tensor[] params, OptimizerOptions options) {
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(params[0]), OptList.config(1)),
-                ParamGroup.of(List.of(params[1]), OptList.config(1).withoutWeightDecay())), T, ListVariant.TASKSET,
+        return TestTensors.optimizer(List.of(ParamGroup.of(List.of(params[0]), OptList.config(1)),
+                ParamGroup.of(List.of(params[1]), TestTensors.withoutDecay(OptList.config(1)))), T, ListVariant.TASKSET,
                 options);
     }
 
@@ -125,9 +125,9 @@ class OptimizerStateTest {
         Tensor q = Tensor.create(new double[]{0.5, -0.25}, 2).to(ScalarType.BFloat16).detach().set_requires_grad(true);
         OptimizerOptions master = OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
         try (PointerScope scope = new PointerScope();
-             var withMaster = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), T,
+             var withMaster = TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(0))), T,
                      ListVariant.TASKSET, master);
-             var plain = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(q), OptList.config(0))), T,
+             var plain = TestTensors.optimizer(List.of(ParamGroup.of(List.of(q), OptList.config(0))), T,
                      ListVariant.TASKSET)) {
             TestTensors.setGrad(p, new double[]{1, 1});
             withMaster.step();

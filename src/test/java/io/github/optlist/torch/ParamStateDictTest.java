@@ -41,8 +41,8 @@ class ParamStateDictTest {
         Tensor a = leaf(3, 2);
         Tensor b = leaf(3, 2);
         b.detach().copy_(a.detach());
-        try (NAdamWCosineDecay first = TorchOptList.optimizerForIdx(new TensorVector(a), 1, 10, ListVariant.TORCH_PORT);
-             NAdamWCosineDecay second = TorchOptList.optimizerForIdx(new TensorVector(b), 1, 10,
+        try (NAdamWCosineDecay first = TestTensors.forIdx(new TensorVector(a), 1, 10, ListVariant.TORCH_PORT);
+             NAdamWCosineDecay second = TestTensors.forIdx(new TensorVector(b), 1, 10,
                      ListVariant.TORCH_PORT)) {
             stepWithGradients(first, a);
             stepWithGradients(first, a);
@@ -65,9 +65,9 @@ class ParamStateDictTest {
         Tensor a = randn(3, 4).to(org.bytedeco.pytorch.global.torch.ScalarType.Half).requires_grad_(true);
         Tensor b = randn(3, 4).to(org.bytedeco.pytorch.global.torch.ScalarType.Half).requires_grad_(true);
         OptimizerOptions master = OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS);
-        try (NAdamWCosineDecay first = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10, ListVariant.TASKSET,
+        try (NAdamWCosineDecay first = TestTensors.forIdx(new TensorVector(a), 0, 10, ListVariant.TASKSET,
                 master);
-             NAdamWCosineDecay second = TorchOptList.optimizerForIdx(new TensorVector(b), 0, 10, ListVariant.TASKSET,
+             NAdamWCosineDecay second = TestTensors.forIdx(new TensorVector(b), 0, 10, ListVariant.TASKSET,
                      master)) {
             stepWithGradients(first, a);
             stepWithGradients(first, a);

@@ -29,7 +29,7 @@ class ParameterMoveTest {
     static final long T = 20;
 
     static NAdamWCosineDecay optimizer(Tensor p, NAdamWConfig config) {
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), config)), T, ListVariant.TASKSET);
+        return TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), config)), T, ListVariant.TASKSET);
     }
 
     /** A gradient whose values float32 holds exactly, so that both runs see the same one. */
@@ -138,7 +138,7 @@ class ParameterMoveTest {
     void masterCopyIsDroppedWhenTheParameterLeavesHalfPrecisionAndTakenWhenItReturns() {
         Tensor p = Tensor.create(new double[]{0.5, -0.25, 0.125}, 3).to(ScalarType.BFloat16).detach()
                 .set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(p), OptList.config(0))), T,
+        try (var opt = TestTensors.optimizer(List.of(ParamGroup.of(List.of(p), OptList.config(0))), T,
                 ListVariant.TASKSET,
                 OptimizerOptions.DEFAULTS.withStatePrecision(StatePrecision.FLOAT32_MASTER_WEIGHTS))) {
             TestTensors.setGrad(p, new double[]{1, 1, 1});

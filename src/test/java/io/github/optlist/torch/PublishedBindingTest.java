@@ -65,7 +65,7 @@ class PublishedBindingTest {
         double[] initial = TestTensors.gaussian(random, 10, 1.0);
         ReferenceNAdamW reference = ReferenceNAdamW.publishedBinding(entry, TRAINING_STEPS, variant, initial);
         Tensor param = TestTensors.param(initial, 2, 5);
-        try (NAdamWCosineDecay optimizer = TorchOptList.optimizerForIdx(new TensorVector(param), idx, TRAINING_STEPS,
+        try (NAdamWCosineDecay optimizer = TestTensors.forIdx(new TensorVector(param), idx, TRAINING_STEPS,
                 variant, OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             assertEquals(variant == ListVariant.TORCH_PORT && entry.useNesterov(),
                     optimizer.paramGroups().get(0).config().useNesterov(), "the reported configuration");

@@ -41,7 +41,7 @@ class PythonHandoverTest {
         List<Double> losses = PythonFixtures.doubles(PythonFixtures.get(expected, "losses"));
         PythonFixtures.Batches batches = PythonFixtures.Batches.read();
         JitModule model = PythonFixtures.model(fixtures.resolve("model_k10.pt"));
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, entry, PythonFixtures.TRAINING_STEPS,
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(model, entry, PythonFixtures.TRAINING_STEPS,
                 ListVariant.TORCH_PORT)) {
             opt.loadPythonStateDict(fixtures.resolve("optim_k10.pt"));
             assertEquals(PythonFixtures.HANDOVER, opt.stepCount());
@@ -76,7 +76,7 @@ class PythonHandoverTest {
         JitModule model = PythonFixtures.model(PythonFixtures.DIR.resolve("model_init.pt"));
         Path modelFile = dir.resolve("model.pt");
         Path optimFile = dir.resolve("optim.pt");
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, entry, PythonFixtures.TRAINING_STEPS,
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(model, entry, PythonFixtures.TRAINING_STEPS,
                 ListVariant.TORCH_PORT)) {
             for (int k = 0; k < PythonFixtures.HANDOVER; k++) {
                 try (PointerScope scope = new PointerScope()) {
@@ -112,7 +112,7 @@ class PythonHandoverTest {
         Path damaged = dir.resolve("damaged.pt");
         Files.write(damaged, bytes);
         JitModule model = PythonFixtures.model(fixtures.resolve("model_k10.pt"));
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, 0, PythonFixtures.TRAINING_STEPS,
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(model, 0, PythonFixtures.TRAINING_STEPS,
                 ListVariant.TORCH_PORT)) {
             opt.loadPythonStateDict(fixtures.resolve("optim_k10.pt"));
             CheckpointException e = org.junit.jupiter.api.Assertions.assertThrows(CheckpointException.class,

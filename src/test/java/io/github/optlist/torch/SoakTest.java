@@ -77,7 +77,7 @@ class SoakTest {
     private static void train(UpdatePath path, int entry, long steps, StepHook beforeStep) throws IOException {
         manual_seed(0);
         Mlp model = new Mlp();
-        try (var opt = TorchOptList.optimizerForIdx(model.parameters(), entry, steps, ListVariant.TASKSET,
+        try (var opt = TestTensors.forIdx(model.parameters(), entry, steps, ListVariant.TASKSET,
                 OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             for (long k = 0; k < steps; k++) {
                 beforeStep.accept(k);

@@ -35,7 +35,7 @@ class StepFailureTest {
     void libTorchErrorInOneBucketIsReportedWithTheBucketAndTheStepCountDoesNotAdvance(UpdatePath path) {
         Tensor a = randn(4).detach().set_requires_grad(true);
         Tensor b = randn(3).detach().set_requires_grad(true);
-        try (var opt = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(a), entry),
+        try (var opt = TestTensors.optimizer(List.of(ParamGroup.of(List.of(a), entry),
                 ParamGroup.of(List.of(b), entry)), 100, ListVariant.TASKSET,
                 OptimizerOptions.DEFAULTS.withUpdatePath(path))) {
             ParamState broken = opt.stateOf(b);

@@ -110,7 +110,7 @@ class TiedWeightsTest {
         Tensor tied = parameter(model, "enc.weight");
         assertEquals(TensorChecks.identity(tied), TensorChecks.identity(parameter(model, "dec.weight")),
                 "the fixture's decoder weight is its encoder's");
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, python.entry(), python.trainingSteps(),
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(model, python.entry(), python.trainingSteps(),
                 VARIANT)) {
             assertEquals(List.of("enc.weight", "mid.weight", "mid.bias", "dec.bias"), python.names());
             assertEquals(python.names(), opt.paramGroups().get(0).names());
@@ -131,13 +131,13 @@ class TiedWeightsTest {
         int handover = python.steps() / 2;
         Path file = dir.resolve("tied.ckpt");
         ParamStateDict saved;
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, python.entry(), python.trainingSteps(),
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(model, python.entry(), python.trainingSteps(),
                 VARIANT)) {
             python.train(model, opt, 0, handover);
             opt.save(file);
             saved = opt.stateDict(parameter(model, "enc.weight"));
         }
-        try (NAdamWCosineDecay resumed = TorchOptList.optimizerForIdx(model, python.entry(), python.trainingSteps(),
+        try (NAdamWCosineDecay resumed = TestTensors.forIdx(model, python.entry(), python.trainingSteps(),
                 VARIANT)) {
             resumed.load(file);
             ParamStateDict loaded = resumed.stateDict(parameter(model, "dec.weight"));
@@ -183,8 +183,8 @@ class TiedWeightsTest {
         Tensor weight = TestTensors.param(TestTensors.values(tied.w()), 5, 4);
         Tensor bias = TestTensors.param(TestTensors.values(tied.bias()), 4);
         Random random = new Random(11);
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(tied.module(), idx, steps, VARIANT);
-             NAdamWCosineDecay reference = new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(weight, bias),
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(tied.module(), idx, steps, VARIANT);
+             NAdamWCosineDecay reference = TestTensors.optimizer(List.of(ParamGroup.of(List.of(weight, bias),
                      config)), steps, VARIANT)) {
             assertEquals(List.of("enc.weight", "dec.bias"), opt.paramGroups().get(0).names());
             for (int k = 0; k < steps; k++) {
@@ -216,7 +216,7 @@ class TiedWeightsTest {
         assertEquals(3, params.size(), "LibTorch lists the tied tensor under both names");
         NAdamWConfig entry = OptList.config(0);
         List<ListOptimizer> optimizers = List.of(TorchOptList.optimizerForIdx(params, 0, 10),
-                new NAdamWCosineDecay(params, entry, 10), new NAdamWCosineDecay(params, entry, 10, VARIANT));
+                TestTensors.optimizer(params, entry, 10), TestTensors.optimizer(params, entry, 10, VARIANT));
         for (ListOptimizer opt : optimizers) {
             try (opt) {
                 List<Tensor> held = opt.paramGroups().get(0).params();
@@ -237,7 +237,9 @@ class TiedWeightsTest {
         double[] biasGrad = TestTensors.gaussian(new Random(3), 4, 1.0);
         try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
                 Duration.ofSeconds(30)));
-             ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.forIdx(group, tied.module().parameters(), 0, 10);
+             ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group,
+                     OptimizerSpec.forIdx(tied.module().parameters(), 0, 10, ListVariant.TASKSET,
+                             OptimizerOptions.DEFAULTS));
              NAdamWCosineDecay single = TorchOptList.optimizerForIdx(new TensorVector(weight, bias), 0, 10)) {
             assertEquals(2, zero.paramGroups().get(0).params().size());
             TestTensors.setGrad(tied.w(), grad);

@@ -13,8 +13,9 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * A TorchScript model written by Python fine-tunes through one call, {@code optimizerForIdx(jitModule, idx, T,
- * TORCH_PORT)}, as the published PyTorch binding trained it: the same losses over 30 steps as Python's
+ * A TorchScript model written by Python fine-tunes through one call, {@code NAdamWCosineDecay.of(OptimizerSpec
+ * .forIdx(NamedParameters.of(jitModule), idx, T, TORCH_PORT, options))},
+         as the published PyTorch binding trained it: the same losses over 30 steps as Python's
  * uninterrupted run (the fixtures), for a plain entry, a Nesterov entry with warm-up, one with L2 decay and warm-up,
  * and one with L2 decay alone.
  */
@@ -33,7 +34,7 @@ class TorchScriptFineTuneTest {
         List<Double> losses = PythonFixtures.doubles(PythonFixtures.get(expected, "losses"));
         PythonFixtures.Batches batches = PythonFixtures.Batches.read();
         JitModule model = PythonFixtures.model(PythonFixtures.DIR.resolve("model_init.pt"));
-        try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(model, entry, PythonFixtures.TRAINING_STEPS,
+        try (NAdamWCosineDecay opt = TestTensors.forIdx(model, entry, PythonFixtures.TRAINING_STEPS,
                 ListVariant.TORCH_PORT)) {
             assertEquals(PythonFixtures.strings(PythonFixtures.get(expected, "param_names")),
                     opt.paramGroups().get(0).names());

@@ -212,7 +212,7 @@ class UpdatePathTest {
     }
 
     private static NAdamWCosineDecay optimizer(List<Tensor> params, NAdamWConfig config, UpdatePath path) {
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(params, config)), TRAINING_STEPS, ListVariant.TASKSET,
+        return TestTensors.optimizer(List.of(ParamGroup.of(params, config)), TRAINING_STEPS, ListVariant.TASKSET,
                 OptimizerOptions.DEFAULTS.withUpdatePath(path));
     }
 
