@@ -26,14 +26,17 @@ import java.util.concurrent.TimeUnit;
  * environment at start-up: set {@code OMP_WAIT_POLICY=PASSIVE} there (the Maven command does), as bin/opt-list and
  * the tests do, or idle OpenMP threads spin and starve the JVM's own on a machine of few cores.
  *
+ * <p>Three forks of 7 measured iterations each, rather than one longer fork: on a shared machine a neighbour's
+ * burst of a few seconds then spoils the iterations of one fork, and the median over all 21 passes over them.
+ *
  * <p>Native temporaries of the steps (the presets' wrappers of returned tensors) are released at the end of each
  * iteration, by a {@link PointerScope} open while it runs, outside the timed calls.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 5, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Measurement(iterations = 11, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
+@Measurement(iterations = 7, time = 500, timeUnit = TimeUnit.MILLISECONDS)
+@Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @State(Scope.Thread)
 public class StepBenchmark {
 
