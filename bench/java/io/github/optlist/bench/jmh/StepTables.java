@@ -35,7 +35,8 @@ import static org.bytedeco.pytorch.global.torch.get_num_threads;
  * {@code -p model=SEED_MLP}), writes JMH's JSON result to {@code target/jmh-step.json}, sends JMH's progress to
  * standard error and prints the tables (Markdown) to standard output. {@code StepTables --from FILE} prints the tables
  * of a JSON result written earlier ({@code -rf json}) without running anything. It refuses results in another
- * mode than JMH's average time.
+ * mode than JMH's average time. JMH's forked JVMs inherit this JVM's environment, OpenMP's settings included: it
+ * warns, and runs, when {@code OMP_WAIT_POLICY} is not {@code PASSIVE}.
  */
 public final class StepTables {
 
@@ -78,6 +79,11 @@ public final class StepTables {
             System.out.print(tables(read(from), "Tables of " + from + ", written " + date + ".",
                     "The machine and the OpenMP settings of that run are not recorded in JMH's result."));
             return;
+        }
+        if (!"PASSIVE".equalsIgnoreCase(System.getenv("OMP_WAIT_POLICY"))) {
+            System.err.println("warning: OMP_WAIT_POLICY is not PASSIVE. JMH's forked JVMs inherit this environment,"
+                    + " and idle OpenMP threads that spin starve the JVM's own on a machine of few cores; the Maven"
+                    + " command (mvn -q -Pbench compile exec:exec@benchmark) sets it.");
         }
         Files.createDirectories(RESULT.toAbsolutePath().getParent());
         Options options = new OptionsBuilder().parent(new CommandLineOptions(args))
