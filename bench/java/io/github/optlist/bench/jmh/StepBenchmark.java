@@ -27,14 +27,17 @@ import java.util.concurrent.TimeUnit;
  * the tests do, or idle OpenMP threads spin and starve the JVM's own on a machine of few cores.
  *
  * <p>Three forks of 7 measured iterations each, rather than one longer fork: on a shared machine a neighbour's
- * burst of a few seconds then spoils the iterations of one fork, and the median over all 21 passes over them.
+ * burst of a few seconds then spoils the iterations of one fork, and the median over all 21 passes over them; and
+ * times differ from one JVM to the next by more than within one (the kernel on the seed MLP ran at 50 µs a step in
+ * one fork, 70 in another). Five warm-up iterations: after three, the first measured iteration of the seed MLP's
+ * {@code step()} was still up to 1.6 times the later ones.
  *
  * <p>Native temporaries of the steps (the presets' wrappers of returned tensors) are released at the end of each
  * iteration, by a {@link PointerScope} open while it runs, outside the timed calls.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
+@Warmup(iterations = 5, time = 500, timeUnit = TimeUnit.MILLISECONDS)
 @Measurement(iterations = 7, time = 500, timeUnit = TimeUnit.MILLISECONDS)
 @Fork(value = 3, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @State(Scope.Thread)
