@@ -247,7 +247,8 @@ public final class StepTables {
                 if (ratio.isPresent()) {
                     checked++;
                     if (ratio.get() > check.limit()) {
-                        missed.add(String.format(Locale.ROOT, "%s on %s: %.2f× %s (limit %.2f×)",
+                        // Three decimals: a miss by less than 0.005 would otherwise read "1.00× (limit 1.00×)".
+                        missed.add(String.format(Locale.ROOT, "%s on %s: %.3f× %s (limit %.3f×)",
                                 check.contestant().label(), check.shape(), ratio.get(),
                                 check.baseline() == Contestant.LIBTORCH_ADAMW ? "AdamW" : "the kernel",
                                 check.limit()));
