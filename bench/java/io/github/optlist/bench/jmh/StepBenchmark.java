@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One optimizer step, timed by JMH: every {@link Contestant} on every {@link Shape}, each pair in a JVM of its own,
+ * One optimizer step, timed by JMH: every {@link Contestant} on every {@link Shape}, each pair in JVMs of its own,
  * with float32 parameters and the same gradients. {@link StepTables} runs it and prints the ratio tables of
  * {@code docs/benchmark.md}; {@code mvn -q -Pbench compile exec:exec@benchmark} runs that.
  *
