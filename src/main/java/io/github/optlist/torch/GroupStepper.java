@@ -8,6 +8,7 @@ import io.github.optlist.internal.DeviceDtype;
 import io.github.optlist.internal.NonFiniteCheck;
 import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
@@ -81,7 +82,10 @@ final class GroupStepper {
      */
     static List<PathReport> stepAll(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale) {
         List<PathReport> reports = new ArrayList<>();
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+        // GradMode rather than a NoGradGuard: the same switch, without a native object to make and free each step.
+        boolean gradEnabled = GradMode.is_enabled();
+        try (PointerScope scope = new PointerScope()) {
+            GradMode.set_enabled(false);
             List<List<Tensor>> grads = new ArrayList<>(groups.size());
             List<Tensor> all = new ArrayList<>();
             for (GroupStepper group : groups) {
@@ -98,6 +102,8 @@ final class GroupStepper {
             for (int g = 0; g < groups.size(); g++) {
                 groups.get(g).apply(plans.get(g), reports, gradScale);
             }
+        } finally {
+            GradMode.set_enabled(gradEnabled);
         }
         return Collections.unmodifiableList(reports);
     }
@@ -312,12 +318,14 @@ final class GroupStepper {
                     case SINGLE_TENSOR -> NAdamWUpdate.singleTensor(bucket, grads, config, stepSize, gradScale);
                 }
             } catch (RuntimeException e) {
+                bucket.dropGradients();
                 throw new StepFailedException("step() failed while updating params " + indices + " of group "
                         + index + " on the " + key.path() + " path (" + first.deviceName() + ", "
                         + ScalarTypes.of(first.dtype()) + ", step " + key.step() + "); these parameters and their"
                         + " moments may be partly updated, their step counts did not advance; the "
                         + reports.size() + " bucket(s) before were updated", reports, report, e);
             }
+            bucket.dropGradients();
             for (ParamState state : bucket.states) {
                 state.step++;
             }
