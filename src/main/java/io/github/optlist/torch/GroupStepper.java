@@ -41,6 +41,13 @@ final class GroupStepper {
     private final OptimizerOptions options;
     private final Map<Long, ParamState> byIdentity = new HashMap<>();
     private List<BucketTensorLists> buckets = List.of();
+    /**
+     * Where each parameter and its gradient are at this step ({@link DeviceDtype#of}, null without a gradient), read
+     * once by {@link #gradientsOrRefuse()} for the checks and kept for {@link #prepare}: a dtype is read through an
+     * enum, the dearest of the checks' native calls.
+     */
+    private final DeviceDtype[] paramWhere;
+    private final DeviceDtype[] gradWhere;
 
     GroupStepper(int index, ParamGroup group, long trainingSteps, ListVariant variant, OptimizerOptions options) {
         this.index = index;
@@ -53,6 +60,8 @@ final class GroupStepper {
             made.add(new ParamState(group.params().get(i), "params[" + i + "] of group " + index));
         }
         this.states = List.copyOf(made);
+        this.paramWhere = new DeviceDtype[states.size()];
+        this.gradWhere = new DeviceDtype[states.size()];
         made.forEach(state -> byIdentity.put(TensorChecks.identity(state.param), state));
     }
 
@@ -227,12 +236,16 @@ final class GroupStepper {
      */
     List<Tensor> gradientsOrRefuse() {
         List<Tensor> grads = new ArrayList<>(states.size());
-        for (ParamState state : states) {
+        for (int i = 0; i < states.size(); i++) {
+            ParamState state = states.get(i);
             Tensor grad = state.param.grad();
             if (grad.defined()) {
-                TensorChecks.requireGradientFits(state, grad);
+                paramWhere[i] = DeviceDtype.of(state.param);
+                gradWhere[i] = DeviceDtype.of(grad);
+                TensorChecks.requireGradientFits(state, grad, paramWhere[i], gradWhere[i]);
                 grads.add(grad);
             } else {
+                paramWhere[i] = gradWhere[i] = null;
                 grads.add(null);
             }
         }
@@ -269,7 +282,7 @@ final class GroupStepper {
                 if (!state.initialized()) {
                     state.initialize(options.statePrecision());
                 } else {
-                    moved |= state.follow();
+                    moved |= state.follow(paramWhere[i]);
                 }
             } catch (RuntimeException e) {
                 clearCaches();
@@ -277,7 +290,7 @@ final class GroupStepper {
                         + " the state of " + state.position + "; no parameter was changed", List.of(), null, e);
             }
             PathDecision.PathChoice choice = PathDecision.choose(options.updatePath(), AtenOps.available(),
-                    facts(state, grad), config, state.step,
+                    facts(state, grad, gradWhere[i].dtype()), config, state.step,
                     NAdamWUpdate.stepSize(config, state.step, trainingSteps, variant));
             BucketKey key = new BucketKey(state.layout().where(), state.step, choice.path());
             members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
@@ -334,12 +347,12 @@ final class GroupStepper {
     }
 
     /** The facts the path decision reads, without allocating unless the gradient is laid out otherwise. */
-    private static PathDecision.Facts facts(ParamState state, Tensor grad) {
+    private static PathDecision.Facts facts(ParamState state, Tensor grad, int gradDtype) {
         StateLayout layout = state.layout();
         boolean laidOut = layout.laidOutAsState(grad);
         return new PathDecision.Facts(state.position, layout.deviceName(),
                 state.param.is_cpu() || state.param.is_cuda(), layout.dtype(), layout.stateDtype(),
-                grad.scalar_type().value, layout.dense(), layout.strides(), laidOut,
+                gradDtype, layout.dense(), layout.strides(), laidOut,
                 laidOut ? null : StateLayout.strides(grad));
     }
 
