@@ -2,11 +2,15 @@ package io.github.optlist.torch;
 
 import io.github.optlist.internal.AtenOps;
 import io.github.optlist.internal.NativeMemory;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.IValue;
+import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorList;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -16,17 +20,22 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import static io.github.optlist.internal.AtenOps.Ops.COPY_;
 import static io.github.optlist.internal.AtenOps.bool;
-import static io.github.optlist.internal.AtenOps.call;
+import static io.github.optlist.internal.AtenOps.number;
 import static org.bytedeco.pytorch.global.torch.full;
+import static org.bytedeco.pytorch.global.torch.zeros;
 
 /**
  * The tensor lists of one bucket: the parameters of one group that share a device, dtype, step count and update
- * path at a step, and so take one set of multi-tensor or fused calls. The lists those calls need are built on first
- * use and kept for as long as the same parameters form the bucket, so that a step only builds the list of
- * gradients. A group's are kept from step to step by its {@link GroupStepper}.
+ * path at a step, and so take one set of multi-tensor or fused calls. The lists and the boxed argument lists of the
+ * calls ({@link AtenOps.BoxedCall}) are built on first use and kept for as long as the same parameters form the
+ * bucket, so that a step allocates no native object: it refills the list of gradients in place
+ * ({@link #gradients}), writes the step's learning rate into a tensor the fused kernel reads, and empties the list of
+ * gradients again when done ({@link #dropGradients}), so that it keeps none alive between steps. A group's buckets
+ * are kept from step to step by its {@link GroupStepper}, which drops them when a state tensor is replaced.
  */
 final class BucketTensorLists {
 
@@ -41,6 +50,14 @@ final class BucketTensorLists {
     final boolean widened;
     /** The tensor lists built so far, by what they hold; each keeps its tensors alive until {@link #release()}. */
     private final Map<String, IValue> lists = new HashMap<>();
+    /** The boxed calls built so far, by what they do. */
+    private final Map<String, AtenOps.BoxedCall> calls = new HashMap<>();
+    /** The fused kernel calls built so far, by kernel and first-moment list. */
+    private final Map<String, FusedKernelCall> kernelCalls = new HashMap<>();
+    /** The list {@link #gradients} refills, as a view that shares it; null until first used. */
+    private TensorList gradientView;
+    /** The value of the CPU tensor {@link #gradScale} holds, written in place; null until made or off the CPU. */
+    private FloatPointer gradScaleValue;
 
     BucketTensorLists(List<ParamState> states) {
         this.states = List.copyOf(states);
@@ -69,6 +86,43 @@ final class BucketTensorLists {
     }
 
     /**
+     * The bucket's list of gradients, holding {@code grads} (one per state, in order): the same boxed list every
+     * step, refilled in place, so that a call boxed once reads this step's gradients. Emptied by
+     * {@link #dropGradients}.
+     */
+    IValue gradients(List<Tensor> grads) {
+        IValue list = lists.get("grads");
+        if (list == null) {
+            list = NativeMemory.outliveScope(AtenOps.tensorList(grads));
+            lists.put("grads", list);
+            gradientView = NativeMemory.outliveScope(list.toTensorList());
+        } else {
+            AtenOps.refill(gradientView, grads);
+        }
+        return list;
+    }
+
+    /** Empties the list of gradients, so that the bucket holds no gradient alive between steps. */
+    void dropGradients() {
+        if (gradientView != null) {
+            AtenOps.empty(gradientView);
+        }
+    }
+
+    /**
+     * The call named {@code name}, of {@code op} with the arguments {@code arguments} gives (in the caller's scope,
+     * copied), boxed on first use and kept.
+     */
+    AtenOps.BoxedCall call(String name, OperatorHandle op, Supplier<IValue[]> arguments) {
+        AtenOps.BoxedCall call = calls.get(name);
+        if (call == null) {
+            call = new AtenOps.BoxedCall(op, arguments.get());
+            calls.put(name, call);
+        }
+        return call;
+    }
+
+    /**
      * Before a widened update: refreshes the float32 working copies from the parameters (unless the update runs on
      * master copies) and copies the gradients into float32; returns the gradients the update is to read.
      */
@@ -77,18 +131,22 @@ final class BucketTensorLists {
             return grads;
         }
         if (states.get(0).workToRefresh() != null) {
-            call(COPY_, targets(), cached("params", state -> state.param), bool(false));
+            call("refreshWork", COPY_, () -> new IValue[]{targets(), params(), bool(false)}).call();
         }
         IValue gradWorks = cached("gradWorks", state -> state.buffers().gradWork());
-        call(COPY_, gradWorks, grads, bool(false));
+        call("widenGrads", COPY_, () -> new IValue[]{gradWorks, grads, bool(false)}).call();
         return gradWorks;
     }
 
     /** After a widened update: rounds the float32 results into the parameters, once. */
     void roundIntoParams() {
         if (widened) {
-            call(COPY_, cached("params", state -> state.param), targets(), bool(false));
+            call("roundIntoParams", COPY_, () -> new IValue[]{params(), targets(), bool(false)}).call();
         }
+    }
+
+    private IValue params() {
+        return cached("params", state -> state.param);
     }
 
     /** The fused kernels' {@code state_steps}: one float32 scalar on the bucket's device, once per tensor. */
@@ -105,16 +163,113 @@ final class BucketTensorLists {
      * once and refilled in place.
      */
     IValue gradScale(double scale) {
-        IValue value = lists.computeIfAbsent("gradScale", name -> {
+        IValue value = lists.get("gradScale");
+        if (value == null) {
             try (PointerScope scope = new PointerScope()) {
-                return NativeMemory.outliveScope(new IValue(full(new long[0], new Scalar(scale),
-                        new TensorOptions(ScalarType.Float).device(new DeviceOptional(states.get(0).param.device())))));
+                Tensor tensor = full(new long[0], new Scalar(scale),
+                        new TensorOptions(ScalarType.Float).device(new DeviceOptional(states.get(0).param.device())));
+                value = NativeMemory.outliveScope(new IValue(tensor));
+                // On the CPU a step writes the scale in place; the tensor lives as long as the IValue holding it. A
+                // returned data pointer owns nothing, and no scope frees it.
+                gradScaleValue = tensor.is_cpu() ? tensor.data_ptr_float() : null;
             }
-        });
-        try (Scalar filler = new Scalar(scale)) {
-            value.toTensor().fill_(filler);
+            lists.put("gradScale", value);
+        } else if (gradScaleValue != null) {
+            // What fill_ would store: the double rounded to float32.
+            gradScaleValue.put((float) scale);
+        } else {
+            try (Scalar filler = new Scalar(scale)) {
+                value.toTensor().fill_(filler);
+            }
         }
         return value;
+    }
+
+    /**
+     * The call of the fused kernel {@code kernel} ({@code _fused_adam_} or {@code _fused_adamw_}) on this bucket's
+     * targets, gradients {@code grads}, first moments {@code numerators} (named {@code numeratorsName}) and second
+     * moments, with {@code beta1}, {@code beta2} and {@code eps}, boxed on first use and kept.
+     */
+    FusedKernelCall fusedKernel(OperatorHandle kernel, IValue grads, String numeratorsName, IValue numerators,
+                                double beta1, double beta2, double eps) {
+        String name = (kernel == AtenOps.Ops.FUSED_ADAM_ ? "adam/" : "adamw/") + numeratorsName;
+        FusedKernelCall call = kernelCalls.get(name);
+        if (call == null) {
+            call = new FusedKernelCall(kernel, grads, numerators, beta1, beta2, eps);
+            kernelCalls.put(name, call);
+        }
+        return call;
+    }
+
+    /**
+     * One fused kernel's call with every argument boxed once. On the CPU the learning rate goes in a float64 tensor
+     * ({@code _fused_adam(w)_.tensor_lr}, which reads it with {@code lr.item<double>()}: the same double) that each
+     * step rewrites in place; on other devices it is boxed anew each step, as are a weight decay or loss scale that
+     * changed since the last step.
+     */
+    final class FusedKernelCall {
+
+        private static final int LR = 6;
+        private static final int WEIGHT_DECAY = 9;
+        private static final int GRAD_SCALE = 13;
+
+        private final AtenOps.BoxedCall call;
+        /** The learning rate's place in the CPU tensor the kernel reads; null when it is boxed at each call. */
+        private final DoublePointer learningRate;
+        private final Tensor learningRateTensor;
+        private double weightDecay = Double.NaN;
+        private boolean scaled;
+
+        private FusedKernelCall(OperatorHandle kernel, IValue grads, IValue numerators, double beta1, double beta2,
+                                double eps) {
+            boolean cpu = states.get(0).param.is_cpu();
+            OperatorHandle op = kernel;
+            IValue lr = number(0);
+            if (cpu) {
+                op = kernel == AtenOps.Ops.FUSED_ADAM_ ? AtenOps.Ops.FUSED_ADAM_TENSOR_LR_
+                        : AtenOps.Ops.FUSED_ADAMW_TENSOR_LR_;
+                learningRateTensor = NativeMemory.outliveScope(zeros(new long[0],
+                        new TensorOptions(ScalarType.Double)));
+                learningRate = learningRateTensor.data_ptr_double();
+                lr = new IValue(learningRateTensor);
+            } else {
+                learningRateTensor = null;
+                learningRate = null;
+            }
+            // (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, lr, beta1, beta2, weight_decay,
+            // eps, amsgrad, maximize, grad_scale, found_inf)
+            call = new AtenOps.BoxedCall(op, targets(), grads, numerators, expAvgSqs(),
+                    AtenOps.tensorList(List.of()), stepsWithoutBiasCorrection(), lr, number(beta1), number(beta2),
+                    number(0), number(eps), bool(false), bool(false), AtenOps.none(), AtenOps.none());
+        }
+
+        /**
+         * Calls the kernel with learning rate {@code lr}, weight decay {@code weightDecay}, and {@code gradScale} (a
+         * tensor from {@link #gradScale}) or, if null, no loss scale.
+         */
+        void call(double lr, double weightDecay, IValue gradScale) {
+            if (learningRate != null) {
+                learningRate.put(lr);
+            } else {
+                call.set(LR, number(lr));
+            }
+            if (Double.doubleToRawLongBits(weightDecay) != Double.doubleToRawLongBits(this.weightDecay)) {
+                call.set(WEIGHT_DECAY, number(weightDecay));
+                this.weightDecay = weightDecay;
+            }
+            if (gradScale != null) {
+                call.set(GRAD_SCALE, gradScale);
+            } else if (scaled) {
+                call.set(GRAD_SCALE, AtenOps.none());
+            }
+            scaled = gradScale != null;
+            call.call();
+        }
+
+        private void release() {
+            call.release();
+            NativeMemory.release(learningRateTensor);
+        }
     }
 
     private IValue cached(String name, Function<ParamState, Tensor> tensorOf) {
@@ -131,7 +286,14 @@ final class BucketTensorLists {
 
     /** Drops the bucket's references to the tensors; the state tensors themselves stay with their parameters. */
     void release() {
+        calls.values().forEach(AtenOps.BoxedCall::release);
+        calls.clear();
+        kernelCalls.values().forEach(FusedKernelCall::release);
+        kernelCalls.clear();
         lists.values().forEach(NativeMemory::release);
         lists.clear();
+        NativeMemory.release(gradientView);
+        gradientView = null;
+        gradScaleValue = null;
     }
 }

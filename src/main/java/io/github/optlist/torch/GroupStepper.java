@@ -8,6 +8,7 @@ import io.github.optlist.internal.DeviceDtype;
 import io.github.optlist.internal.NonFiniteCheck;
 import io.github.optlist.internal.ScalarTypes;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
@@ -40,6 +41,13 @@ final class GroupStepper {
     private final OptimizerOptions options;
     private final Map<Long, ParamState> byIdentity = new HashMap<>();
     private List<BucketTensorLists> buckets = List.of();
+    /**
+     * Where each parameter and its gradient are at this step ({@link DeviceDtype#of}, null without a gradient), read
+     * once by {@link #gradientsOrRefuse()} for the checks and kept for {@link #prepare}: a dtype is read through an
+     * enum, the dearest of the checks' native calls.
+     */
+    private final DeviceDtype[] paramWhere;
+    private final DeviceDtype[] gradWhere;
 
     GroupStepper(int index, ParamGroup group, long trainingSteps, ListVariant variant, OptimizerOptions options) {
         this.index = index;
@@ -52,6 +60,8 @@ final class GroupStepper {
             made.add(new ParamState(group.params().get(i), "params[" + i + "] of group " + index));
         }
         this.states = List.copyOf(made);
+        this.paramWhere = new DeviceDtype[states.size()];
+        this.gradWhere = new DeviceDtype[states.size()];
         made.forEach(state -> byIdentity.put(TensorChecks.identity(state.param), state));
     }
 
@@ -81,7 +91,10 @@ final class GroupStepper {
      */
     static List<PathReport> stepAll(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale) {
         List<PathReport> reports = new ArrayList<>();
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
+        // GradMode rather than a NoGradGuard: the same switch, without a native object to make and free each step.
+        boolean gradEnabled = GradMode.is_enabled();
+        try (PointerScope scope = new PointerScope()) {
+            GradMode.set_enabled(false);
             List<List<Tensor>> grads = new ArrayList<>(groups.size());
             List<Tensor> all = new ArrayList<>();
             for (GroupStepper group : groups) {
@@ -98,6 +111,8 @@ final class GroupStepper {
             for (int g = 0; g < groups.size(); g++) {
                 groups.get(g).apply(plans.get(g), reports, gradScale);
             }
+        } finally {
+            GradMode.set_enabled(gradEnabled);
         }
         return Collections.unmodifiableList(reports);
     }
@@ -221,12 +236,16 @@ final class GroupStepper {
      */
     List<Tensor> gradientsOrRefuse() {
         List<Tensor> grads = new ArrayList<>(states.size());
-        for (ParamState state : states) {
+        for (int i = 0; i < states.size(); i++) {
+            ParamState state = states.get(i);
             Tensor grad = state.param.grad();
             if (grad.defined()) {
-                TensorChecks.requireGradientFits(state, grad);
+                paramWhere[i] = DeviceDtype.of(state.param);
+                gradWhere[i] = DeviceDtype.of(grad);
+                TensorChecks.requireGradientFits(state, grad, paramWhere[i], gradWhere[i]);
                 grads.add(grad);
             } else {
+                paramWhere[i] = gradWhere[i] = null;
                 grads.add(null);
             }
         }
@@ -263,7 +282,7 @@ final class GroupStepper {
                 if (!state.initialized()) {
                     state.initialize(options.statePrecision());
                 } else {
-                    moved |= state.follow();
+                    moved |= state.follow(paramWhere[i]);
                 }
             } catch (RuntimeException e) {
                 clearCaches();
@@ -271,7 +290,7 @@ final class GroupStepper {
                         + " the state of " + state.position + "; no parameter was changed", List.of(), null, e);
             }
             PathDecision.PathChoice choice = PathDecision.choose(options.updatePath(), AtenOps.available(),
-                    facts(state, grad), config, state.step,
+                    facts(state, grad, gradWhere[i].dtype()), config, state.step,
                     NAdamWUpdate.stepSize(config, state.step, trainingSteps, variant));
             BucketKey key = new BucketKey(state.layout().where(), state.step, choice.path());
             members.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
@@ -312,12 +331,14 @@ final class GroupStepper {
                     case SINGLE_TENSOR -> NAdamWUpdate.singleTensor(bucket, grads, config, stepSize, gradScale);
                 }
             } catch (RuntimeException e) {
+                bucket.dropGradients();
                 throw new StepFailedException("step() failed while updating params " + indices + " of group "
                         + index + " on the " + key.path() + " path (" + first.deviceName() + ", "
                         + ScalarTypes.of(first.dtype()) + ", step " + key.step() + "); these parameters and their"
                         + " moments may be partly updated, their step counts did not advance; the "
                         + reports.size() + " bucket(s) before were updated", reports, report, e);
             }
+            bucket.dropGradients();
             for (ParamState state : bucket.states) {
                 state.step++;
             }
@@ -326,12 +347,12 @@ final class GroupStepper {
     }
 
     /** The facts the path decision reads, without allocating unless the gradient is laid out otherwise. */
-    private static PathDecision.Facts facts(ParamState state, Tensor grad) {
+    private static PathDecision.Facts facts(ParamState state, Tensor grad, int gradDtype) {
         StateLayout layout = state.layout();
         boolean laidOut = layout.laidOutAsState(grad);
         return new PathDecision.Facts(state.position, layout.deviceName(),
                 state.param.is_cpu() || state.param.is_cuda(), layout.dtype(), layout.stateDtype(),
-                grad.scalar_type().value, layout.dense(), layout.strides(), laidOut,
+                gradDtype, layout.dense(), layout.strides(), laidOut,
                 laidOut ? null : StateLayout.strides(grad));
     }
 

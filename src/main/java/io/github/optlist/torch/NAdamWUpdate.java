@@ -167,7 +167,7 @@ final class NAdamWUpdate {
      */
     static void multiTensor(BucketTensorLists bucket, List<Tensor> gradients, NAdamWConfig config, double stepSize,
                             double gradScale) {
-        IValue grads = bucket.widen(AtenOps.tensorList(gradients));
+        IValue grads = bucket.widen(bucket.gradients(gradients));
         if (gradScale != 1) {
             call(DIV_SCALAR_, grads, number(gradScale));
         }
@@ -225,46 +225,41 @@ final class NAdamWUpdate {
      */
     static void fused(BucketTensorLists bucket, List<Tensor> gradients, NAdamWConfig config, double stepSize,
                       double gradScale) {
-        IValue grads = bucket.widen(AtenOps.tensorList(gradients));
-        IValue kernelScale = gradScale == 1 ? AtenOps.none() : bucket.gradScale(gradScale);
+        IValue grads = bucket.widen(bucket.gradients(gradients));
+        IValue kernelScale = gradScale == 1 ? null : bucket.gradScale(gradScale);
         double beta1 = config.beta1();
-        IValue params = bucket.targets();
-        IValue expAvgs = bucket.expAvgs();
         boolean extrapolate = config.useNesterov() && config.l2WeightDecay() == 0
                 && beta1 >= SMALLEST_BETA1_TO_EXTRAPOLATE;
         boolean copy = config.useNesterov() && !extrapolate;
-        IValue numerators = expAvgs;
+        IValue expAvgs = bucket.expAvgs();
+        IValue numerators = copy ? bucket.scratches() : expAvgs;
         if (copy) {
-            numerators = bucket.scratches();
-            call(COPY_, numerators, expAvgs, bool(false));
+            bucket.call("copyNumerators", COPY_, () -> new IValue[]{numerators, expAvgs, bool(false)}).call();
         }
         double kernelBeta1 = config.useNesterov() ? beta1 * beta1 : beta1;
-        if (config.l2WeightDecay() == 0) {
-            fusedKernel(FUSED_ADAMW_, bucket, grads, numerators, config, stepSize, kernelBeta1,
-                    config.adamwWeightDecay(), kernelScale);
-        } else {
-            double l2Factor = -config.l2WeightDecay();
+        OperatorHandle kernel = config.l2WeightDecay() == 0 ? FUSED_ADAMW_ : FUSED_ADAM_;
+        double weightDecay = config.adamwWeightDecay();
+        if (config.l2WeightDecay() != 0) {
+            weightDecay = -config.l2WeightDecay();
             if (config.adamwWeightDecay() != 0) {
                 double scale = 1 - stepSize * config.adamwWeightDecay();
-                call(MUL_SCALAR_, params, number(scale));
-                l2Factor /= scale;
+                AtenOps.BoxedCall decay = bucket.call("decay", MUL_SCALAR_,
+                        () -> new IValue[]{bucket.targets(), number(scale)});
+                decay.set(1, number(scale));
+                decay.call();
+                weightDecay /= scale;
             }
-            fusedKernel(FUSED_ADAM_, bucket, grads, numerators, config, stepSize, kernelBeta1, l2Factor, kernelScale);
         }
+        bucket.fusedKernel(kernel, grads, copy ? "scratches" : "expAvgs", numerators, kernelBeta1, config.beta2(),
+                config.epsilon()).call(stepSize, weightDecay, kernelScale);
         if (copy) {
-            call(LERP_SCALAR_, expAvgs, numerators, number(1 / (1 + beta1)));
+            double weight = 1 / (1 + beta1);
+            bucket.call("lerpCopy", LERP_SCALAR_, () -> new IValue[]{expAvgs, numerators, number(weight)}).call();
         } else if (extrapolate) {
             // expAvgs holds u = beta1 * m' + (1 - beta1) * g, so m' = lerp(u, g, -(1 - beta1) / beta1).
-            call(LERP_SCALAR_, expAvgs, grads, number(-(1 - beta1) / beta1));
+            double weight = -(1 - beta1) / beta1;
+            bucket.call("lerpExtrapolate", LERP_SCALAR_, () -> new IValue[]{expAvgs, grads, number(weight)}).call();
         }
         bucket.roundIntoParams();
-    }
-
-    private static void fusedKernel(OperatorHandle kernel, BucketTensorLists bucket, IValue grads,
-                                    IValue expAvgs, NAdamWConfig config, double stepSize, double beta1,
-                                    double weightDecay, IValue gradScale) {
-        AtenOps.fusedAdam(kernel, bucket.targets(), grads, expAvgs, bucket.expAvgSqs(),
-                bucket.stepsWithoutBiasCorrection(), stepSize, beta1, config.beta2(), weightDecay, config.epsilon(),
-                gradScale);
     }
 }

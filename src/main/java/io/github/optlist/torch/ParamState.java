@@ -89,7 +89,11 @@ final class ParamState {
      * @return whether anything moved, so that tensor lists holding the old tensors must be rebuilt
      */
     boolean follow() {
-        DeviceDtype now = DeviceDtype.of(param);
+        return follow(DeviceDtype.of(param));
+    }
+
+    /** As {@link #follow()}, with {@code now} the parameter's {@link DeviceDtype#of}, read by the caller. */
+    boolean follow(DeviceDtype now) {
         int nowDtype = now.dtype();
         if (now.equals(layout.where()) && layout.hasStrides(param)) {
             return false;

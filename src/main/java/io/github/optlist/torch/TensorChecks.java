@@ -164,10 +164,11 @@ final class TensorChecks {
     /**
      * Refuses a gradient that does not fit its parameter: not dense, not floating point, on another device, or of
      * another shape (the fused kernels trust the sizes: a smaller gradient made them read past its end). Also
-     * refuses a parameter whose state was made for another shape, or that now overlaps itself. Reads sizes and
+     * refuses a parameter whose state was made for another shape, or that now overlaps itself. {@code paramWhere}
+     * and {@code gradWhere} are {@link DeviceDtype#of} the two, read once per step by the caller. Reads sizes and
      * strides one by one, which allocates nothing; builds strings only to refuse.
      */
-    static void requireGradientFits(ParamState state, Tensor grad) {
+    static void requireGradientFits(ParamState state, Tensor grad, DeviceDtype paramWhere, DeviceDtype gradWhere) {
         Tensor param = state.param;
         requireDenseGradient(grad, state.position);
         if (grad.is_nested()) {
@@ -178,7 +179,12 @@ final class TensorChecks {
             throw new IllegalArgumentException(state.position + " has dtype " + param.scalar_type()
                     + " but its gradient " + grad.scalar_type() + "; a gradient must be floating point");
         }
-        requireSameDevice(grad, param, state.position);
+        // Against where the parameter is now (every path would fail part-way otherwise): the state follows a
+        // parameter that moved.
+        if (!gradWhere.sameDevice(paramWhere)) {
+            throw new IllegalArgumentException(state.position + " is on " + param.device().str().getString()
+                    + " but its gradient is on " + grad.device().str().getString());
+        }
         if (state.initialized() && !state.layout().hasShape(param)) {
             throw new IllegalArgumentException(state.position + " has shape " + shape(param) + " but its state"
                     + " was made for " + Arrays.toString(state.layout().shape()) + " (it was resized after its"
@@ -293,17 +299,6 @@ final class TensorChecks {
         if (!isStrided(grad)) {
             throw new IllegalArgumentException(where + " has a sparse gradient (layout " + grad.layout()
                     + "); NAdamW needs dense gradients, as torch.optim.AdamW does");
-        }
-    }
-
-    /**
-     * Refuses a gradient on another device than its parameter, which every path would fail on part-way. Compares
-     * with where the parameter is now: the state follows a parameter that moved.
-     */
-    static void requireSameDevice(Tensor grad, Tensor param, String where) {
-        if (!DeviceDtype.of(grad).sameDevice(DeviceDtype.of(param))) {
-            throw new IllegalArgumentException(where + " is on " + param.device().str().getString()
-                    + " but its gradient is on " + grad.device().str().getString());
         }
     }
 }
