@@ -5,6 +5,7 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerOptions;
+import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.ParamGroup;
 import io.github.optlist.torch.UpdatePath;
 import org.bytedeco.pytorch.AdamW;
@@ -122,8 +123,8 @@ public enum Contestant {
      */
     private NAdamWCosineDecay optimizer(ModelTensors model) {
         NAdamWConfig config = OptList.config(entry.index(), ListVariant.TORCH_PORT);
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(model.paramsWithGradients(), config)), 1_000_000_000L,
-                ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS.withUpdatePath(path));
+        return NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(model.paramsWithGradients(), config)),
+                1_000_000_000L, ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS.withUpdatePath(path)));
     }
 
     /**

@@ -35,8 +35,8 @@ class CachedArgumentsTest {
     }
 
     private NAdamWCosineDecay fused(Tensor param) {
-        return new NAdamWCosineDecay(List.of(ParamGroup.of(List.of(param), entry)), 1000, ListVariant.TORCH_PORT,
-                OptimizerOptions.DEFAULTS);
+        return NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(List.of(param), entry)), 1000,
+                ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS));
     }
 
     /** Two fused steps on {@code param} with the gradient {@code 0.1, -0.2, 0.3}: every cached list is built. */
