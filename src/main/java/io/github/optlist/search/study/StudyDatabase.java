@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
@@ -142,7 +143,6 @@ public final class StudyDatabase implements AutoCloseable {
         long seconds = Math.max(1, connectTimeout.toSeconds());
         if (url.isSqlite()) {
             properties.setProperty("busy_timeout", Integer.toString(BUSY_TIMEOUT_MS));
-            properties.setProperty("transaction_mode", "IMMEDIATE");
         } else {
             properties.setProperty("user", url.user());
             if (password.value() != null) {
@@ -160,7 +160,9 @@ public final class StudyDatabase implements AutoCloseable {
             }
         }
         Connection opened = DriverManager.getConnection(url.jdbcUrl(), properties);
-        opened.setAutoCommit(false);
+        // SQLite's driver begins the next transaction as soon as one commits, which would hold the file's lock
+        // between operations: this class begins and ends SQLite's transactions itself, on an auto-commit connection.
+        opened.setAutoCommit(url.isSqlite());
         return opened;
     }
 
@@ -202,8 +204,9 @@ public final class StudyDatabase implements AutoCloseable {
                 if (connection == null) {
                     connection = rawConnect();
                 }
+                begin();
                 T result = work.run(connection);
-                connection.commit();
+                commit();
                 return result;
             } catch (SQLException e) {
                 last = e;
@@ -268,13 +271,41 @@ public final class StudyDatabase implements AutoCloseable {
         }
     }
 
+    /** Begins a transaction: on SQLite an immediate one, which takes the file's write lock at once. */
+    private void begin() throws SQLException {
+        if (url.isSqlite()) {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("BEGIN IMMEDIATE");
+            }
+        }
+    }
+
+    private void commit() throws SQLException {
+        if (url.isSqlite()) {
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("COMMIT");
+            }
+        } else {
+            connection.commit();
+        }
+    }
+
     private void rollbackQuietly() {
         if (connection != null) {
             try {
-                connection.rollback();
+                if (url.isSqlite()) {
+                    try (Statement statement = connection.createStatement()) {
+                        statement.execute("ROLLBACK");
+                    }
+                } else {
+                    connection.rollback();
+                }
             } catch (SQLException e) {
-                // The connection is broken; the next attempt reconnects or reports the first error.
-                closeQuietly();
+                // SQLite: no transaction was open (BEGIN was refused). PostgreSQL: the connection is broken, and the
+                // next attempt reconnects or reports the first error.
+                if (!url.isSqlite()) {
+                    closeQuietly();
+                }
             }
         }
     }
