@@ -72,6 +72,28 @@ public final class OptunaStudy {
         return new OptunaStudy(database, name, id, direction);
     }
 
+    /** The names of the studies in {@code database}, oldest first. */
+    public static List<String> names(StudyDatabase database) {
+        if (database == null) {
+            throw new IllegalArgumentException("database must not be null");
+        }
+        return database.transaction("list the studies", Studies::names);
+    }
+
+    /**
+     * The study {@code name} of {@code database} as it is, for reading: empty when there is none (or it has more than
+     * one objective, which no search writes).
+     */
+    public static Optional<OptunaStudy> load(StudyDatabase database, String name) {
+        if (database == null) {
+            throw new IllegalArgumentException("database must not be null");
+        }
+        requireKey("study name", name);
+        Object[] found = database.transaction("open study '" + name + "'", c -> Studies.find(c, name));
+        return found == null ? Optional.empty()
+                : Optional.of(new OptunaStudy(database, name, (Integer) found[0], (StudyDirection) found[1]));
+    }
+
     private static void requireKey(String what, String key) {
         if (key == null || key.isBlank() || key.length() > Studies.MAX_KEY_LENGTH) {
             throw new IllegalArgumentException(what + " must be 1-" + Studies.MAX_KEY_LENGTH
@@ -124,8 +146,29 @@ public final class OptunaStudy {
     }
 
     /**
+     * Enqueues, in the given order, a WAITING trial for each candidate label the study has no trial of yet, with
+     * system attribute {@code fixed_params} = {@code {"candidate": label}}: a candidate that is not a list index
+     * under the search's variant (a custom configuration, an entry under the other variant). Such a trial has no
+     * {@code idx} parameter; only a worker that knows the label runs it.
+     *
+     * @return the labels enqueued now
+     * @throws IllegalArgumentException for a null list or a blank label or one over 512 characters
+     */
+    public List<String> enqueueLabels(List<String> labels) {
+        if (labels == null) {
+            throw new IllegalArgumentException("labels must not be null");
+        }
+        for (String label : labels) {
+            requireKey("candidate label", label);
+        }
+        return database.transaction("enqueue trials", c -> TrialQueue.enqueueLabels(c, database.dialect(), id,
+                labels));
+    }
+
+    /**
      * Takes the WAITING trial enqueued first that has a list index (its {@code fixed_params} or its {@code idx}
-     * parameter; another program's trials without one stay WAITING) and makes it RUNNING, atomically: no two
+     * parameter) or a candidate label ({@link #enqueueLabels}; another program's trials without either stay
+     * WAITING) and makes it RUNNING, atomically: no two
      * workers get the same trial. Empty when none is waiting.
      */
     public Optional<RunningTrial> pop() {
@@ -147,6 +190,33 @@ public final class OptunaStudy {
             }
             TrialRecorder.beat(c, database.dialect(), trial.trialId());
             return true;
+        });
+    }
+
+    /**
+     * Sets user attributes of a running {@code trial} (what it runs, so that a trial whose worker dies still says
+     * so), replacing those of the same keys.
+     *
+     * @throws IllegalArgumentException for a null argument or a blank key or one over 512 characters
+     * @throws StudyStorageException    when the trial is no longer RUNNING
+     */
+    public void setUserAttributes(RunningTrial trial, Map<String, ?> userAttributes) {
+        require(trial);
+        if (userAttributes == null) {
+            throw new IllegalArgumentException("userAttributes must not be null");
+        }
+        Map<String, String> json = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> attribute : userAttributes.entrySet()) {
+            requireKey("attribute name", attribute.getKey());
+            json.put(attribute.getKey(), PythonJson.write(attribute.getValue()));
+        }
+        database.transaction("set attributes of trial " + trial.number(), c -> {
+            TrialRecorder.requireRunning(c, database.dialect(), trial, "set attributes of");
+            for (Map.Entry<String, String> attribute : json.entrySet()) {
+                TrialRows.setAttribute(c, "trial_user_attributes", trial.trialId(), attribute.getKey(),
+                        attribute.getValue());
+            }
+            return null;
         });
     }
 
@@ -231,6 +301,24 @@ public final class OptunaStudy {
         double seconds = gracePeriod.toMillis() / 1000.0;
         return database.transaction("fail stale trials",
                 c -> TrialQueue.failStale(c, database.dialect(), id, seconds, maxRetries));
+    }
+
+    /**
+     * Fails {@code trial}, which its worker gives up for a reason of its own (the process stops), with the user
+     * attribute {@link #FAIL_REASON}, and enqueues it again as {@link #failStale} does a stale one, so that another
+     * run takes it at once rather than after the grace period.
+     *
+     * @throws IllegalArgumentException for a null argument or negative retries
+     * @throws StudyStorageException    when the trial is no longer RUNNING
+     */
+    public StaleTrial abandon(RunningTrial trial, String reason, int maxRetries) {
+        require(trial);
+        if (reason == null || maxRetries < 0) {
+            throw new IllegalArgumentException("abandon needs a reason and retries >= 0, got " + reason + " and "
+                    + maxRetries);
+        }
+        return database.transaction("abandon trial " + trial.number(),
+                c -> TrialQueue.abandon(c, database.dialect(), id, trial, reason, maxRetries));
     }
 
     /** All the study's trials with their parameters, values, intermediate values and attributes, by number. */

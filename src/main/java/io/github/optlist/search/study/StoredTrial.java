@@ -15,6 +15,7 @@ import java.util.TreeMap;
  * @param number             its number within the study
  * @param state              its state
  * @param index              the list index it runs ({@code fixed_params}' or its parameter {@code idx}), or -1
+ * @param label              the label of the candidate it runs ({@code fixed_params}' {@code candidate}), or null
  * @param value              its objective, or null when it has none (WAITING, RUNNING, FAIL, PRUNED without one)
  * @param start              when it started running (UTC), or null while WAITING
  * @param complete           when it finished (UTC), or null
@@ -24,8 +25,8 @@ import java.util.TreeMap;
  * @param systemAttributes   its system attributes (Optuna's: {@code fixed_params}, {@code failed_trial},
  *                           {@code retry_history}), key to JSON
  */
-public record StoredTrial(int trialId, int number, TrialState state, int index, Double value, LocalDateTime start,
-                          LocalDateTime complete, SortedMap<Integer, Double> intermediateValues,
+public record StoredTrial(int trialId, int number, TrialState state, int index, String label, Double value,
+                          LocalDateTime start, LocalDateTime complete, SortedMap<Integer, Double> intermediateValues,
                           Map<String, Double> params, Map<String, JsonNode> userAttributes,
                           Map<String, JsonNode> systemAttributes) {
 

@@ -42,7 +42,8 @@ final class Studies {
             JsonNode there = stored.get(setting.getKey());
             if (there == null) {
                 insertAttribute(c, id, setting.getKey(), PythonJson.write(setting.getValue()));
-            } else if (!there.equals(setting.getValue())) {
+            } else if (!PythonJson.write(there).equals(PythonJson.write(setting.getValue()))) {
+                // Compared as written: a number read back may be another node type (an int read for a long).
                 differences.add(setting.getKey() + ": " + PythonJson.write(there) + " there, "
                         + PythonJson.write(setting.getValue()) + " here");
             }
@@ -93,6 +94,33 @@ final class Studies {
         if (!directions.get(0).equals(direction.name())) {
             throw new StudyStorageException("study '" + name + "' in " + where + " is to " + directions.get(0)
                     + " its objective, this search to " + direction);
+        }
+    }
+
+    /** The names of the database's studies, by id. */
+    static List<String> names(Connection c) throws SQLException {
+        List<String> names = new ArrayList<>();
+        try (PreparedStatement select = c.prepareStatement("SELECT study_name FROM studies ORDER BY study_id");
+             ResultSet rows = select.executeQuery()) {
+            while (rows.next()) {
+                names.add(rows.getString(1));
+            }
+        }
+        return names;
+    }
+
+    /** The id and direction of the study {@code name}, or null when there is none or it has not one objective. */
+    static Object[] find(Connection c, String name) throws SQLException {
+        try (PreparedStatement select = c.prepareStatement("SELECT s.study_id, d.direction FROM studies s"
+                + " JOIN study_directions d ON d.study_id = s.study_id WHERE s.study_name = ?")) {
+            select.setString(1, name);
+            try (ResultSet rows = select.executeQuery()) {
+                if (!rows.next()) {
+                    return null;
+                }
+                Object[] found = {rows.getInt(1), StudyDirection.valueOf(rows.getString(2))};
+                return rows.next() ? null : found;
+            }
         }
     }
 

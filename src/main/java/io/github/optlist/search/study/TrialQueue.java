@@ -29,7 +29,8 @@ final class TrialQueue {
     static List<Integer> enqueue(Connection c, Dialect dialect, int studyId, List<Integer> indices)
             throws SQLException {
         Studies.lock(c, dialect, studyId);
-        Set<Integer> present = indices(c, studyId);
+        Set<Integer> present = new HashSet<>();
+        keys(c, studyId, present, new HashSet<>());
         int number = TrialRows.count(c, studyId);
         List<Integer> added = new ArrayList<>();
         for (int index : indices) {
@@ -43,9 +44,28 @@ final class TrialQueue {
         return added;
     }
 
-    /** The list indices of all the study's trials, whatever their state. */
-    private static Set<Integer> indices(Connection c, int studyId) throws SQLException {
-        Set<Integer> indices = new HashSet<>();
+    /** Enqueues the labels the study has no trial of, in order; returns them. See {@link OptunaStudy#enqueueLabels}. */
+    static List<String> enqueueLabels(Connection c, Dialect dialect, int studyId, List<String> labels)
+            throws SQLException {
+        Studies.lock(c, dialect, studyId);
+        Set<String> present = new HashSet<>();
+        keys(c, studyId, new HashSet<>(), present);
+        int number = TrialRows.count(c, studyId);
+        List<String> added = new ArrayList<>();
+        for (String label : labels) {
+            if (present.add(label)) {
+                int trialId = TrialRows.insertWaiting(c, studyId, number++);
+                TrialRows.setAttribute(c, "trial_system_attributes", trialId, TrialRows.FIXED_PARAMS,
+                        PythonJson.write(Map.of(TrialRows.CANDIDATE_PARAM, label)));
+                added.add(label);
+            }
+        }
+        return added;
+    }
+
+    /** Adds the list indices and the labels of all the study's trials, whatever their state. */
+    private static void keys(Connection c, int studyId, Set<Integer> indices, Set<String> labels)
+            throws SQLException {
         try (PreparedStatement select = c.prepareStatement("SELECT a.value_json, p.param_value FROM trials t"
                 + " LEFT JOIN trial_system_attributes a ON a.trial_id = t.trial_id AND a.\"key\" = 'fixed_params'"
                 + " LEFT JOIN trial_params p ON p.trial_id = t.trial_id AND p.param_name = 'idx'"
@@ -58,10 +78,13 @@ final class TrialQueue {
                     if (index >= 0) {
                         indices.add(index);
                     }
+                    String label = TrialRows.label(rows.getString(1));
+                    if (label != null) {
+                        labels.add(label);
+                    }
                 }
             }
         }
-        return indices;
     }
 
     /** Takes the first WAITING trial that has a list index. See {@link OptunaStudy#pop}. */
@@ -71,6 +94,7 @@ final class TrialQueue {
             int trialId;
             int number;
             int index;
+            String label;
             boolean hasParam;
             try (PreparedStatement select = c.prepareStatement("SELECT t.trial_id, t.number, a.value_json,"
                     + " p.param_value FROM trials t"
@@ -89,9 +113,10 @@ final class TrialQueue {
                     double param = rows.getDouble(4);
                     hasParam = !rows.wasNull();
                     index = TrialRows.index(rows.getString(3), hasParam ? param : null);
+                    label = index < 0 ? TrialRows.label(rows.getString(3)) : null;
                 }
             }
-            if (index < 0) {
+            if (index < 0 && label == null) {
                 // Another program's trial (no list index): it stays WAITING for a worker that knows it.
                 after = trialId;
                 continue;
@@ -104,11 +129,11 @@ final class TrialQueue {
                     continue;
                 }
             }
-            if (!hasParam) {
+            if (!hasParam && index >= 0) {
                 TrialRows.insertParam(c, trialId, TrialRows.INDEX_PARAM, index, TrialRows.INDEX_DISTRIBUTION);
             }
             TrialRecorder.beat(c, dialect, trialId);
-            return Optional.of(new RunningTrial(trialId, number, index));
+            return Optional.of(new RunningTrial(trialId, number, index, label));
         }
     }
 
@@ -132,7 +157,8 @@ final class TrialQueue {
         List<StaleTrial> failed = new ArrayList<>();
         int next = stale.isEmpty() ? 0 : TrialRows.count(c, studyId);
         for (Map.Entry<Integer, Integer> trial : stale.entrySet()) {
-            StaleTrial result = failAndRetry(c, dialect, studyId, trial.getKey(), trial.getValue(), graceSeconds,
+            StaleTrial result = failAndRetry(c, dialect, studyId, trial.getKey(), trial.getValue(),
+                    "no heartbeat for more than the grace period of " + graceSeconds + " s: its worker stopped",
                     maxRetries, next);
             if (result.retryNumber() >= 0) {
                 next++;
@@ -142,6 +168,15 @@ final class TrialQueue {
         return failed;
     }
 
+    /** Fails a RUNNING trial its worker gives up and enqueues its retry. See {@link OptunaStudy#abandon}. */
+    static StaleTrial abandon(Connection c, Dialect dialect, int studyId, RunningTrial trial, String reason,
+                              int maxRetries) throws SQLException {
+        Studies.lock(c, dialect, studyId);
+        TrialRecorder.requireRunning(c, dialect, trial, "abandon");
+        return failAndRetry(c, dialect, studyId, trial.trialId(), trial.number(), reason, maxRetries,
+                TrialRows.count(c, studyId));
+    }
+
     /**
      * Fails one stale trial and, as Optuna's {@code RetryFailedTrialCallback(max_retry)} does, enqueues a WAITING
      * copy of it (its parameters, user attributes and system attributes, with {@code failed_trial}, the first trial
@@ -149,7 +184,7 @@ final class TrialQueue {
      * more than {@code maxRetries} failed trials.
      */
     private static StaleTrial failAndRetry(Connection c, Dialect dialect, int studyId, int trialId, int number,
-                                           double graceSeconds, int maxRetries, int retryNumber)
+                                           String reason, int maxRetries, int retryNumber)
             throws SQLException {
         try (PreparedStatement fail = c.prepareStatement("UPDATE trials SET state = 'FAIL', datetime_complete = "
                 + dialect.now() + " WHERE trial_id = ? AND state = 'RUNNING'")) {
@@ -166,8 +201,7 @@ final class TrialQueue {
             }
         }
         int index = TrialRows.index(system.get(TrialRows.FIXED_PARAMS), idxParam);
-        TrialRows.setAttribute(c, "trial_user_attributes", trialId, FAIL_REASON, PythonJson.write(
-                "no heartbeat for more than the grace period of " + graceSeconds + " s: its worker stopped"));
+        TrialRows.setAttribute(c, "trial_user_attributes", trialId, FAIL_REASON, PythonJson.write(reason));
 
         JsonNode first = system.containsKey("failed_trial") ? PythonJson.read(system.get("failed_trial"))
                 : JsonNodeFactory.instance.numberNode(number);

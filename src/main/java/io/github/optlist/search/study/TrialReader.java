@@ -61,8 +61,9 @@ final class TrialReader {
             Map<String, JsonNode> system = new HashMap<>();
             row.system.forEach((key, json) -> system.put(key, PythonJson.read(json)));
             int index = TrialRows.index(row.system.get(TrialRows.FIXED_PARAMS), row.params.get(TrialRows.INDEX_PARAM));
-            trials.add(new StoredTrial(row.trialId, row.number, row.state, index, row.value, row.start, row.complete,
-                    row.intermediate, row.params, row.user, system));
+            String label = TrialRows.label(row.system.get(TrialRows.FIXED_PARAMS));
+            trials.add(new StoredTrial(row.trialId, row.number, row.state, index, label, row.value, row.start,
+                    row.complete, row.intermediate, row.params, row.user, system));
         }
         return trials;
     }

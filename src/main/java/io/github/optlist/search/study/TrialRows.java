@@ -19,6 +19,11 @@ final class TrialRows {
             + " \"step\": 1, \"low\": 0, \"high\": " + INDEX_HIGH + "}}";
     /** The system attribute {@code enqueue_trial} writes the fixed parameters in. */
     static final String FIXED_PARAMS = "fixed_params";
+    /**
+     * The fixed parameter naming a candidate that is not a list index under the search's variant (a custom
+     * configuration, or an entry under another variant), by its label.
+     */
+    static final String CANDIDATE_PARAM = "candidate";
 
     private TrialRows() {
     }
@@ -83,6 +88,15 @@ final class TrialRows {
             }
         }
         return param == null ? -1 : index(param);
+    }
+
+    /** The candidate label of a trial's {@code fixed_params} JSON, or null when it names none. */
+    static String label(String fixedParams) {
+        if (fixedParams == null) {
+            return null;
+        }
+        JsonNode label = PythonJson.read(fixedParams).get(CANDIDATE_PARAM);
+        return label != null && label.isTextual() ? label.asText() : null;
     }
 
     private static int index(double value) {

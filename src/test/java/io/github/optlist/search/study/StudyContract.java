@@ -257,7 +257,7 @@ abstract class StudyContract {
             ageHeartbeats(database);
             assertEquals(List.of(new StaleTrial(0, 4, 1)), study.failStale(Duration.ofSeconds(60), 3));
             RunningTrial second = study.pop().orElseThrow();
-            assertEquals(new RunningTrial(second.trialId(), 1, 4), second);
+            assertEquals(new RunningTrial(second.trialId(), 1, 4, null), second);
             ageHeartbeats(database);
             assertEquals(List.of(new StaleTrial(1, 4, 2)), study.failStale(Duration.ofSeconds(60), 3));
             assertEquals(List.of(List.of("2", "failed_trial", "0"), List.of("2", "fixed_params", "{\"idx\": 4}"),
