@@ -191,7 +191,7 @@ public final class StudyDatabase implements AutoCloseable {
                     + ": give it in the URL, in PGPASSWORD or in ~/.pgpass"
                     : state.startsWith("08") ? "unreachable within " + seconds + " s: " + cause : cause;
         };
-        return "cannot connect to " + where() + " (" + url + "): " + reason;
+        return "cannot connect to " + where() + " as user " + url.user() + ": " + reason;
     }
 
     /**
