@@ -143,6 +143,11 @@ public final class StudyDatabase implements AutoCloseable {
         long seconds = Math.max(1, connectTimeout.toSeconds());
         if (url.isSqlite()) {
             properties.setProperty("busy_timeout", Integer.toString(BUSY_TIMEOUT_MS));
+            // Write-ahead logging: a commit appends to the log instead of rewriting pages through a rollback
+            // journal (measured here: a pop 10-15 ms with the rollback journal, under 1 ms in WAL), and readers no
+            // longer block the writer. It stays set in the file; Optuna's SQLite opens such a file as it is.
+            properties.setProperty("journal_mode", "WAL");
+            properties.setProperty("synchronous", "NORMAL");
         } else {
             properties.setProperty("user", url.user());
             if (password.value() != null) {
@@ -186,7 +191,7 @@ public final class StudyDatabase implements AutoCloseable {
                     + ": give it in the URL, in PGPASSWORD or in ~/.pgpass"
                     : state.startsWith("08") ? "unreachable within " + seconds + " s: " + cause : cause;
         };
-        return "cannot connect to " + where() + " (" + url + "): " + reason;
+        return "cannot connect to " + where() + " as user " + url.user() + ": " + reason;
     }
 
     /**

@@ -8,8 +8,10 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,6 +41,21 @@ class PostgresStudyTest extends StudyContract {
     @Override
     Connection raw(StorageUrl url) throws SQLException {
         return DriverManager.getConnection(url.jdbcUrl(), url.user(), url.password());
+    }
+
+    @Test
+    void aConnectionTheServerDropsIsMadeAgainAndTheTrialIsPoppedOnce() throws Exception {
+        try (StudyDatabase database = StudyDatabase.open(server.newDatabase())) {
+            OptunaStudy study = OptunaStudy.createOrLoad(database, "s", StudyDirection.MINIMIZE, SETTINGS);
+            study.enqueue(List.of(1, 2));
+            // What a worker sees of a server restart: its session ends and its socket closes.
+            server.admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '"
+                    + TestPostgres.USER + "'");
+            assertEquals(1, study.pop().orElseThrow().index());
+            assertEquals(List.of(List.of("RUNNING", "1"), List.of("WAITING", "0")), rows(database,
+                    "SELECT t.state, (SELECT COUNT(*) FROM trial_params p WHERE p.trial_id = t.trial_id)"
+                    + " FROM trials t ORDER BY t.number"));
+        }
     }
 
     @Test

@@ -117,8 +117,8 @@ abstract class StudyContract {
             RunningTrial first = study.pop().orElseThrow();
             assertEquals(0, first.number());
             assertEquals(7, first.index());
-            assertEquals(List.of(List.of("RUNNING", "idx", "7.0", IDX_DISTRIBUTION, "1")), rows(database,
-                    "SELECT t.state, p.param_name, CAST(p.param_value AS VARCHAR(20)), p.distribution_json,"
+            assertEquals(List.of(List.of("RUNNING", "idx", "1", IDX_DISTRIBUTION, "1")), rows(database,
+                    "SELECT t.state, p.param_name, CASE WHEN p.param_value = 7 THEN 1 ELSE 0 END, p.distribution_json,"
                     + " (SELECT COUNT(*) FROM trial_heartbeats h WHERE h.trial_id = t.trial_id) FROM trials t"
                     + " JOIN trial_params p ON p.trial_id = t.trial_id WHERE t.number = 0"));
             assertNotNull(study.trials().get(0).start());
