@@ -99,7 +99,7 @@ class OptunaInteropTest {
                     Map.of("task", "mlp"));
             assertEquals(List.of(2), study.enqueue(List.of(7, 2)), "index 7 is in the study already");
             RunningTrial trial = study.pop().orElseThrow();
-            assertEquals(new RunningTrial(trial.trialId(), 0, 7), trial);
+            assertEquals(new RunningTrial(trial.trialId(), 0, 7, null), trial);
             study.complete(trial, 1.5, Map.of());
             assertEquals("mlp", study.userAttributes().get("task").asText());
         }
