@@ -16,6 +16,9 @@ module io.github.optlist {
     requires org.bytedeco.openblas;
     requires com.fasterxml.jackson.databind;
     requires com.fasterxml.jackson.dataformat.csv;
+    // The study database (io.github.optlist.search.study, not exported): its JDBC drivers, sqlite-jdbc and pgjdbc,
+    // are found by DriverManager as java.sql.Driver services, so no module requires them by name.
+    requires java.sql;
     requires static java.desktop;
     requires static info.picocli;
     requires static me.tongfei.progressbar;

@@ -5,6 +5,7 @@ import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -26,6 +27,7 @@ class ArchitectureTest {
     private static final String SEARCH = "io.github.optlist.search..";
     private static final String REPRODUCE = "io.github.optlist.reproduce..";
     private static final String CLI = "io.github.optlist.cli..";
+    private static final String STUDY = "io.github.optlist.search.study..";
 
     @ArchTest
     static final ArchRule packagesFormNoCycle = slices().matching("io.github.optlist.(**)").should()
@@ -56,6 +58,12 @@ class ArchitectureTest {
     @ArchTest
     static final ArchRule theSearchImportsNeitherReproduceNorCli = noClasses().that().resideInAPackage(SEARCH)
             .should().dependOnClassesThat().resideInAnyPackage(REPRODUCE, CLI);
+
+    /** The study database is framework-free: the core, internal, the JDK (JDBC among it) and Jackson. */
+    @ArchTest
+    static final ArchRule theStudyDatabaseImportsOnlyTheCoreInternalTheJdkAndJackson = classes().that()
+            .resideInAPackage(STUDY).should().onlyDependOnClassesThat().resideInAnyPackage(CORE, INTERNAL, STUDY,
+                    "java..", "javax..", "com.fasterxml.jackson..");
 
     @ArchTest
     static final ArchRule nothingImportsTheCommandLine = noClasses().that().resideOutsideOfPackage(CLI)

@@ -14,7 +14,7 @@ import io.github.optlist.search.Search;
 import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchSettings;
-import io.github.optlist.search.Shard;
+import io.github.optlist.search.Study;
 import io.github.optlist.search.tasks.BuiltInTasks;
 import io.github.optlist.search.tasks.SearchTask;
 import picocli.CommandLine;
@@ -246,14 +246,17 @@ public final class OptListCli implements Runnable {
         @Option(names = "--steps", required = true, description = "Training steps of every trial.")
         long steps;
 
-        @Option(names = "--out", required = true, description = "Folder for results.csv, results.jsonl, search.png.")
+        @Option(names = "--out", required = true, description = "Folder for the exports results.csv, results.jsonl"
+                + " and search.png; without --storage it also holds the study, study.db.")
         Path out;
+
+        @CommandLine.Mixin
+        StudyOptions studyOptions;
 
         @Option(names = "--start", defaultValue = "0", description = "First list index (default: ${DEFAULT-VALUE}).")
         int start;
 
-        @Option(names = "--shard", defaultValue = "0/1",
-                description = "Run shard I of N: the indices idx with idx %% N == I (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--shard", hidden = true, description = "Replaced by --storage.")
         String shard;
 
         @CommandLine.Mixin
@@ -264,39 +267,70 @@ public final class OptListCli implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            if (shard != null) {
+                throw new IllegalArgumentException("--shard is gone: start the same search on every machine with"
+                        + " --storage postgresql://USER@HOST:PORT/DB (or --storage sqlite:///PATH on one machine);"
+                        + " the workers share its trials (see docs/search.md)");
+            }
             requirePath("--out", out);
             SearchTask searchTask = BuiltInTasks.byName(task);
-            SearchSettings settings = new SearchSettings(task, steps, run.seed, start, trials, Shard.parse(shard),
+            SearchSettings settings = new SearchSettings(task, steps, run.seed, start, trials,
                     searchTask.direction(), run.divergence(), variantOption.variant, run.workers,
                     run.threadsPerWorker);
             settings = settings.toBuilder().blasThreads(run.blasThreads(settings.intraOpThreads())).build();
             PrintWriter console = spec.commandLine().getOut();
-            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, shard %s, %d worker(s)"
+            Study study = studyOptions.study(out);
+            console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, %d worker(s)"
                             + " of %d thread(s), OpenBLAS threads %s%n", task, settings.indices().size(), start, steps,
-                    run.seed, settings.shard(), run.workers, settings.intraOpThreads(),
+                    run.seed, run.workers, settings.intraOpThreads(),
                     settings.blasThreads() == 0 ? "left alone" : String.valueOf(settings.blasThreads()));
+            console.printf("study '%s' in %s%n", study.nameFor(settings), study.where());
             console.flush();
             SearchResult result;
             try (Progress progress = Progress.forConsole(console, settings.indices().size())) {
-                result = Search.run(settings, searchTask, out, progress);
+                result = Search.run(settings, searchTask, study, out, progress);
             }
             printSummary(console, result);
             return 0;
         }
     }
 
-    @Command(name = "report", description = "Rebuilds results.csv, results.jsonl and search.png from a folder,"
-            + " merging shard files (results.shard-I-of-N.jsonl).")
+    @Command(name = "report", description = "Writes results.csv, results.jsonl and search.png of a study (any time,"
+            + " also while workers run), or of a folder an earlier version wrote.")
     static final class ReportCommand implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Parameters(paramLabel = "DIR", description = "The folder of results files.")
+        @Parameters(paramLabel = "DIR", arity = "0..1", description = "A search folder: its study.db, or an earlier"
+                + " version's results files, merged.")
         Path folder;
+
+        @Option(names = "--storage", description = "The study's database, as Optuna's URL: sqlite:///PATH or"
+                + " postgresql://USER@HOST:PORT/DB.")
+        String storage;
+
+        @Option(names = "--study", description = "The study's name (needed when the database holds several).")
+        String studyName;
+
+        @Option(names = "--out", description = "Where the exports go (with --storage).")
+        Path out;
 
         @Override
         public Integer call() throws Exception {
-            printSummary(spec.commandLine().getOut(), SearchReport.rebuild(requirePath("DIR", folder)));
+            SearchResult result;
+            if (storage != null) {
+                if (folder != null || out == null) {
+                    throw new IllegalArgumentException("report --storage URL takes --out DIR, not a folder argument");
+                }
+                result = SearchReport.export(Study.at(storage, studyName), requirePath("--out", out));
+            } else {
+                if (folder == null || studyName != null || out != null) {
+                    throw new IllegalArgumentException("report takes a folder (report DIR), or --storage URL"
+                            + " [--study NAME] --out DIR");
+                }
+                result = SearchReport.rebuild(requirePath("DIR", folder));
+            }
+            printSummary(spec.commandLine().getOut(), result);
             return 0;
         }
     }

@@ -13,8 +13,10 @@ import io.github.optlist.search.FolderLock;
 import io.github.optlist.search.FolderLockedException;
 import io.github.optlist.search.ResultsFile;
 import io.github.optlist.search.SearchListener;
+import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchSettings;
+import io.github.optlist.search.Study;
 import io.github.optlist.search.Search;
 import io.github.optlist.search.TrialResult;
 
@@ -109,12 +111,11 @@ public final class Reproduce {
                     .seed(settings.seed()).divergence(settings.divergence())
                     .workers(settings.workers(), settings.threadsPerWorker())
                     .blasThreads(settings.blasThreads()).build();
-            ResultsFile.requireResumable(taskFolder(folder, task), search);
             searches.add(search);
         }
         int finished = 0;
-        for (ReproduceTask task : tasks) {
-            finished += finishedBefore(taskFolder(folder, task), protocol);
+        for (int t = 0; t < tasks.size(); t++) {
+            finished += Search.finished(searches.get(t), Study.in(taskFolder(folder, tasks.get(t)))).size();
         }
         int total = tasks.size() * protocol.planned().size();
         listener.searchStarted(total - finished, finished);
@@ -135,9 +136,9 @@ public final class Reproduce {
             ReproduceTask task = tasks.get(t);
             long steps = settings.stepsFor(task);
             listener.taskStarted(task.name(), t + 1, tasks.size(), steps);
-            ResultsFile results = Search.runTrials(searches.get(t), task.trial(), taskFolder(folder, task), perTask);
+            SearchResult results = Search.runTrials(searches.get(t), task.trial(), taskFolder(folder, task), perTask);
             Map<String, TrialResult> byLabel = new HashMap<>();
-            results.results().forEach(r -> byLabel.put(r.label(), r));
+            results.trials().forEach(r -> byLabel.put(r.label(), r));
             scores.add(Scoring.task(task.name(), steps, protocol, byLabel, rows));
         }
         BestOfK mean = Scoring.mean(scores);
@@ -167,16 +168,6 @@ public final class Reproduce {
     /** Where a task's trials go: {@code tasks/NAME} under the folder. */
     static Path taskFolder(Path folder, ReproduceTask task) {
         return folder.resolve("tasks").resolve(task.name());
-    }
-
-    /** How many of the protocol's trials an earlier run left in a task's folder. */
-    private static int finishedBefore(Path taskFolder, Protocol protocol) throws IOException {
-        Path jsonl = taskFolder.resolve(ResultsFile.stem(io.github.optlist.search.Shard.ALL) + ".jsonl");
-        if (!Files.exists(jsonl)) {
-            return 0;
-        }
-        ResultsFile file = ResultsFile.read(jsonl);
-        return (int) protocol.planned().stream().map(Candidate::label).filter(file::isFinished).count();
     }
 
     private static void writeTable(Path csv, Path jsonl, List<Row> rows) throws IOException {

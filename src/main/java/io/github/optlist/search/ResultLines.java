@@ -11,7 +11,7 @@ import java.util.Map;
 
 /**
  * The checks of a results file's lines beyond their syntax ({@link ResultsFile#read}): a line that contradicts
- * itself or the list, and, on a resume, a line that is not one of the search's trials as it runs them.
+ * itself or the list, and, on an import, a trial that ran other than the search runs it.
  */
 final class ResultLines {
 
@@ -19,38 +19,22 @@ final class ResultLines {
     }
 
     /**
-     * Refuses, naming {@code jsonl} and the line ({@code lineOf}, by label), a result that is not one of
-     * {@code settings}' trials (of its shard) exactly as the search runs it; {@code edited} ends the message.
+     * Refuses, naming {@code folder}, a result of one of {@code settings}' candidates that ran other than the search
+     * runs it (another index, variant or configuration under the same label): importing it would give the study a
+     * trial of another candidate under this one's label.
      */
-    static void requireTrialsOf(Path jsonl, Collection<TrialResult> results, Map<String, Integer> lineOf,
-                                SearchSettings settings, String edited) {
+    static void requireSameTrials(Path folder, Collection<TrialResult> results, SearchSettings settings) {
         Map<String, Candidate> trials = new HashMap<>();
-        settings.shardCandidates().forEach(c -> trials.put(c.label(), c));
+        settings.allCandidates().forEach(c -> trials.put(c.label(), c));
         for (TrialResult result : results) {
             Candidate candidate = trials.get(result.label());
-            String at = jsonl + " line " + lineOf.get(result.label()) + " holds trial " + result.label();
-            if (candidate == null) {
-                throw new IllegalArgumentException(at + ", which is not one of this search's trials ("
-                        + describeTrials(settings) + "): the file was edited, or written by a search over other"
-                        + " trials; resume with settings that include that trial, delete that line, or write to"
+            String differences = candidate == null ? "" : differences(result, candidate);
+            if (!differences.isEmpty()) {
+                throw new IllegalArgumentException(folder + " holds trial " + result.label() + " other than this"
+                        + " search runs it (" + differences + "): search with the same candidates, or write to"
                         + " another folder");
             }
-            String differences = differences(result, candidate);
-            if (!differences.isEmpty()) {
-                throw new IllegalArgumentException(at + " other than this search runs it (" + differences + ")"
-                        + edited);
-            }
         }
-    }
-
-    private static String describeTrials(SearchSettings s) {
-        if (s.candidates().isEmpty()) {
-            return "list entries " + s.start() + " to " + (s.start() + s.trials() - 1) + " under " + s.variant()
-                    + (s.shard().isAll() ? "" : ", those of shard " + s.shard() + " (idx % " + s.shard().count()
-                    + " == " + s.shard().index() + ")");
-        }
-        return s.candidates().size() + " explicit candidates"
-                + (s.shard().isAll() ? "" : ", those of shard " + s.shard() + " by position");
     }
 
     /** How a result differs from the trial of {@code candidate}, as {@code field line's vs search's}. */

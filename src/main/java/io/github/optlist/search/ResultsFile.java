@@ -27,19 +27,19 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A search's results on disk, written as trials finish so a killed search resumes where it stopped.
+ * A search's results files: the exports a search writes from its study, and the files earlier versions wrote as
+ * trials finished (which a study imports).
  *
- * <p>{@code results.jsonl} (for shard I of N: {@code results.shard-I-of-N.jsonl}) is JSON Lines: a
- * {@link ResultsHeader}, then one {@link TrialResult} per line in the order trials finished, with the configuration
- * that ran and the loss curve. {@code results.csv} beside it is the same table sorted by index, the configuration
- * in columns and without curves, rewritten after every trial. Trials are told apart by their candidate's label.
- * A line cut short by a kill is dropped when the file is opened again.
+ * <p>{@code results.jsonl} (an earlier version's shard I of N: {@code results.shard-I-of-N.jsonl}) is JSON Lines: a
+ * {@link ResultsHeader}, then one {@link TrialResult} per line, with the configuration that ran and the loss curve.
+ * {@code results.csv} beside it is the same table sorted by index, the configuration in columns and without curves.
+ * Trials are told apart by their candidate's label. A line cut short by a kill is ignored.
  *
  * <p>A file read back is checked before anything uses it, since it may have been edited by hand: every line must be
  * a whole trial result (no missing or null value), no trial may have two lines, and each line must agree with
  * itself and with the list (a list index in {@code [0, 1000)} or {@link Candidate#CUSTOM}, a label of the form
- * {@code taskset-3} on that entry under that variant, a list entry's configuration as the list gives it). A resume
- * also checks each line against the search's own trials. A refusal names the file, the line (counted from 1, the
+ * {@code taskset-3} on that entry under that variant, a list entry's configuration as the list gives it). A refusal
+ * names the file, the line (counted from 1, the
  * header being line 1) and what is wrong, and happens before anything is written.
  *
  * <p>Every I/O error names the operation, the file and the cause ({@link Messages#ioFailure}).
@@ -66,108 +66,12 @@ public final class ResultsFile {
     static final Comparator<TrialResult> BY_INDEX = Comparator.comparingInt(TrialResult::index)
             .thenComparing(TrialResult::label);
 
-    private final Path jsonl;
-    private final Path csv;
     private final ResultsHeader header;
     private final Map<String, TrialResult> results;
-    /** The line (from 1) each result read from the file is on; results appended since are not in it. */
-    private final Map<String, Integer> lineOf;
 
-    private ResultsFile(Path jsonl, ResultsHeader header, Map<String, TrialResult> results,
-                        Map<String, Integer> lineOf) {
-        this.jsonl = jsonl;
-        this.csv = siblingCsv(jsonl);
+    private ResultsFile(ResultsHeader header, Map<String, TrialResult> results) {
         this.header = header;
         this.results = results;
-        this.lineOf = lineOf;
-    }
-
-    /** The stem of the results files of {@code shard}: {@code results} or {@code results.shard-I-of-N}. */
-    public static String stem(Shard shard) {
-        return shard.isAll() ? "results" : "results.shard-" + shard.index() + "-of-" + shard.count();
-    }
-
-    /** The results lines of {@code header}'s shard in {@code folder}. */
-    static Path jsonlOf(Path folder, ResultsHeader header) {
-        return folder.resolve(stem(Shard.parse(header.shard())) + ".jsonl");
-    }
-
-    /**
-     * Refuses to resume into {@code folder} when its results file for {@code header}'s shard holds results of other
-     * settings, or is not a sound results file ({@link #read}); reads only, so a refused resume leaves every file as
-     * it was. Checks the header, not the trials: {@link #requireResumable(Path, SearchSettings)} checks both.
-     *
-     * @throws IllegalArgumentException if the file holds results of other settings, or is not a results file
-     * @throws IOException              if it cannot be read, naming it
-     */
-    public static void requireResumable(Path folder, ResultsHeader header) throws IOException {
-        Path jsonl = jsonlOf(folder, header);
-        if (Files.exists(jsonl)) {
-            requireSameSearch(jsonl, read(jsonl).header, header);
-        }
-    }
-
-    /**
-     * Refuses to resume {@code settings} in {@code folder} when {@link Search#run} would: its results file for the
-     * settings' shard holds results of other settings, is not a sound results file ({@link #read}), or has a line
-     * that is not one of the search's trials as the search runs it (another label, or the same label with another
-     * index, variant or configuration). Reads only, so a refused resume leaves every file as it was.
-     *
-     * @throws IllegalArgumentException if the file holds results of other settings or other trials, or is not a
-     *                                  results file, naming it (and the line)
-     * @throws IOException              if it cannot be read, naming it
-     */
-    public static void requireResumable(Path folder, SearchSettings settings) throws IOException {
-        if (folder == null || settings == null) {
-            throw new IllegalArgumentException("folder and settings must not be null");
-        }
-        ResultsHeader header = ResultsHeader.of(settings);
-        Path jsonl = jsonlOf(folder, header);
-        if (Files.exists(jsonl)) {
-            ResultsFile existing = read(jsonl);
-            requireSameSearch(jsonl, existing.header, header);
-            existing.requireTrialsOf(settings);
-        }
-    }
-
-    /** Refuses a line that is not one of {@code settings}' trials (of its shard) exactly as the search runs it. */
-    private void requireTrialsOf(SearchSettings settings) {
-        ResultLines.requireTrialsOf(jsonl, results.values(), lineOf, settings, EDITED);
-    }
-
-    private static void requireSameSearch(Path jsonl, ResultsHeader existing, ResultsHeader requested) {
-        String differences = existing.differences(requested);
-        if (!differences.isEmpty()) {
-            throw new IllegalArgumentException(jsonl + " holds results of another search (" + differences
-                    + "); resume with the same settings or write to another folder");
-        }
-    }
-
-    /**
-     * Opens the results of {@code settings}' shard in {@code folder} (which exists), creating the file if absent.
-     * The file is checked as {@link #requireResumable(Path, SearchSettings)} does before anything is written: a
-     * refused resume leaves the file byte for byte as it was, a last line cut short by a kill included; an accepted
-     * one cuts that line.
-     *
-     * @throws IllegalArgumentException if the folder holds results written with other settings or of other trials,
-     *                                  or a results file that is damaged or contradicts itself
-     */
-    static ResultsFile openOrCreate(Path folder, SearchSettings settings) throws IOException {
-        ResultsHeader header = ResultsHeader.of(settings);
-        Path jsonl = jsonlOf(folder, header);
-        if (!Files.exists(jsonl)) {
-            try {
-                Files.writeString(jsonl, JSON.writeValueAsString(header) + "\n", StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw Messages.ioFailure("write", jsonl, e);
-            }
-            return new ResultsFile(jsonl, header, new LinkedHashMap<>(), Map.of());
-        }
-        ResultsFile existing = read(jsonl);
-        requireSameSearch(jsonl, existing.header, header);
-        existing.requireTrialsOf(settings);
-        dropCutLine(jsonl);
-        return existing;
     }
 
     /**
@@ -193,7 +97,7 @@ public final class ResultsFile {
         } catch (IOException e) {
             throw Messages.ioFailure("read", jsonl, e);
         }
-        // A last line without its newline was cut short by a kill: it is not a result (openOrCreate drops it).
+        // A last line without its newline was cut short by a kill: it is not a result.
         List<String> lines = text.substring(0, text.lastIndexOf('\n') + 1).lines().toList();
         if (lines.isEmpty()) {
             throw new IllegalArgumentException(jsonl + " is empty, not a results file; delete it to start the"
@@ -241,7 +145,7 @@ public final class ResultsFile {
                 results.put(result.label(), result);
             }
         }
-        return new ResultsFile(jsonl, header, results, lineOf);
+        return new ResultsFile(header, results);
     }
 
     /** Jackson's reason without its location, which counts within the line, not the file. */
@@ -256,25 +160,8 @@ public final class ResultsFile {
     }
 
     /** The results, sorted by list index (custom configurations first), then label. */
-    public synchronized List<TrialResult> results() {
+    public List<TrialResult> results() {
         return results.values().stream().sorted(BY_INDEX).toList();
-    }
-
-    /** Whether the candidate labelled {@code label} has a result. */
-    public synchronized boolean isFinished(String label) {
-        return results.containsKey(label);
-    }
-
-    /** Appends one result and rewrites the CSV table. */
-    synchronized void append(TrialResult result) throws IOException {
-        try {
-            Files.writeString(jsonl, JSON.writeValueAsString(result) + "\n", StandardCharsets.UTF_8,
-                    StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw Messages.ioFailure("append to", jsonl, e);
-        }
-        results.putIfAbsent(result.label(), result);
-        writeCsv(csv, results());
     }
 
     /** Writes {@code results.csv}-style table of {@code results}, written aside then renamed. */
@@ -306,29 +193,6 @@ public final class ResultsFile {
             throw Messages.ioFailure("create folder", folder, e);
         }
         AtomicFile.writeString(file, "the results", text);
-    }
-
-    static Path siblingCsv(Path jsonl) {
-        String name = jsonl.getFileName().toString();
-        return jsonl.resolveSibling(name.substring(0, name.length() - ".jsonl".length()) + ".csv");
-    }
-
-    /** Cuts a last line left without its newline by a kill in the middle of a write. */
-    private static void dropCutLine(Path jsonl) throws IOException {
-        try {
-            byte[] bytes = Files.readAllBytes(jsonl);
-            int end = bytes.length;
-            while (end > 0 && bytes[end - 1] != '\n') {
-                end--;
-            }
-            if (end < bytes.length) {
-                try (FileChannel channel = FileChannel.open(jsonl, StandardOpenOption.WRITE)) {
-                    channel.truncate(end);
-                }
-            }
-        } catch (IOException e) {
-            throw Messages.ioFailure("cut the torn last line of", jsonl, e);
-        }
     }
 
     /**

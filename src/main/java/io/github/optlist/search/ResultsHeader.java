@@ -32,7 +32,7 @@ public record ResultsHeader(String format, String task, long trainingSteps, long
     /** The header of a search with these settings, run by this code version. */
     public static ResultsHeader of(SearchSettings s) {
         return new ResultsHeader(FORMAT, s.task(), s.trainingSteps(), s.seed(), s.direction(),
-                s.divergence().factor(), s.divergence().graceSteps(), s.variant(), s.shard().toString(),
+                s.divergence().factor(), s.divergence().graceSteps(), s.variant(), Shard.ALL.toString(),
                 Version.get());
     }
 
@@ -44,6 +44,17 @@ public record ResultsHeader(String format, String task, long trainingSteps, long
 
     /** What differs between this header and {@code other}, ignoring the shard; empty when they agree. */
     public String differences(ResultsHeader other) {
+        String besides = differencesBesidesVersion(other);
+        StringBuilder out = new StringBuilder(besides);
+        compare(out, "codeVersion", codeVersion, other.codeVersion);
+        return out.toString();
+    }
+
+    /**
+     * What differs between this header and {@code other}, ignoring the shard and the code version; empty when they
+     * agree: the settings that make two searches' objectives comparable.
+     */
+    String differencesBesidesVersion(ResultsHeader other) {
         StringBuilder out = new StringBuilder();
         compare(out, "format", format, other.format);
         compare(out, "task", task, other.task);
@@ -53,7 +64,6 @@ public record ResultsHeader(String format, String task, long trainingSteps, long
         compare(out, "divergenceFactor", divergenceFactor, other.divergenceFactor);
         compare(out, "divergenceGrace", divergenceGrace, other.divergenceGrace);
         compare(out, "variant", variant, other.variant);
-        compare(out, "codeVersion", codeVersion, other.codeVersion);
         return out.toString();
     }
 

@@ -46,120 +46,80 @@ public final class Search {
     }
 
     /**
-     * Runs the trials of {@code settings} not yet in {@code folder}, with {@code settings.workers()} at once.
-     * An unsharded search ends by writing {@code results.csv}, {@code results.jsonl} and (with XChart) {@code
-     * search.png};
-     * a shard writes its own results files, which {@link SearchReport#rebuild} merges.
-     *
-     * <p>The search holds a {@link FolderLock} while it runs: the folder's {@value FolderLock#MAIN} when unsharded,
-     * the shard's own lock file otherwise (so the shards of one folder run at the same time). A resume checks the
-     * folder's results header against {@code settings} before it writes anything.
-     *
-     * @throws IllegalArgumentException if an argument is null, or {@code folder} is a file, holds results of other
-     *                                  settings or of trials that are not this search's as it runs them, or a
-     *                                  results file that is damaged or contradicts itself
-     *                                  ({@link ResultsFile#requireResumable(Path, SearchSettings)}, naming the file
-     *                                  and line; nothing is written then)
-     * @throws FolderLockedException    if another search, reproduce run or report writes to the same files
-     * @throws IOException              if results cannot be written, naming the operation, the file and the cause
+     * Runs the search in {@code folder}: its study is {@code folder/study.db} ({@link Study#in}), and the exports
+     * are written there at the end. See {@link #run(SearchSettings, Trial, Study, Path, SearchListener)}.
      */
     public static SearchResult run(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
             throws IOException {
-        requireArguments(settings, trial, folder, listener);
-        try (FolderLock lock = lock(folder, settings.shard(), "search")) {
-            ResultsFile file = runLocked(settings, trial, folder, listener);
-            if (settings.shard().isAll()) {
-                return SearchReport.write(folder, file.header(), file.results());
-            }
-            Path jsonl = ResultsFile.jsonlOf(folder, file.header());
-            Path csv = ResultsFile.siblingCsv(jsonl);
-            // An empty shard, or one whose trials all ran before the CSV existed, has no table to name.
-            return new SearchResult(file.header(), file.results(), Files.exists(csv) ? List.of(csv, jsonl)
-                    : List.of(jsonl));
-        }
+        return run(settings, trial, Study.in(folder), folder, listener);
     }
 
     /**
-     * Runs the trials of {@code settings} not yet in {@code folder}, as {@link #run} does (holding the same lock),
-     * but writes only the results lines and table of the shard ({@code results.jsonl} and {@code results.csv} when
-     * unsharded), no plot: for callers that draw their own report, such as {@code Reproduce}.
+     * Runs the search as one worker of {@code study}: joins the study (creating it when new), enqueues the
+     * candidates of {@code settings} the study has no trial of, and runs waiting trials with
+     * {@code settings.workers()} threads until none is left, then writes {@code results.csv}, {@code results.jsonl}
+     * and (with XChart) {@code search.png} of every finished trial of the study into {@code out}. Any number of
+     * workers may run the same search on one study, on one machine or many: no trial runs twice, and a trial whose
+     * worker died (no heartbeat for {@link Study#gracePeriod()}) is enqueued again by the next worker that looks.
+     * Run it again after a kill: finished trials are kept.
      *
-     * @return the results file, holding every trial finished in {@code folder} (earlier runs' included)
+     * <p>A folder of results files written by an earlier version ({@code results.jsonl},
+     * {@code results.shard-I-of-N.jsonl}) is imported into a study that has no trial yet, every trial kept.
+     *
+     * @throws IllegalArgumentException if an argument is null, {@code out} is a file, the study holds another
+     *                                  search's settings (naming each difference) or {@code out} holds results of
+     *                                  another search; nothing is written then
+     * @throws IOException              if the database is unreachable or fails, or the exports cannot be written,
+     *                                  naming the operation and the cause
+     */
+    public static SearchResult run(SearchSettings settings, Trial trial, Study study, Path out,
+                                   SearchListener listener) throws IOException {
+        requireArguments(settings, trial, study, out, listener);
+        LegacyResults.importInto(out, settings, study);
+        List<TrialResult> results = StudySearch.run(settings, trial, study, listener);
+        return SearchReport.write(out, ResultsHeader.of(settings), results);
+    }
+
+    /**
+     * Runs the search as {@link #run(SearchSettings, Trial, Study, Path, SearchListener)} does, with the study in
+     * {@code folder}, but writes only {@code results.csv} and {@code results.jsonl} there, no plot: for callers that
+     * draw their own report, such as {@code Reproduce}.
+     *
      * @throws IllegalArgumentException as {@link #run}
-     * @throws FolderLockedException    as {@link #run}
      * @throws IOException              as {@link #run}
      */
-    public static ResultsFile runTrials(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
+    public static SearchResult runTrials(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
             throws IOException {
-        requireArguments(settings, trial, folder, listener);
-        try (FolderLock lock = lock(folder, settings.shard(), "search")) {
-            return runLocked(settings, trial, folder, listener);
-        }
+        Study study = Study.in(folder);
+        requireArguments(settings, trial, study, folder, listener);
+        LegacyResults.importInto(folder, settings, study);
+        List<TrialResult> results = StudySearch.run(settings, trial, study, listener);
+        return SearchReport.writeTables(folder, ResultsHeader.of(settings), results);
     }
 
-    /** The lock of the files a search of {@code shard} writes in {@code folder}. */
-    static FolderLock lock(Path folder, Shard shard, String operation) throws IOException {
-        return shard.isAll() ? FolderLock.acquire(folder, operation)
-                : FolderLock.acquire(folder, "." + ResultsFile.stem(shard).substring("results.".length()) + ".lock",
-                operation + " shard " + shard);
+    /**
+     * The labels of the candidates of {@code settings} whose trials {@code study} has finished (or, before the study
+     * exists, an earlier version's results files beside its SQLite file hold): what a run of the search would not run
+     * again. Reads only.
+     *
+     * @throws IllegalArgumentException if an argument is null, or the study holds another search's settings
+     * @throws IOException              if the database or the files cannot be read
+     */
+    public static java.util.Set<String> finished(SearchSettings settings, Study study) throws IOException {
+        if (settings == null || study == null) {
+            throw new IllegalArgumentException("settings and study must not be null");
+        }
+        return StudySearch.finished(settings, study);
     }
 
-    private static void requireArguments(SearchSettings settings, Trial trial, Path folder, SearchListener listener) {
-        if (settings == null || trial == null || folder == null || listener == null) {
-            throw new IllegalArgumentException("settings, trial, folder and listener must not be null");
+    private static void requireArguments(SearchSettings settings, Trial trial, Study study, Path out,
+                                         SearchListener listener) {
+        if (settings == null || trial == null || study == null || out == null || listener == null) {
+            throw new IllegalArgumentException("settings, trial, study, out and listener must not be null");
         }
-    }
-
-    private static ResultsFile runLocked(SearchSettings settings, Trial trial, Path folder, SearchListener listener)
-            throws IOException {
-        ResultsFile file = ResultsFile.openOrCreate(folder, settings);
-        List<Candidate> mine = settings.shardCandidates();
-        List<Candidate> pending = mine.stream().filter(c -> !file.isFinished(c.label())).toList();
-        listener.searchStarted(pending.size(), mine.size() - pending.size());
-        ExecutorService workers = Executors.newFixedThreadPool(settings.workers(), runnable -> {
-            Thread thread = new Thread(runnable, "opt-list-search-worker");
-            thread.setDaemon(true);
-            return thread;
-        });
-        try (BlasThreads blas = BlasThreads.set(settings.blasThreads())) {
-            // Set when something other than a trial failure (an Error, a full disk) stops the search: the trials
-            // not yet started are then left for a resume instead of being run.
-            AtomicBoolean stopping = new AtomicBoolean();
-            List<Future<?>> running = new ArrayList<>();
-            for (Candidate candidate : pending) {
-                running.add(workers.submit(() -> {
-                    if (stopping.get()) {
-                        return;
-                    }
-                    try {
-                        set_num_threads(settings.intraOpThreads());
-                        TrialResult result = runOne(settings, trial, candidate, listener);
-                        file.append(result);
-                        listener.trialFinished(result);
-                    } catch (IOException e) {
-                        stopping.set(true);
-                        throw new UncheckedIOException(e);
-                    } catch (RuntimeException | Error e) {
-                        stopping.set(true);
-                        throw e;
-                    }
-                }));
-            }
-            for (Future<?> future : running) {
-                future.get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("search interrupted", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof UncheckedIOException io) {
-                throw io.getCause();
-            }
-            throw new IllegalStateException("search worker failed", e.getCause());
-        } finally {
-            workers.shutdownNow();
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IllegalArgumentException(out + " is a file, not a folder");
         }
-        return file;
     }
 
     /**
@@ -202,9 +162,10 @@ public final class Search {
     }
 
     /** Runs one trial, turning every way it can end into a result. */
-    static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener) {
+    static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener,
+                              TrialContext.Progress progress) {
         TrialContext context = new TrialContext(candidate, settings.trainingSteps(), settings.seed(),
-                settings.divergence(), listener);
+                settings.divergence(), listener, progress);
         long started = System.nanoTime();
         TrialStatus status;
         double objective = Double.NaN;

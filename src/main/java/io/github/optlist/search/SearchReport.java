@@ -11,29 +11,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Rebuilds a search's table, result lines and plot from a folder of results files, merging shards. */
+/** A search's exports: its table, result lines and plot, written from its study (or an earlier version's files). */
 public final class SearchReport {
 
     private SearchReport() {
     }
 
     /**
-     * Merges every results file in {@code folder}, {@code results.jsonl} and each {@code results.shard-I-of-N.jsonl},
-     * by trial, and writes {@code results.csv}, {@code results.jsonl} and, when XChart is on the class path,
-     * {@code search.png} there. No finished trial of any file is dropped: a trial found in several files with the
-     * same result counts once (a report's own {@code results.jsonl} repeats the shards' trials), and a later
-     * unsharded search that added trials to {@code results.jsonl} keeps them. Holds the folder's
-     * {@link FolderLock} while it reads and writes; a running shard's finished trials are included as far as they
-     * are written.
+     * Writes the exports of the study in {@code folder}'s {@code study.db} there: {@code results.csv},
+     * {@code results.jsonl} and, when XChart is on the class path, {@code search.png}. A folder written by an earlier
+     * version, without {@code study.db}, has its results files merged by trial instead (a trial found in several
+     * files with the same result counts once).
      *
-     * @throws IllegalArgumentException if the folder does not exist or holds no results, if the files come from
-     *                                  different searches or shard files from different shard counts, if two
-     *                                  files hold different results for one trial (naming both), or if a file is
-     *                                  damaged, has two lines for one trial or a line that contradicts itself or
-     *                                  the list ({@link ResultsFile#read}, naming the file and line); nothing is
-     *                                  written then
-     * @throws FolderLockedException    if a search, reproduce run or report writes the folder's own files
-     * @throws IOException              if a file cannot be read or written, naming it
+     * @throws IllegalArgumentException if the folder does not exist or holds neither a study nor results, if its
+     *                                  database holds several studies, or if results files come from different
+     *                                  searches, hold different results for one trial (naming both) or are damaged
+     *                                  ({@link ResultsFile#read}, naming the file and line); nothing is written then
+     * @throws IOException              if a file or the database cannot be read or written, naming it
      */
     public static SearchResult rebuild(Path folder) throws IOException {
         if (folder == null) {
@@ -43,54 +37,33 @@ public final class SearchReport {
             throw new IllegalArgumentException(folder + (Files.exists(folder) ? " is a file, not a folder"
                     : " does not exist"));
         }
+        if (Files.exists(folder.resolve(Study.FILE))) {
+            return export(Study.in(folder), folder);
+        }
         try (FolderLock lock = FolderLock.acquire(folder, "report")) {
-            List<Path> files = ResultsFile.filesIn(folder);
-            ResultsHeader header = null;
-            Path first = null;
-            Map<String, TrialResult> merged = new LinkedHashMap<>();
-            Map<String, Path> source = new HashMap<>();
-            Path firstShard = null;
-            int shardCount = -1;
-            for (Path file : files) {
-                ResultsFile results = ResultsFile.read(file);
-                Shard shard = Shard.parse(results.header().shard());
-                if (header == null) {
-                    header = results.header();
-                    first = file;
-                } else {
-                    String differences = header.differences(results.header());
-                    if (!differences.isEmpty()) {
-                        throw new IllegalArgumentException(file + " comes from another search than " + first
-                                + " (" + differences + ")");
-                    }
-                }
-                if (!shard.isAll()) {
-                    if (firstShard == null) {
-                        firstShard = file;
-                        shardCount = shard.count();
-                    } else if (shard.count() != shardCount) {
-                        throw new IllegalArgumentException(file + " is a shard of " + shard.count() + ", "
-                                + firstShard + " of " + shardCount);
-                    }
-                }
-                for (TrialResult result : results.results()) {
-                    TrialResult before = merged.putIfAbsent(result.label(), result);
-                    if (before != null && !before.equals(result)) {
-                        throw new IllegalArgumentException("trial " + result.label() + " has two different results,"
-                                + " in " + source.get(result.label()) + " (" + brief(before) + ") and in " + file
-                                + " (" + brief(result) + "); move away the file whose result you do not want");
-                    }
-                    source.putIfAbsent(result.label(), file);
-                }
-            }
-            List<TrialResult> trials = new ArrayList<>(merged.values());
-            trials.sort(ResultsFile.BY_INDEX);
-            return write(folder, header.withShard(Shard.ALL), trials);
+            LegacyResults.Merged merged = LegacyResults.merge(folder);
+            return write(folder, merged.header(), merged.trials());
         }
     }
 
-    private static String brief(TrialResult r) {
-        return r.status() + ", objective " + r.objective();
+    /**
+     * Writes the exports of {@code study} into {@code out} ({@code results.csv}, {@code results.jsonl} and, with
+     * XChart, {@code search.png}): every finished trial, the latest of a retried one. It may run at any time, while
+     * workers run: it shows the trials finished so far. A study without a name ({@link Study#in}) must be the only
+     * one of its database.
+     *
+     * @throws IllegalArgumentException if an argument is null, the study does not exist or holds no search's
+     *                                  settings, or its database holds several studies and none is named (naming
+     *                                  them)
+     * @throws IOException              if the database is unreachable or fails, or the exports cannot be written
+     */
+    public static SearchResult export(Study study, Path out) throws IOException {
+        if (study == null || out == null) {
+            throw new IllegalArgumentException("study and out must not be null");
+        }
+        StudyExport export = StudyExport.read(study);
+        Files.createDirectories(out);
+        return write(out, export.header(), export.trials());
     }
 
     /**
@@ -99,24 +72,32 @@ public final class SearchReport {
      * written, the result's files do not list it, and a warning says how to get it.
      */
     static SearchResult write(Path folder, ResultsHeader header, List<TrialResult> trials) throws IOException {
-        Path jsonl = folder.resolve("results.jsonl");
-        Path csv = folder.resolve("results.csv");
         Path png = folder.resolve("search.png");
-        ResultsFile.writeJsonl(jsonl, header, trials);
-        ResultsFile.writeCsv(csv, trials);
+        SearchResult tables = writeTables(folder, header, trials);
         if (!plotAvailable()) {
             System.getLogger(SearchReport.class.getName()).log(System.Logger.Level.WARNING,
                     "search.png not written: XChart is not on the class path (add org.knowm.xchart:xchart "
                             + "3.8.8 to your project to get the plot; results.csv and results.jsonl are complete)");
-            return new SearchResult(header, trials, List.of(csv, jsonl));
+            return tables;
         }
-        SearchResult result = new SearchResult(header, trials, List.of(csv, jsonl, png));
+        List<Path> files = new ArrayList<>(tables.files());
+        files.add(png);
+        SearchResult result = new SearchResult(header, trials, files);
         try {
             SearchPlot.write(result, png);
         } catch (IOException e) {
             throw Messages.ioFailure("write plot", png, e);
         }
         return result;
+    }
+
+    /** Writes {@code results.csv} and {@code results.jsonl} of complete results into {@code folder}. */
+    static SearchResult writeTables(Path folder, ResultsHeader header, List<TrialResult> trials) throws IOException {
+        Path jsonl = folder.resolve("results.jsonl");
+        Path csv = folder.resolve("results.csv");
+        ResultsFile.writeJsonl(jsonl, header, trials);
+        ResultsFile.writeCsv(csv, trials);
+        return new SearchResult(header, trials, List.of(csv, jsonl));
     }
 
     /**

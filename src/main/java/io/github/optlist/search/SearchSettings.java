@@ -12,7 +12,7 @@ import java.util.stream.IntStream;
 /**
  * What a search runs: a task name, the training length, the seed, which candidates (by default {@code trials} list
  * indices from {@code start}, in list order, under {@code variant}; or an explicit list of {@link Candidate}s),
- * those of {@code shard}, how trials are judged, and how many run at once.
+ * how trials are judged, and how many run at once.
  *
  * @param task             names the task; recorded in the results so a resume on another task is refused
  * @param trainingSteps    training length of every trial, {@code > 0}
@@ -20,7 +20,6 @@ import java.util.stream.IntStream;
  * @param start            first list index, in {@code [0, OptList.size())}; 0 with explicit candidates
  * @param trials           number of list indices from {@code start}, at least 1, at most to the end of the list;
  *                         the number of explicit candidates when there are some
- * @param shard            which of the candidates this process runs
  * @param direction        whether lower or higher objectives are better
  * @param divergence       when a trial is stopped early
  * @param variant          the list variant of the list indices from {@code start} (explicit candidates carry
@@ -37,7 +36,7 @@ import java.util.stream.IntStream;
  *                         applies to everything else the process runs meanwhile. The command line sets it to
  *                         {@link #intraOpThreads()}.
  */
-public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
+public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials,
                              Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
                              int threadsPerWorker, List<Candidate> candidates, int blasThreads) {
 
@@ -77,8 +76,8 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
                 }
             }
         }
-        if (shard == null || direction == null || divergence == null || variant == null) {
-            throw new IllegalArgumentException("shard, direction, divergence and variant must not be null");
+        if (direction == null || divergence == null || variant == null) {
+            throw new IllegalArgumentException("direction, divergence and variant must not be null");
         }
         requireWorkers(workers, threadsPerWorker);
         if (blasThreads < 0) {
@@ -87,10 +86,10 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
     }
 
     /** Settings that leave OpenBLAS's thread count alone ({@code blasThreads} 0). */
-    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
+    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials,
                           Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
                           int threadsPerWorker, List<Candidate> candidates) {
-        this(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant, workers,
+        this(task, trainingSteps, seed, start, trials, direction, divergence, variant, workers,
                 threadsPerWorker, candidates, 0);
     }
 
@@ -110,15 +109,15 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
     }
 
     /** Settings over list indices, without explicit candidates. */
-    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials, Shard shard,
+    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials,
                           Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
                           int threadsPerWorker) {
-        this(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant, workers,
+        this(task, trainingSteps, seed, start, trials, direction, divergence, variant, workers,
                 threadsPerWorker, List.of());
     }
 
     /**
-     * Settings with the defaults: seed 0, from index 0, unsharded, minimizing, default divergence, TASKSET, one worker.
+     * Settings with the defaults: seed 0, from index 0, minimizing, default divergence, TASKSET, one worker.
      */
     public static SearchSettings of(String task, long trainingSteps, int trials) {
         return builder(task, trainingSteps, trials).build();
@@ -149,7 +148,6 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         Builder b = new Builder(task, trainingSteps, trials);
         b.seed = seed;
         b.start = start;
-        b.shard = shard;
         b.direction = direction;
         b.divergence = divergence;
         b.variant = variant;
@@ -167,7 +165,6 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         private final int trials;
         private long seed;
         private int start;
-        private Shard shard = Shard.ALL;
         private Direction direction = Direction.MINIMIZE;
         private DivergenceRule divergence = DivergenceRule.DEFAULT;
         private ListVariant variant = ListVariant.TASKSET;
@@ -191,12 +188,6 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         /** The first list index. */
         public Builder start(int value) {
             start = value;
-            return this;
-        }
-
-        /** The shard this process runs. */
-        public Builder shard(Shard value) {
-            shard = value;
             return this;
         }
 
@@ -237,14 +228,14 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
          * @throws IllegalArgumentException as the record's constructor
          */
         public SearchSettings build() {
-            return new SearchSettings(task, trainingSteps, seed, start, trials, shard, direction, divergence, variant,
+            return new SearchSettings(task, trainingSteps, seed, start, trials, direction, divergence, variant,
                     workers, threadsPerWorker, candidates, blasThreads);
         }
     }
 
     /**
-     * Every candidate of the search, whichever shard runs it: the explicit candidates, or the list indices from
-     * {@code start} under {@code variant}.
+     * Every candidate of the search, in order: the explicit candidates, or the list indices from {@code start} under
+     * {@code variant}.
      */
     public List<Candidate> allCandidates() {
         if (!candidates.isEmpty()) {
@@ -253,21 +244,9 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         return IntStream.range(start, start + trials).mapToObj(i -> Candidate.listEntry(i, variant)).toList();
     }
 
-    /**
-     * The candidates this process runs, in order: those of {@link #shard()}, by list index
-     * ({@code idx % N == I}) for list indices from {@code start}, by position for explicit candidates.
-     */
-    public List<Candidate> shardCandidates() {
-        List<Candidate> all = allCandidates();
-        if (candidates.isEmpty()) {
-            return all.stream().filter(c -> shard.contains(c.index())).toList();
-        }
-        return IntStream.range(0, all.size()).filter(shard::contains).mapToObj(all::get).toList();
-    }
-
-    /** The list indices this process runs, in order; {@link Candidate#CUSTOM} for custom candidates. */
+    /** The list indices of the search, in order; {@link Candidate#CUSTOM} for custom candidates. */
     public List<Integer> indices() {
-        return shardCandidates().stream().map(Candidate::index).toList();
+        return allCandidates().stream().map(Candidate::index).toList();
     }
 
     /** The intra-op threads each worker uses: as set, or the available cores divided among the workers. */

@@ -22,13 +22,15 @@ public final class TrialContext {
     private final long seed;
     private final DivergenceRule divergence;
     private final SearchListener listener;
+    private final Progress progress;
     private final List<LossPoint> curve = new ArrayList<>();
     private double firstLoss = Double.NaN;
     private long reports;
 
     TrialContext(Candidate candidate, long trainingSteps, long seed, DivergenceRule divergence,
-                 SearchListener listener) {
+                 SearchListener listener, Progress progress) {
         this.candidate = candidate;
+        this.progress = progress;
         this.trainingSteps = trainingSteps;
         this.seed = seed;
         this.divergence = divergence;
@@ -86,7 +88,9 @@ public final class TrialContext {
      * @throws TrialDivergedException if the loss shows divergence; let it propagate to end the trial
      */
     public void reportLoss(long step, double loss) {
-        curve.add(new LossPoint(step, loss));
+        LossPoint point = new LossPoint(step, loss);
+        curve.add(point);
+        progress.last = point;
         if (reports == 0) {
             firstLoss = loss;
         }
@@ -108,5 +112,15 @@ public final class TrialContext {
             thinned.add(curve.get((int) ((long) i * (n - 1) / (TrialResult.MAX_CURVE_POINTS - 1))));
         }
         return thinned;
+    }
+
+    /** The last loss a trial reported, read by its heartbeat thread while the trial's thread trains. */
+    static final class Progress {
+        private volatile LossPoint last;
+
+        /** The last reported point, or null before the first report. */
+        LossPoint last() {
+            return last;
+        }
     }
 }

@@ -7,5 +7,7 @@ public enum TrialStatus {
     /** Threw, or returned a NaN or infinite objective; the reason says which. */
     FAILED,
     /** Stopped early by the {@link DivergenceRule}. */
-    DIVERGED
+    DIVERGED,
+    /** Stopped early by the pruner: its loss trailed the trials that ran to the end. */
+    PRUNED
 }

@@ -67,18 +67,31 @@ class OptListCliTest {
     }
 
     @Test
-    void shardsRunSeparatelyAndReportMerges() throws Exception {
-        Path out = dir.resolve("sharded");
-        for (String shard : new String[]{"0/2", "1/2"}) {
-            run(0, "search", "--task", "seed-mlp", "--trials", "4", "--steps", "10", "--shard", shard, "--out",
-                    out.toString());
+    void workersShareAStudyNamedByStorageAndReportExportsItAnyTime() throws Exception {
+        Path db = dir.resolve("shared.db");
+        String storage = "sqlite:///" + db;
+        for (String out : new String[]{"a", "b"}) {
+            run(0, "search", "--task", "seed-mlp", "--trials", "4", "--steps", "10", "--storage", storage, "--study",
+                    "mlp", "--out", dir.resolve(out).toString());
         }
-        assertTrue(Files.exists(out.resolve("results.shard-0-of-2.jsonl")));
-        String report = run(0, "report", out.toString());
+        assertTrue(Files.exists(db));
+        assertTrue(!Files.exists(dir.resolve("a").resolve("study.db")), "the study is where --storage says");
+        String second = Files.readString(dir.resolve("b").resolve("results.csv"));
+        assertEquals(5, second.lines().count(), "the second worker found every trial done and exported them");
+        String report = run(0, "report", "--storage", storage, "--study", "mlp", "--out",
+                dir.resolve("report").toString());
         for (int idx = 0; idx < 4; idx++) {
             assertTrue(report.contains(String.format("%5d  nadamw_grid_seed", idx)), report);
         }
-        assertEquals(5, Files.readAllLines(out.resolve("results.csv")).size());
+        assertEquals(second, Files.readString(dir.resolve("report").resolve("results.csv")));
+    }
+
+    @Test
+    void shardIsRefusedNamingWhatReplacedIt() {
+        String err = runErr(2, "search", "--task", "seed-mlp", "--trials", "4", "--steps", "10", "--shard", "0/2",
+                "--out", dir.toString());
+        assertTrue(err.startsWith("opt-list: --shard is gone: start the same search on every machine with --storage"
+                + " postgresql://"), err);
     }
 
     @Test
@@ -132,6 +145,7 @@ class OptListCliTest {
     void aResultsFolderFromBeforeTheExactVariantsIsRefusedSayingWhy() throws Exception {
         Path out = dir.resolve("old");
         run(0, "search", "--task", "seed-mlp", "--trials", "1", "--steps", "3", "--out", out.toString());
+        Files.delete(out.resolve("study.db")); // an earlier version's folder: its results files are the results
         Path jsonl = out.resolve("results.jsonl");
         Files.writeString(jsonl, Files.readString(jsonl).replace("opt-list-search/2", "opt-list-search/1"));
         PrintStream originalErr = System.err;
@@ -169,7 +183,7 @@ class OptListCliTest {
         }
         String errors = runErr(0, "search", "--help");
         assertTrue(!errors.contains("picocli WARN"), errors);
-        assertTrue(run(0, "search", "--help").contains("idx % N == I"));
+        assertTrue(run(0, "search", "--help").contains("--storage=URL"));
     }
 
     @Test
@@ -183,7 +197,12 @@ class OptListCliTest {
                 runErr(2, with(with(search, "--trials", "7"), "--start", "995")));
         assertEquals("opt-list: --start must be a list index, in [0, 1000), got 1000\n",
                 runErr(2, with(search, "--start", "1000")));
-        assertEquals("opt-list: --shard index must be in [0, 2), got 2\n", runErr(2, with(search, "--shard", "2/2")));
+        assertEquals("opt-list: --heartbeat-interval must be >= 1 second, got 0\n",
+                runErr(2, with(search, "--heartbeat-interval", "0")));
+        assertEquals("opt-list: --grace-period must be longer than --heartbeat-interval 60, got 60\n",
+                runErr(2, with(search, "--grace-period", "60")));
+        assertTrue(runErr(2, with(search, "--storage", "mysql://u@h/db")).startsWith(
+                "opt-list: --storage: unknown storage URL scheme 'mysql': use sqlite:///PATH"));
         assertEquals("opt-list: --diverge-factor must be > 1, got 0.5\n",
                 runErr(2, with(search, "--diverge-factor", "0.5")));
         assertEquals("opt-list: --blas-threads must be >= 0 (0: leave OpenBLAS alone), got -1\n",
@@ -234,6 +253,7 @@ class OptListCliTest {
     void corruptResultsLineIsReportedWithTheFileAndLine() throws Exception {
         Path out = dir.resolve("run");
         run(0, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "3", "--out", out.toString());
+        Files.delete(out.resolve("study.db")); // an earlier version's folder: its results files are the results
         Path jsonl = out.resolve("results.jsonl");
         java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(jsonl));
         lines.set(1, "not json");
@@ -247,6 +267,7 @@ class OptListCliTest {
         Path out = dir.resolve("run");
         String[] search = {"search", "--task", "seed-mlp", "--trials", "2", "--steps", "3", "--out", out.toString()};
         run(0, search);
+        Files.delete(out.resolve("study.db")); // an earlier version's folder: its results files are the results
         Path jsonl = out.resolve("results.jsonl");
         java.util.List<String> lines = new java.util.ArrayList<>(Files.readAllLines(jsonl));
         lines.set(1, lines.get(1).replaceFirst("\"objective\":[^,]+", "\"objective\":null"));
@@ -273,11 +294,9 @@ class OptListCliTest {
     void folderInUseIsRefusedWithStatusOneNamingTheHolder() throws Exception {
         Path out = dir.resolve("busy");
         try (var lock = io.github.optlist.search.FolderLock.acquire(out, "search")) {
-            String err = runErr(1, "search", "--task", "seed-mlp", "--trials", "1", "--steps", "2", "--out",
-                    out.toString());
+            String err = runErr(1, "report", out.toString());
             assertTrue(err.startsWith("opt-list: " + out + " is in use by search (pid " + ProcessHandle.current()
                     .pid()), err);
-            assertTrue(runErr(1, "report", out.toString()).contains("is in use by search"));
         }
     }
 
@@ -292,7 +311,7 @@ class OptListCliTest {
     @Test
     void badArgumentsExitWithStatusTwo() {
         run(2, "show", "1000");
-        run(2, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "10", "--shard", "2/2", "--out",
+        run(2, "search", "--task", "seed-mlp", "--trials", "2", "--steps", "10", "--shard", "1/2", "--out",
                 dir.toString());
         run(2, "search", "--task", "nope", "--trials", "2", "--steps", "10", "--out", dir.toString());
         run(2, "search", "--task", "seed-mlp");

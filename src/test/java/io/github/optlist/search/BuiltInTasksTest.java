@@ -59,7 +59,8 @@ class BuiltInTasksTest {
 
     static TrialResult run(SearchTask task, long steps, int index) {
         SearchSettings settings = SearchSettings.builder(task.name(), steps, 1).start(index).build();
-        return Search.runOne(settings, task, Candidate.listEntry(index, ListVariant.TASKSET), SearchListener.NONE);
+        return Search.runOne(settings, task, Candidate.listEntry(index, ListVariant.TASKSET), SearchListener.NONE,
+                new TrialContext.Progress());
     }
 
     static double objective(SearchTask task, long steps) {

@@ -36,13 +36,11 @@ class FolderLockTest {
     @Test
     void secondWriterInTheSameJvmIsRefusedAtOnceNamingTheHolder() throws Exception {
         try (FolderLock held = FolderLock.acquire(dir, "search")) {
-            var e = assertThrows(FolderLockedException.class,
-                    () -> Search.run(settings(2), FIXED, dir, SearchListener.NONE));
+            var e = assertThrows(FolderLockedException.class, () -> SearchReport.rebuild(dir));
             assertTrue(e.getMessage().contains("in use by search (pid " + ProcessHandle.current().pid() + " on "),
                     e.getMessage());
             assertTrue(e.getMessage().contains(" since 20"), e.getMessage());
-            assertThrows(FolderLockedException.class, () -> SearchReport.rebuild(dir));
-            assertFalse(Files.exists(dir.resolve("results.jsonl")), "the refused search wrote nothing");
+            assertFalse(Files.exists(dir.resolve("results.jsonl")), "the refused report wrote nothing");
             assertTrue(Files.readString(held.file()).contains("pid " + ProcessHandle.current().pid()),
                     "the lock file says who holds it");
         }
@@ -72,8 +70,7 @@ class FolderLockTest {
             BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
                     StandardCharsets.UTF_8));
             assertEquals("locked", out.readLine());
-            var e = assertThrows(FolderLockedException.class,
-                    () -> Search.run(settings(2), FIXED, dir, SearchListener.NONE));
+            var e = assertThrows(FolderLockedException.class, () -> SearchReport.rebuild(dir));
             assertTrue(e.getMessage().contains("in use by child (pid " + child.pid() + " on "), e.getMessage());
             assertThrows(FolderLockedException.class, () -> FolderLock.acquire(dir, "search"));
         } finally {
@@ -83,21 +80,6 @@ class FolderLockTest {
         assertEquals(137, child.exitValue(), "killed by signal 9");
         SearchResult after = Search.run(settings(2), FIXED, dir, SearchListener.NONE);
         assertEquals(2, after.trials().size(), "the killed holder left no lock behind");
-    }
-
-    @Test
-    void shardsOfOneFolderRunAtOnceButOneShardRunsOnlyOnce() throws Exception {
-        Shard first = new Shard(0, 2);
-        try (FolderLock shardZero = Search.lock(dir, first, "search")) {
-            SearchResult other = Search.run(settings(4).toBuilder().shard(new Shard(1, 2)).build(), FIXED, dir,
-                    SearchListener.NONE);
-            assertEquals(2, other.trials().size(), "shard 1/2 runs while 0/2 does");
-            SearchResult unsharded = Search.run(settings(4), FIXED, dir.resolve("own"), SearchListener.NONE);
-            assertEquals(4, unsharded.trials().size());
-            var e = assertThrows(FolderLockedException.class, () -> Search.run(settings(4).toBuilder().shard(first)
-                    .build(), FIXED, dir, SearchListener.NONE));
-            assertTrue(e.getMessage().contains("search shard 0/2"), e.getMessage());
-        }
     }
 
     @Test

@@ -25,7 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** What a results folder keeps: merged reports, resumes checked before writing, files named, errors explained. */
+/**
+ * What a search folder keeps: an earlier version's results files imported into the study, checked before anything is
+ * written, merged by report; files named, errors explained.
+ */
 class SearchFolderTest {
 
     @TempDir
@@ -44,32 +47,52 @@ class SearchFolderTest {
         return SearchSettings.builder("fixed", 2, trials).build();
     }
 
+    /** Makes a search folder an earlier version's: its results files without the study. */
+    static void legacy(Path folder) throws IOException {
+        Files.deleteIfExists(folder.resolve(Study.FILE));
+    }
+
+    /**
+     * Writes shard {@code shard} of {@code count} of a search of {@code trials} list indices into {@code folder} as an
+     * earlier version did: {@code results.shard-I-of-N.jsonl}, its header naming the shard, its trials those with
+     * {@code idx % count == shard}.
+     */
+    void writeShard(Path folder, int shard, int count, int trials) throws IOException {
+        Path scratch = Files.createTempDirectory(dir, "shard");
+        SearchResult all = Search.run(settings(trials), fixed, scratch, SearchListener.NONE);
+        List<TrialResult> mine = all.trials().stream().filter(r -> r.index() % count == shard).toList();
+        Files.createDirectories(folder);
+        ResultsFile.writeJsonl(folder.resolve("results.shard-" + shard + "-of-" + count + ".jsonl"),
+                all.header().withShard(new Shard(shard, count)), mine);
+    }
+
     static List<Integer> indices(SearchResult result) {
         return result.trials().stream().map(TrialResult::index).toList();
     }
 
     @Test
-    void reportKeepsTrialsAnUnshardedRunAddedAfterTheShards() throws IOException {
+    void anEarlierVersionsShardsAreImportedAndTheSearchGoesOnWithoutRerunningThem() throws IOException {
         for (int i = 0; i < 2; i++) {
-            Search.run(settings(4).toBuilder().shard(new Shard(i, 2)).build(), fixed, dir, SearchListener.NONE);
+            writeShard(dir, i, 2, 4);
         }
-        assertEquals(List.of(0, 1, 2, 3), indices(SearchReport.rebuild(dir)));
+        assertEquals(List.of(0, 1, 2, 3), indices(SearchReport.rebuild(dir)), "report merges an earlier version's"
+                + " shards");
         ran.clear();
         SearchResult eight = Search.run(settings(8), fixed, dir, SearchListener.NONE);
-        assertEquals(Set.of(4, 5, 6, 7), ran, "the unsharded run resumed from the report's results.jsonl");
-        assertEquals(8, eight.trials().size());
-
-        SearchResult report = SearchReport.rebuild(dir);
-        assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), indices(report), "8 trials, not the shards' 4");
+        assertEquals(Set.of(4, 5, 6, 7), ran, "the shards' trials were imported, not run again");
+        assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), indices(eight));
+        assertTrue(Files.exists(dir.resolve(Study.FILE)));
         assertEquals(9, Files.readAllLines(dir.resolve("results.jsonl")).size(), "header and 8 trials");
         assertEquals(9, Files.readAllLines(dir.resolve("results.csv")).size());
-        IntStream.range(0, 8).forEach(i -> assertEquals(0.5 + i, report.trials().get(i).objective()));
+        IntStream.range(0, 8).forEach(i -> assertEquals(0.5 + i, eight.trials().get(i).objective()));
+        SearchResult report = SearchReport.rebuild(dir);
+        assertEquals(eight.trials(), report.trials(), "report exports the study");
     }
 
     @Test
     void reportRefusesTwoDifferentResultsForOneTrialNamingBothFiles() throws IOException {
         for (int i = 0; i < 2; i++) {
-            Search.run(settings(4).toBuilder().shard(new Shard(i, 2)).build(), fixed, dir, SearchListener.NONE);
+            writeShard(dir, i, 2, 4);
         }
         SearchReport.rebuild(dir);
         Path jsonl = dir.resolve("results.jsonl");
@@ -86,8 +109,9 @@ class SearchFolderTest {
     }
 
     @Test
-    void refusedResumeLeavesResultsByteIdenticalTornLastLineIncluded() throws IOException {
+    void refusedImportLeavesResultsByteIdenticalTornLastLineIncluded() throws IOException {
         Search.run(settings(2), fixed, dir, SearchListener.NONE);
+        legacy(dir);
         Path jsonl = dir.resolve("results.jsonl");
         Files.writeString(jsonl, "{\"label\":\"taskset-7\",\"in", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         byte[] lines = Files.readAllBytes(jsonl);
@@ -99,29 +123,17 @@ class SearchFolderTest {
         assertArrayEquals(lines, Files.readAllBytes(jsonl));
         assertArrayEquals(csv, Files.readAllBytes(dir.resolve("results.csv")));
         assertEquals(Set.of(), ran);
-        // an accepted resume then cuts the torn line and goes on
+        assertTrue(!Files.exists(dir.resolve(Study.FILE)), "no study was created");
+        // an accepted import ignores the torn line and goes on
         Search.run(settings(3), fixed, dir, SearchListener.NONE);
         assertEquals(Set.of(2), ran);
         assertTrue(Files.readString(jsonl).endsWith("}\n"));
     }
 
     @Test
-    void emptyShardNamesOnlyTheFilesItWrote() throws IOException {
-        SearchResult empty = Search.run(settings(2).toBuilder().shard(new Shard(3, 4)).build(), fixed, dir,
-                SearchListener.NONE);
-        assertEquals(List.of(), empty.trials());
-        assertEquals(List.of(dir.resolve("results.shard-3-of-4.jsonl")), empty.files());
-        empty.files().forEach(f -> assertTrue(Files.exists(f), f.toString()));
-        SearchResult full = Search.run(settings(2).toBuilder().shard(new Shard(1, 4)).build(), fixed, dir,
-                SearchListener.NONE);
-        assertEquals(List.of(dir.resolve("results.shard-1-of-4.csv"), dir.resolve("results.shard-1-of-4.jsonl")),
-                full.files());
-        full.files().forEach(f -> assertTrue(Files.exists(f), f.toString()));
-    }
-
-    @Test
     void corruptResultsLineNamesTheFileItsLineAndWhatToDo() throws IOException {
         Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        legacy(dir);
         Path jsonl = dir.resolve("results.jsonl");
         List<String> lines = new ArrayList<>(Files.readAllLines(jsonl));
         lines.set(2, "{\"label\":\"taskset-1\", oops}");
@@ -147,10 +159,12 @@ class SearchFolderTest {
     }
 
     /**
-     * Checks that resuming {@code settings} in {@code folder} is refused naming {@code folder}'s results.jsonl, line
-     * {@code line} and {@code what}, runs no trial and leaves the results byte for byte as they were.
+     * Checks that importing {@code folder} (made an earlier version's) into a search of {@code settings} is refused
+     * naming {@code folder}'s results.jsonl, line {@code line} and {@code what}, runs no trial, creates no study and
+     * leaves the results byte for byte as they were.
      */
     void assertResumeRefused(Path folder, SearchSettings settings, int line, String what) throws IOException {
+        legacy(folder);
         Path jsonl = folder.resolve("results.jsonl");
         byte[] lines = Files.readAllBytes(jsonl);
         byte[] csv = Files.readAllBytes(folder.resolve("results.csv"));
@@ -162,13 +176,12 @@ class SearchFolderTest {
         assertEquals(Set.of(), ran, "no trial ran");
         assertArrayEquals(lines, Files.readAllBytes(jsonl));
         assertArrayEquals(csv, Files.readAllBytes(folder.resolve("results.csv")));
-        var check = assertThrows(IllegalArgumentException.class, () -> ResultsFile.requireResumable(folder,
-                settings));
-        assertEquals(e.getMessage(), check.getMessage(), "the check reproduce runs before any trial");
+        assertTrue(!Files.exists(folder.resolve(Study.FILE)), "no study was created");
     }
 
-    /** Checks that {@code report} refuses {@code folder} as a resume does, and writes nothing. */
+    /** Checks that {@code report} refuses {@code folder} (an earlier version's) as an import does, writing nothing. */
     static void assertReportRefused(Path folder, int line, String what) throws IOException {
+        legacy(folder);
         Path jsonl = folder.resolve("results.jsonl");
         byte[] lines = Files.readAllBytes(jsonl);
         var e = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(folder));
@@ -211,35 +224,30 @@ class SearchFolderTest {
     }
 
     @Test
-    void aTrialOutsideTheSearchIsRefusedOnResume() throws IOException {
+    void aTrialOutsideTheSearchIsImportedNotRun() throws IOException {
         Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        legacy(dir);
         Path other = dir.resolve("other");
         Search.run(settings(1).toBuilder().start(999).build(), fixed, other, SearchListener.NONE);
-        // list entry 999's line, whole and consistent, copied from another search's folder
+        // list entry 999's line, whole and consistent, copied from another folder of the same search settings
         String entry999 = Files.readAllLines(other.resolve("results.jsonl")).get(1);
         Files.writeString(dir.resolve("results.jsonl"), entry999 + "\n", StandardCharsets.UTF_8,
                 StandardOpenOption.APPEND);
-        assertResumeRefused(dir, settings(3), 5, "trial taskset-999, which is not one of this search's trials");
+        ran.clear();
+        SearchResult result = Search.run(settings(3), fixed, dir, SearchListener.NONE);
+        assertEquals(Set.of(), ran);
+        assertEquals(List.of(0, 1, 2, 999), indices(result), "a trial of the study is kept, whatever its index");
     }
 
     @Test
     void aLineOfTheOtherVariantIsRefused() throws IOException {
         Search.run(settings(3), fixed, dir, SearchListener.NONE);
         Path jsonl = dir.resolve("results.jsonl");
-        byte[] original = Files.readAllBytes(jsonl);
         // entry 0 runs the same configuration under both variants (it has no Nesterov): only the variant is edited
         editLine(jsonl, 2, l -> l.replace("\"variant\":\"TASKSET\"", "\"variant\":\"TORCH_PORT\""));
         assertResumeRefused(dir, settings(3), 2, "TORCH_PORT");
         assertReportRefused(dir, 2, "TORCH_PORT");
 
-        // a TORCH_PORT search's line for entry 1, copied over the TASKSET one
-        Files.write(jsonl, original);
-        Path other = dir.resolve("other");
-        Search.run(settings(2).toBuilder().variant(io.github.optlist.ListVariant.TORCH_PORT).build(), fixed, other,
-                SearchListener.NONE);
-        String torchPort1 = Files.readAllLines(other.resolve("results.jsonl")).get(2);
-        editLine(jsonl, 3, l -> torchPort1);
-        assertResumeRefused(dir, settings(3), 3, "trial torch_port-1, which is not one of this search's trials");
     }
 
     @Test
@@ -257,7 +265,11 @@ class SearchFolderTest {
         Search.run(adam, fixed, custom, SearchListener.NONE);
         editLine(custom.resolve("results.jsonl"), 2, l -> l.replaceFirst("\"learningRate\":0.01",
                 "\"learningRate\":0.5"));
-        assertResumeRefused(custom, adam, 2, "learningRate 0.5 vs 0.01");
+        legacy(custom);
+        var e = assertThrows(IllegalArgumentException.class, () -> Search.run(adam, fixed, custom,
+                SearchListener.NONE));
+        assertEquals(custom + " holds trial adam other than this search runs it (configuration learningRate 0.5 vs"
+                + " 0.01): search with the same candidates, or write to another folder", e.getMessage());
     }
 
     @Test

@@ -132,27 +132,35 @@ class SearchTest {
     }
 
     @Test
-    void shardsMergedEqualOneUnshardedRun() throws IOException {
+    void workersSharingOneStudyRunEveryTrialOnceAndEqualOneWorker() throws Exception {
         SearchResult whole = Search.run(settings(7), quadratic, dir.resolve("whole"), SearchListener.NONE);
-        Path sharded = dir.resolve("sharded");
-        for (int i = 0; i < 3; i++) {
-            SearchResult shard = Search.run(settings(7).toBuilder().shard(new Shard(i, 3)).build(), quadratic, sharded,
-                    SearchListener.NONE);
-            int index = i;
-            assertTrue(shard.trials().stream().allMatch(r -> r.index() % 3 == index));
+        Study shared = Study.in(dir.resolve("shared"));
+        Set<Integer> ranTwice = ConcurrentHashMap.newKeySet();
+        Set<Integer> seen = ConcurrentHashMap.newKeySet();
+        Trial counting = QuadraticTrial.of(context -> {
+            if (!seen.add(context.index())) {
+                ranTwice.add(context.index());
+            }
+        });
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<SearchResult>> workers = new java.util.ArrayList<>();
+            for (int w = 0; w < 3; w++) {
+                Path out = dir.resolve("worker" + w);
+                workers.add(pool.submit(() -> Search.run(settings(7), counting, shared, out, SearchListener.NONE)));
+            }
+            for (var worker : workers) {
+                worker.get();
+            }
+        } finally {
+            pool.shutdown();
         }
-        SearchResult merged = SearchReport.rebuild(sharded);
+        assertEquals(Set.of(), ranTwice, "no trial ran twice");
+        assertEquals(Set.of(0, 1, 2, 3, 4, 5, 6), seen);
+        SearchResult merged = SearchReport.export(shared, dir.resolve("report"));
         assertEquals(objectives(whole), objectives(merged));
         assertEquals(whole.best().orElseThrow().index(), merged.best().orElseThrow().index());
-        assertTrue(Files.exists(sharded.resolve("search.png")));
-    }
-
-    @Test
-    void mergingShardsOfDifferentSearchesIsRefused() throws IOException {
-        Search.run(settings(4).toBuilder().shard(new Shard(0, 2)).build(), quadratic, dir, SearchListener.NONE);
-        Search.run(settings(4).toBuilder().shard(new Shard(1, 2)).seed(9).build(), quadratic, dir, SearchListener.NONE);
-        var e = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(dir));
-        assertTrue(e.getMessage().contains("another search"), e.getMessage());
+        assertTrue(Files.exists(dir.resolve("report").resolve("search.png")));
     }
 
     @Test
@@ -219,19 +227,6 @@ class SearchTest {
         assertEquals("taskset-3b", Candidate.custom("taskset-3b", adam).label());
         assertEquals("my-taskset-3", new Candidate("my-taskset-3", 3, ListVariant.TASKSET,
                 OptList.config(3, ListVariant.TASKSET)).label());
-    }
-
-    @Test
-    void shardsOfExplicitCandidatesSplitThemByPosition() {
-        List<Candidate> candidates = List.of(Candidate.listEntry(5, ListVariant.TASKSET),
-                Candidate.listEntry(5, ListVariant.TORCH_PORT), Candidate.listEntry(8, ListVariant.TASKSET),
-                Candidate.listEntry(2, ListVariant.TASKSET));
-        SearchSettings second = SearchSettings.builder("t", 10, candidates).shard(new Shard(1, 2)).build();
-        assertEquals(List.of("torch_port-5", "taskset-2"),
-                second.shardCandidates().stream().map(Candidate::label).toList());
-        assertEquals(candidates, second.allCandidates());
-        SearchSettings range = SearchSettings.builder("t", 10, 4).start(3).shard(new Shard(1, 2)).build();
-        assertEquals(List.of(3, 5), range.indices(), "a range of list indices still shards by index");
     }
 
     static int firstNesterovEntry() {
