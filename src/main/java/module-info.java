@@ -1,6 +1,7 @@
 /**
- * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal}
- * and the command line, {@code io.github.optlist.cli}, which this module does not export (run it with
+ * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal},
+ * the study database {@code io.github.optlist.search.study} and the command line, {@code io.github.optlist.cli},
+ * which this module does not export (run it with
  * {@code -m io.github.optlist/io.github.optlist.cli.OptListCli}). The command line's and the plots' libraries are
  * optional ({@code static}): add picocli and progressbar to run the command line, XChart (which brings
  * {@code java.desktop}) for the search and reproduce plots. On the
