@@ -1,7 +1,8 @@
 /**
  * The Learned Optimizer List for LibTorch from Java. Every package is API except {@code io.github.optlist.internal},
- * the optimizer's file formats, {@code io.github.optlist.torch.files}, and the command line,
- * {@code io.github.optlist.cli}, which this module does not export (run it with
+ * the optimizer's file formats, {@code io.github.optlist.torch.files}, the study database
+ * {@code io.github.optlist.search.study} and the command line, {@code io.github.optlist.cli}, which this module does
+ * not export (run it with
  * {@code -m io.github.optlist/io.github.optlist.cli.OptListCli}). The command line's and the plots' libraries are
  * optional ({@code static}): add picocli and progressbar to run the command line, XChart (which brings
  * {@code java.desktop}) for the search and reproduce plots. On the

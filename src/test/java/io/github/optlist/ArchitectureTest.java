@@ -13,7 +13,8 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
  * The arrows between the library's packages, checked on its classes (not the tests'), so that a back-arrow fails
  * the build: the framework-free core at the bottom, {@code internal} above it, the file formats
  * ({@code torch.files}) above both, the optimizer ({@code torch}) above them, then {@code distributed},
- * {@code search} and {@code reproduce}, and the command line on top, which nothing imports.
+ * {@code search} and {@code reproduce}, and the command line on top, which nothing imports. The study database
+ * ({@code search.study}) sits on the core alone: JDBC and Jackson, no LibTorch.
  */
 @AnalyzeClasses(packages = "io.github.optlist", importOptions = ImportOption.DoNotIncludeTests.class)
 class ArchitectureTest {

@@ -65,7 +65,8 @@ public final class OptunaStudy {
         Map<String, JsonNode> json = new LinkedHashMap<>();
         for (Map.Entry<String, ?> setting : settings.entrySet()) {
             requireKey("setting name", setting.getKey());
-            json.put(setting.getKey(), PythonJson.tree(setting.getValue()));
+            // As read back from the database: a Long 5 and a stored 5 are then the same node.
+            json.put(setting.getKey(), PythonJson.read(PythonJson.write(PythonJson.tree(setting.getValue()))));
         }
         int id = database.transaction("open study '" + name + "'",
                 c -> Studies.createOrLoad(c, database.where(), name, direction, json));

@@ -30,12 +30,17 @@ class OptunaInteropTest {
 
     @BeforeAll
     static void needsOptuna() throws Exception {
+        assumeOptuna();
+    }
+
+    /** Skips the test, saying why, when /usr/bin/python3 has no Optuna. */
+    static void assumeOptuna() throws Exception {
         ChildProcess probe = ChildProcess.run(List.of("sh", "-c", PYTHON + " -c 'import optuna' 2>&1"));
         assumeTrue(probe.exitCode() == 0, PYTHON + " cannot import optuna (install python3-optuna): "
                 + probe.output().strip());
     }
 
-    private static ChildProcess python(String script, String... args) throws Exception {
+    static ChildProcess python(String script, String... args) throws Exception {
         Path file;
         try {
             file = Path.of(OptunaInteropTest.class.getResource("/study/" + script).toURI());
@@ -51,6 +56,12 @@ class OptunaInteropTest {
 
     private StorageUrl url() {
         return StorageUrl.parse("sqlite:///" + dir.resolve("study.db"));
+    }
+
+    /** The last line {@code read_study.py} printed, as JSON. */
+    static JsonNode readStudy(String url, String name) throws Exception {
+        String printed = python("read_study.py", url, name).output().strip();
+        return new ObjectMapper().readTree(printed.substring(printed.lastIndexOf('\n') + 1));
     }
 
     @Test

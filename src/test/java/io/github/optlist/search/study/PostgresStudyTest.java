@@ -1,5 +1,6 @@
 package io.github.optlist.search.study;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,34 @@ class PostgresStudyTest extends StudyContract {
                     "SELECT t.state, (SELECT COUNT(*) FROM trial_params p WHERE p.trial_id = t.trial_id)"
                     + " FROM trials t ORDER BY t.number"));
         }
+    }
+
+    @Test
+    void optunaWithPsycopg2ReadsAStudyMadeHereAndRunsItsWaitingTrial() throws Exception {
+        OptunaInteropTest.assumeOptuna();
+        StorageUrl url = server.newDatabase();
+        try (StudyDatabase database = StudyDatabase.open(url)) {
+            OptunaStudy study = OptunaStudy.createOrLoad(database, "pg", StudyDirection.MAXIMIZE, SETTINGS);
+            study.enqueue(List.of(3, 4));
+            RunningTrial trial = study.pop().orElseThrow();
+            study.report(trial, 0, Double.POSITIVE_INFINITY);
+            study.complete(trial, 0.75, Map.of("label", "taskset-3"));
+        }
+        // The password travels in the URL here: Python gets it as the user would write it.
+        String withPassword = "postgresql://" + TestPostgres.USER + ":" + TestPostgres.PASSWORD.replace(":", "%3A")
+                + "@127.0.0.1:" + server.port() + "/" + url.database();
+        assertTrue(OptunaInteropTest.python("run_one_trial.py", withPassword, "pg").output().contains("ran 4"));
+        JsonNode read = OptunaInteropTest.readStudy(withPassword, "pg");
+        assertEquals("MAXIMIZE", read.get("direction").asText());
+        JsonNode first = read.get("trials").get(0);
+        assertEquals("COMPLETE", first.get("state").asText());
+        assertEquals(3, first.get("params").get("idx").asInt());
+        assertEquals(0.75, first.get("value").asDouble());
+        assertEquals("inf", first.get("intermediate_values").get("0").asText());
+        assertTrue(first.get("started").asBoolean() && first.get("completed").asBoolean());
+        JsonNode second = read.get("trials").get(1);
+        assertEquals("COMPLETE", second.get("state").asText());
+        assertEquals(2.0, second.get("value").asDouble());
     }
 
     @Test

@@ -328,6 +328,19 @@ abstract class StudyContract {
     }
 
     @Test
+    void aStudyOfTheSameSettingsIsJoinedWhateverJavaTypesHoldThem() throws Exception {
+        try (StudyDatabase database = StudyDatabase.open(newDatabase())) {
+            OptunaStudy.createOrLoad(database, "s", StudyDirection.MINIMIZE,
+                    Map.of("seed", 5, "rate", 0.5, "list", List.of(1L, 2L), "config", Map.of("beta", 0.9)));
+            OptunaStudy.createOrLoad(database, "s", StudyDirection.MINIMIZE,
+                    Map.of("seed", 5L, "rate", 0.5f, "list", List.of(1, 2), "config", Map.of("beta", 0.9)));
+            assertEquals(List.of(List.of("config", "{\"beta\": 0.9}"), List.of("list", "[1, 2]")), rows(database,
+                    "SELECT \"key\", value_json FROM study_user_attributes WHERE \"key\" IN ('config', 'list')"
+                    + " ORDER BY \"key\""));
+        }
+    }
+
+    @Test
     void aStudyOfTheOtherDirectionIsRefused() throws Exception {
         try (StudyDatabase database = StudyDatabase.open(newDatabase())) {
             study(database);
