@@ -42,8 +42,7 @@ final class Studies {
             JsonNode there = stored.get(setting.getKey());
             if (there == null) {
                 insertAttribute(c, id, setting.getKey(), PythonJson.write(setting.getValue()));
-            } else if (!PythonJson.write(there).equals(PythonJson.write(setting.getValue()))) {
-                // Compared as written: a number read back may be another node type (an int read for a long).
+            } else if (!there.equals(setting.getValue())) {
                 differences.add(setting.getKey() + ": " + PythonJson.write(there) + " there, "
                         + PythonJson.write(setting.getValue()) + " here");
             }
