@@ -1,5 +1,6 @@
 package io.github.optlist.bench;
 
+import io.github.optlist.torch.OptimizerState;
 import io.github.optlist.ListVariant;
 import io.github.optlist.distributed.DataParallel;
 import io.github.optlist.distributed.TrainingGroup;
@@ -7,7 +8,6 @@ import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerOptions;
 import io.github.optlist.torch.OptimizerSpec;
-import io.github.optlist.torch.ParamStateDict;
 import io.github.optlist.torch.TorchOptList;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LinearImpl;
@@ -150,7 +150,7 @@ public final class DistributedBenchmark {
         long bytes = 0;
         try (PointerScope scope = new PointerScope()) {
             for (long i = 0; i < params.size(); i++) {
-                ParamStateDict state = opt.stateDict(params.get(i));
+                OptimizerState.Param state = opt.stateDict(params.get(i));
                 if (state.hasMoments()) {
                     bytes += state.expAvg().nbytes() + state.expAvgSq().nbytes();
                 }

@@ -9,7 +9,7 @@ import io.github.optlist.internal.Messages;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.internal.Version;
-import io.github.optlist.search.FolderLockedException;
+import io.github.optlist.internal.FolderLockedException;
 import io.github.optlist.search.Search;
 import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchResult;

@@ -1,10 +1,8 @@
 package io.github.optlist.distributed;
 
 import io.github.optlist.internal.ScalarTypes;
-import io.github.optlist.torch.GroupState;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerState;
-import io.github.optlist.torch.ParamStateDict;
 import io.github.optlist.torch.StatePrecision;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DeviceOptional;
@@ -27,7 +25,7 @@ final class Consolidation {
 
     /** Receives parameter {@code index}'s whole state, the same on every rank. */
     interface Sink {
-        void accept(int index, ParamStateDict state);
+        void accept(int index, OptimizerState.Param state);
     }
 
     private Consolidation() {
@@ -45,7 +43,7 @@ final class Consolidation {
         List<Tensor> params = zero.params();
         int n = params.size();
         try (PointerScope outer = keep ? null : new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            ParamStateDict[] mine = ownedStates(zero);
+            OptimizerState.Param[] mine = ownedStates(zero);
             long[] meta = new long[3 * n];
             for (int i = 0; i < n; i++) {
                 if (mine[i] != null && mine[i].hasMoments()) {
@@ -58,7 +56,7 @@ final class Consolidation {
                     : SmallCollectives.allReduce(group, meta, ReduceOp.RedOpType.SUM, params.get(0), "state metadata");
             for (int i = 0; i < n; i++) {
                 if (all[i] == 0) {
-                    sink.accept(i, ParamStateDict.empty());
+                    sink.accept(i, OptimizerState.Param.empty());
                     continue;
                 }
                 try (PointerScope perParam = keep ? null : new PointerScope()) {
@@ -70,12 +68,12 @@ final class Consolidation {
 
     /** The whole state of {@code zero}, on every rank, in the caller's scope. A collective. */
     static OptimizerState wholeState(ZeroRedundancyOptimizer zero) {
-        ParamStateDict[] all = new ParamStateDict[zero.params().size()];
+        OptimizerState.Param[] all = new OptimizerState.Param[zero.params().size()];
         gather(zero, true, (i, state) -> all[i] = state);
-        List<GroupState> out = new ArrayList<>();
+        List<OptimizerState.Group> out = new ArrayList<>();
         int base = 0;
         for (var group : zero.paramGroups()) {
-            out.add(new GroupState(group.config(), group.names(), List.of(all).subList(base,
+            out.add(new OptimizerState.Group(group.config(), group.names(), List.of(all).subList(base,
                     base + group.params().size())));
             base += group.params().size();
         }
@@ -84,7 +82,8 @@ final class Consolidation {
     }
 
     /** Parameter {@code i}'s state: the owner's, broadcast (contiguous, as the receivers' buffers are) to the rest. */
-    private static ParamStateDict receive(ZeroRedundancyOptimizer zero, int i, ParamStateDict owned, long step,
+    private static OptimizerState.Param receive(ZeroRedundancyOptimizer zero, int i, OptimizerState.Param owned,
+            long step,
                                           int dtype, boolean master) {
         TrainingGroup group = zero.group();
         int owner = zero.ownership().owner(i);
@@ -107,14 +106,14 @@ final class Consolidation {
                 group.broadcast(tensor, owner);
             }
         }
-        return new ParamStateDict(step, tensors[0], tensors[1], master ? tensors[2] : null);
+        return new OptimizerState.Param(step, tensors[0], tensors[1], master ? tensors[2] : null);
     }
 
     /** The owned parameters' states by index in {@code zero.params()}, copies in the caller's scope; null elsewhere. */
-    private static ParamStateDict[] ownedStates(ZeroRedundancyOptimizer zero) {
-        ParamStateDict[] out = new ParamStateDict[zero.params().size()];
+    private static OptimizerState.Param[] ownedStates(ZeroRedundancyOptimizer zero) {
+        OptimizerState.Param[] out = new OptimizerState.Param[zero.params().size()];
         if (zero.localOptimizer().orElse(null) != null) {
-            List<GroupState> states = zero.localOptimizer().orElse(null).state().groups();
+            List<OptimizerState.Group> states = zero.localOptimizer().orElse(null).state().groups();
             List<int[]> members = zero.ownership().localMembers();
             for (int g = 0; g < members.size(); g++) {
                 for (int k = 0; k < members.get(g).length; k++) {
@@ -135,17 +134,18 @@ final class Consolidation {
      * Gives {@code zero}'s share the states of the parameters it owns ({@code stateOf} maps a parameter's number to
      * its state, checked to fit beforehand); returns {@code count}, the step count to take.
      */
-    static long keepOwned(ZeroRedundancyOptimizer zero, IntFunction<ParamStateDict> stateOf, StatePrecision precision,
+    static long keepOwned(ZeroRedundancyOptimizer zero, IntFunction<OptimizerState.Param> stateOf,
+            StatePrecision precision,
                           long count) {
         NAdamWCosineDecay local = zero.localOptimizer().orElse(null);
         if (local != null) {
-            List<GroupState> mine = new ArrayList<>();
+            List<OptimizerState.Group> mine = new ArrayList<>();
             for (int g = 0; g < zero.ownership().localMembers().size(); g++) {
-                List<ParamStateDict> dicts = new ArrayList<>();
+                List<OptimizerState.Param> dicts = new ArrayList<>();
                 for (int i : zero.ownership().localMembers().get(g)) {
                     dicts.add(stateOf.apply(i));
                 }
-                mine.add(new GroupState(local.paramGroups().get(g).config(), dicts));
+                mine.add(new OptimizerState.Group(local.paramGroups().get(g).config(), dicts));
             }
             local.loadState(new OptimizerState(zero.trainingSteps(), zero.variant(), precision, count, mine));
         }

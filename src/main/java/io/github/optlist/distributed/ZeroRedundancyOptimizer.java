@@ -4,14 +4,12 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.internal.CallGuard;
 import io.github.optlist.internal.GradScales;
 import io.github.optlist.internal.OptimizerBookkeeping;
-import io.github.optlist.torch.GroupState;
 import io.github.optlist.torch.ListOptimizer;
 import io.github.optlist.torch.NAdamWCosineDecay;
 import io.github.optlist.torch.OptimizerOptions;
 import io.github.optlist.torch.OptimizerSpec;
 import io.github.optlist.torch.OptimizerState;
 import io.github.optlist.torch.ParamGroup;
-import io.github.optlist.torch.ParamStateDict;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
@@ -217,8 +215,9 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
         try (CallGuard.Call call = book.enter()) {
             long bytes = 0;
             try (PointerScope scope = new PointerScope()) {
-                for (GroupState g : local == null ? List.<GroupState>of() : local.state().groups()) {
-                    for (ParamStateDict state : g.params()) {
+                for (OptimizerState.Group g : local == null ? List.<OptimizerState.Group>of()
+                        : local.state().groups()) {
+                    for (OptimizerState.Param state : g.params()) {
                         bytes += state.hasMoments() ? state.expAvg().nbytes() + state.expAvgSq().nbytes() : 0;
                     }
                 }
@@ -266,7 +265,7 @@ public final class ZeroRedundancyOptimizer implements ListOptimizer {
                 throw failure != null ? failure : new IllegalArgumentException("another rank refused the state"
                         + " (see its error); nothing changed");
             }
-            List<ParamStateDict> flat = new ArrayList<>();
+            List<OptimizerState.Param> flat = new ArrayList<>();
             fitted.groups().forEach(g -> flat.addAll(g.params()));
             book.setStepCount(Consolidation.keepOwned(this, flat::get, state.statePrecision(), state.stepCount()));
         }

@@ -9,9 +9,9 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import io.github.optlist.internal.Messages;
 import io.github.optlist.search.Candidate;
-import io.github.optlist.search.FolderLock;
-import io.github.optlist.search.FolderLockedException;
-import io.github.optlist.search.ResultsFile;
+import io.github.optlist.internal.AtomicFile;
+import io.github.optlist.internal.FolderLock;
+import io.github.optlist.internal.FolderLockedException;
 import io.github.optlist.search.SearchListener;
 import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchReport;
@@ -161,7 +161,7 @@ public final class Reproduce {
                     + " XChart is not on the class path (add org.knowm.xchart:xchart 3.8.8 to your project to get"
                     + " the plot; summary.md and the tables are complete)");
         }
-        ResultsFile.writeAtomically(summary, ReproduceSummary.markdown(result, protocol));
+        AtomicFile.writeString(summary, "the summary", ReproduceSummary.markdown(result, protocol));
         return result;
     }
 
@@ -175,8 +175,8 @@ public final class Reproduce {
         for (Row row : rows) {
             lines.append(JSON.writeValueAsString(row)).append('\n');
         }
-        ResultsFile.writeAtomically(jsonl, lines.toString());
-        ResultsFile.writeAtomically(csv,
+        AtomicFile.writeString(jsonl, "the trials", lines.toString());
+        AtomicFile.writeString(csv, "the trials",
                 CSV.writer(CSV.schemaFor(Row.class).withHeader()).writeValueAsString(rows));
     }
 }

@@ -1,9 +1,9 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.search.TrialResult;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.github.optlist.ListVariant;
-import io.github.optlist.search.TrialRow;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -133,7 +133,7 @@ public record ReproduceResult(ReproduceSettings settings, List<TaskScores> tasks
 
     /**
      * One trial of the protocol in {@code trials.csv} and {@code trials.jsonl}: the task, the method, the score, then
-     * the trial and the configuration that ran (as {@link TrialRow}).
+     * the trial and the configuration that ran (as {@link TrialResult.Row}).
      *
      * @param task       the task's name
      * @param method     what the trial stands for
@@ -146,6 +146,6 @@ public record ReproduceResult(ReproduceSettings settings, List<TaskScores> tasks
      */
     @JsonPropertyOrder({"task", "method", "rank", "score", "reusedFrom"})
     public record Row(String task, Method method, int rank, double score, String reusedFrom,
-                               @JsonUnwrapped TrialRow trial) {
+                               @JsonUnwrapped TrialResult.Row trial) {
     }
 }

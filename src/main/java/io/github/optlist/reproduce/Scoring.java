@@ -6,7 +6,6 @@ import io.github.optlist.reproduce.ReproduceResult.Row;
 import io.github.optlist.reproduce.ReproduceResult.TaskScores;
 import io.github.optlist.ListVariant;
 import io.github.optlist.search.TrialResult;
-import io.github.optlist.search.TrialRow;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -63,7 +62,7 @@ final class Scoring {
         for (Protocol.Slot slot : protocol.slots()) {
             TrialResult r = results.get(slot.candidate().label());
             double score = slot.method() == Method.INIT || !scored ? Double.NaN : score(r, initial, best);
-            rows.add(new Row(task, slot.method(), slot.rank(), score, slot.reusedFrom(), TrialRow.of(r)));
+            rows.add(new Row(task, slot.method(), slot.rank(), score, slot.reusedFrom(), TrialResult.Row.of(r)));
             switch (slot.method()) {
                 case LIST_TASKSET -> taskset.set(slot.rank(), score);
                 case LIST_TORCH_PORT -> torch.set(slot.rank(), score);

@@ -1,5 +1,6 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.FolderLock;
 import io.github.optlist.search.study.OptunaStudy;
 import io.github.optlist.search.study.RunningTrial;
 import io.github.optlist.search.study.StorageUrl;

@@ -44,7 +44,7 @@ import java.util.Map;
  *
  * <p>Every I/O error names the operation, the file and the cause ({@link Messages#ioFailure}).
  */
-public final class ResultsFile {
+final class ResultsFile {
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
@@ -56,7 +56,7 @@ public final class ResultsFile {
             .disable(SerializationFeature.INDENT_OUTPUT)
             .build();
     private static final CsvMapper CSV = new CsvMapper();
-    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(TrialRow.class).withHeader();
+    private static final CsvSchema CSV_SCHEMA = CSV.schemaFor(TrialResult.Row.class).withHeader();
 
     /** What to do about a line that is damaged or contradicts itself, the list or the search. */
     private static final String EDITED = ": the file was edited or damaged; repair or delete that line (the trial"
@@ -166,7 +166,8 @@ public final class ResultsFile {
 
     /** Writes {@code results.csv}-style table of {@code results}, written aside then renamed. */
     static void writeCsv(Path file, List<TrialResult> results) throws IOException {
-        writeAtomically(file, CSV.writer(CSV_SCHEMA).writeValueAsString(results.stream().map(TrialRow::of).toList()));
+        writeAtomically(file, CSV.writer(CSV_SCHEMA).writeValueAsString(results.stream().map(TrialResult.Row::of)
+                .toList()));
     }
 
     /** Writes a complete results file: the header, then the results. */

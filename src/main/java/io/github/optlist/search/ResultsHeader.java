@@ -19,7 +19,7 @@ import io.github.optlist.internal.Version;
  * @param shard            which shard wrote the file, {@code I/N}
  * @param codeVersion      the opt-list version that wrote it
  */
-public record ResultsHeader(String format, String task, long trainingSteps, long seed, Direction direction,
+record ResultsHeader(String format, String task, long trainingSteps, long seed, Direction direction,
                             double divergenceFactor, long divergenceGrace, ListVariant variant, String shard,
                             String codeVersion) {
 

@@ -29,8 +29,8 @@ final class SearchPlot {
 
     private static XYChart bestSoFarChart(SearchResult result) {
         XYChart chart = new XYChartBuilder().width(640).height(440)
-                .title(result.header().task() + ": best objective after n trials")
-                .xAxisTitle("number of trials (list order)").yAxisTitle("objective (" + result.header().direction()
+                .title(result.task() + ": best objective after n trials")
+                .xAxisTitle("number of trials (list order)").yAxisTitle("objective (" + result.direction()
                         .name().toLowerCase() + ")").build();
         chart.getStyler().setLegendVisible(true);
         List<Double> x = new ArrayList<>();
@@ -71,7 +71,7 @@ final class SearchPlot {
             }
             List<Double> steps = new ArrayList<>();
             List<Double> losses = new ArrayList<>();
-            for (LossPoint p : t.curve()) {
+            for (TrialResult.LossPoint p : t.curve()) {
                 steps.add((double) p.step());
                 losses.add(p.loss());
                 positive &= p.loss() > 0;

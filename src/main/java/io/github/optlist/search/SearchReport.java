@@ -1,5 +1,6 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.FolderLock;
 import io.github.optlist.internal.Messages;
 
 import java.io.IOException;
@@ -82,7 +83,7 @@ public final class SearchReport {
         }
         List<Path> files = new ArrayList<>(tables.files());
         files.add(png);
-        SearchResult result = new SearchResult(header, trials, files);
+        SearchResult result = new SearchResult(header.task(), header.direction(), trials, files);
         try {
             SearchPlot.write(result, png);
         } catch (IOException e) {
@@ -97,7 +98,7 @@ public final class SearchReport {
         Path csv = folder.resolve("results.csv");
         ResultsFile.writeJsonl(jsonl, header, trials);
         ResultsFile.writeCsv(csv, trials);
-        return new SearchResult(header, trials, List.of(csv, jsonl));
+        return new SearchResult(header.task(), header.direction(), trials, List.of(csv, jsonl));
     }
 
     /**

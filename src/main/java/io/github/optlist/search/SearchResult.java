@@ -9,14 +9,18 @@ import java.util.Optional;
 /**
  * Every trial of a search, sorted by list index, and where its files are.
  *
- * @param header the settings the results were obtained with
- * @param trials the results, sorted by list index
- * @param files  the files written: results table, results lines, and the plot when one was drawn
+ * @param task      the task the trials ran on
+ * @param direction whether lower or higher objectives are better
+ * @param trials    the results, sorted by list index
+ * @param files     the files written: results table, results lines, and the plot when one was drawn
  */
-public record SearchResult(ResultsHeader header, List<TrialResult> trials, List<Path> files) {
+public record SearchResult(String task, Direction direction, List<TrialResult> trials, List<Path> files) {
 
-    /** Copies the lists. */
+    /** Refuses nulls; copies the lists. */
     public SearchResult {
+        if (task == null || direction == null) {
+            throw new IllegalArgumentException("task and direction must not be null");
+        }
         trials = List.copyOf(trials);
         files = List.copyOf(files);
     }
@@ -25,7 +29,7 @@ public record SearchResult(ResultsHeader header, List<TrialResult> trials, List<
     public Optional<TrialResult> best() {
         TrialResult best = null;
         for (TrialResult t : trials) {
-            if (t.ok() && (best == null || header.direction().isBetter(t.objective(), best.objective()))) {
+            if (t.ok() && (best == null || direction.isBetter(t.objective(), best.objective()))) {
                 best = t;
             }
         }
@@ -35,7 +39,7 @@ public record SearchResult(ResultsHeader header, List<TrialResult> trials, List<
     /** The {@code n} best OK trials, best first. */
     public List<TrialResult> bestTrials(int n) {
         Comparator<TrialResult> byObjective = Comparator.comparingDouble(TrialResult::objective);
-        if (header.direction() == Direction.MAXIMIZE) {
+        if (direction == Direction.MAXIMIZE) {
             byObjective = byObjective.reversed();
         }
         return trials.stream().filter(TrialResult::ok).sorted(byObjective).limit(n).toList();
@@ -46,7 +50,7 @@ public record SearchResult(ResultsHeader header, List<TrialResult> trials, List<
         List<Double> out = new ArrayList<>(trials.size());
         double best = Double.NaN;
         for (TrialResult t : trials) {
-            if (t.ok() && (Double.isNaN(best) || header.direction().isBetter(t.objective(), best))) {
+            if (t.ok() && (Double.isNaN(best) || direction.isBetter(t.objective(), best))) {
                 best = t.objective();
             }
             out.add(best);

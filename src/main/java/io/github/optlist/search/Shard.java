@@ -10,7 +10,7 @@ import io.github.optlist.internal.SettingException;
  * @param index which shard, in {@code [0, count)}
  * @param count how many shards, {@code >= 1}
  */
-public record Shard(int index, int count) {
+record Shard(int index, int count) {
 
     /** The whole list, unsharded. */
     public static final Shard ALL = new Shard(0, 1);

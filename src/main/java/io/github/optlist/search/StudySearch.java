@@ -240,7 +240,7 @@ final class StudySearch {
                     abandoned.set(true);
                     return;
                 }
-                LossPoint last = progress.last();
+                TrialResult.LossPoint last = progress.last();
                 if (last != null) {
                     optuna.report(running, (int) last.step(), last.loss());
                 }
@@ -268,7 +268,7 @@ final class StudySearch {
             return true;
         }
         SortedMap<Integer, Double> curve = new TreeMap<>();
-        for (LossPoint p : result.curve()) {
+        for (TrialResult.LossPoint p : result.curve()) {
             curve.put((int) Math.min(p.step(), Integer.MAX_VALUE), p.loss());
         }
         optuna.report(running, curve);

@@ -124,8 +124,8 @@ final class StudyTrials {
                 status = TrialStatus.FAILED;
                 reason = "objective is " + objective;
             }
-            List<LossPoint> curve = new ArrayList<>();
-            t.intermediateValues().forEach((step, loss) -> curve.add(new LossPoint(step, loss)));
+            List<TrialResult.LossPoint> curve = new ArrayList<>();
+            t.intermediateValues().forEach((step, loss) -> curve.add(new TrialResult.LossPoint(step, loss)));
             return new TrialResult(label, index, name, ran, config, status, objective, reason, seconds, curve);
         } catch (JsonProcessingException | RuntimeException e) {
             throw new IllegalArgumentException("trial " + t.number() + " of the study holds attributes this code"

@@ -23,7 +23,7 @@ public final class TrialContext {
     private final DivergenceRule divergence;
     private final SearchListener listener;
     private final Progress progress;
-    private final List<LossPoint> curve = new ArrayList<>();
+    private final List<TrialResult.LossPoint> curve = new ArrayList<>();
     private double firstLoss = Double.NaN;
     private long reports;
 
@@ -88,7 +88,7 @@ public final class TrialContext {
      * @throws TrialDivergedException if the loss shows divergence; let it propagate to end the trial
      */
     public void reportLoss(long step, double loss) {
-        LossPoint point = new LossPoint(step, loss);
+        TrialResult.LossPoint point = new TrialResult.LossPoint(step, loss);
         curve.add(point);
         progress.last = point;
         if (reports == 0) {
@@ -102,12 +102,12 @@ public final class TrialContext {
     }
 
     /** The reported curve, thinned evenly to at most {@link TrialResult#MAX_CURVE_POINTS} points (the last kept). */
-    List<LossPoint> curve() {
+    List<TrialResult.LossPoint> curve() {
         int n = curve.size();
         if (n <= TrialResult.MAX_CURVE_POINTS) {
             return List.copyOf(curve);
         }
-        List<LossPoint> thinned = new ArrayList<>(TrialResult.MAX_CURVE_POINTS);
+        List<TrialResult.LossPoint> thinned = new ArrayList<>(TrialResult.MAX_CURVE_POINTS);
         for (int i = 0; i < TrialResult.MAX_CURVE_POINTS; i++) {
             thinned.add(curve.get((int) ((long) i * (n - 1) / (TrialResult.MAX_CURVE_POINTS - 1))));
         }
@@ -116,10 +116,10 @@ public final class TrialContext {
 
     /** The last loss a trial reported, read by its heartbeat thread while the trial's thread trains. */
     static final class Progress {
-        private volatile LossPoint last;
+        private volatile TrialResult.LossPoint last;
 
         /** The last reported point, or null before the first report. */
-        LossPoint last() {
+        TrialResult.LossPoint last() {
             return last;
         }
     }

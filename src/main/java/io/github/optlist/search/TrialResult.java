@@ -1,5 +1,7 @@
 package io.github.optlist.search;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 
@@ -47,5 +49,30 @@ public record TrialResult(String label, int index, String name, ListVariant vari
     /** The last reported training loss, or NaN without any. */
     public double finalLoss() {
         return curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss();
+    }
+
+    public record Row(String label, int index, String name, ListVariant variant, TrialStatus status,
+                           double objective, double finalLoss, double seconds, double learningRate, double beta1,
+                           double beta2, double epsilon, boolean useNesterov, double adamwWeightDecay,
+                           double l2WeightDecay, double warmupFraction, double minLearningRateMult,
+                           double constantFraction, boolean useBiasCorrection, String reason) {
+
+        /** The row of {@code r}. */
+        public static Row of(TrialResult r) {
+            NAdamWConfig c = r.config();
+            return new Row(r.label(), r.index(), r.name(), r.variant(), r.status(), r.objective(), r.finalLoss(),
+                    Math.round(r.seconds() * 1000) / 1000.0, c.learningRate(), c.beta1(), c.beta2(), c.epsilon(),
+                    c.useNesterov(), c.adamwWeightDecay(), c.l2WeightDecay(), c.warmupFraction(),
+                    c.minLearningRateMult(), c.constantFraction(), c.useBiasCorrection(), r.reason());
+        }
+    }
+
+    /**
+     * One point of a trial's loss curve.
+     *
+     * @param step the training step (0-based)
+     * @param loss the training loss reported at that step
+     */
+    public record LossPoint(long step, double loss) {
     }
 }

@@ -123,8 +123,8 @@ final class CheckpointFiles {
     private static OptimizerState stateValue(FileState state) {
         return new OptimizerState(state.trainingSteps(), state.variant(),
                 state.statePrecision() == null ? null : StatePrecision.valueOf(state.statePrecision()),
-                state.stepCount(), state.groups().stream().map(group -> new GroupState(group.config(),
-                        group.paramNames(), group.params().stream().map(param -> new ParamStateDict(param.step(),
+                state.stepCount(), state.groups().stream().map(group -> new OptimizerState.Group(group.config(),
+                        group.paramNames(), group.params().stream().map(param -> new OptimizerState.Param(param.step(),
                                 param.expAvg(), param.expAvgSq(), param.master())).toList())).toList());
     }
 

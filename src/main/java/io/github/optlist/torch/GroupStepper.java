@@ -89,8 +89,8 @@ final class GroupStepper {
      * @throws IllegalArgumentException as {@link #gradientsOrRefuse()}; nothing changed then
      * @throws StepFailedException      as {@link #prepare} and {@link #apply}
      */
-    static List<PathReport> stepAll(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale) {
-        List<PathReport> reports = new ArrayList<>();
+    static List<UpdatePath.Report> stepAll(List<GroupStepper> groups, NonFiniteCheck nonFinite, double gradScale) {
+        List<UpdatePath.Report> reports = new ArrayList<>();
         // GradMode rather than a NoGradGuard: the same switch, without a native object to make and free each step.
         boolean gradEnabled = GradMode.is_enabled();
         try (PointerScope scope = new PointerScope()) {
@@ -194,12 +194,13 @@ final class GroupStepper {
     }
 
     /** The group's state: copies of its tensors in the caller's scope if {@code copy}, else the live ones. */
-    GroupState state(boolean copy) {
-        return new GroupState(group.config(), group.names(), states.stream().map(state -> state.dict(copy)).toList());
+    OptimizerState.Group state(boolean copy) {
+        return new OptimizerState.Group(group.config(), group.names(), states.stream().map(state
+                -> state.dict(copy)).toList());
     }
 
     /** Refuses, with an {@link IllegalArgumentException}, a state {@link ParamState#prepare} cannot convert. */
-    void requireLoadable(GroupState state) {
+    void requireLoadable(OptimizerState.Group state) {
         for (int i = 0; i < states.size(); i++) {
             states.get(i).requireLoadable(state.params().get(i));
         }
@@ -209,7 +210,7 @@ final class GroupStepper {
      * Every parameter's state converted from {@code state}'s (checked to fit beforehand) by
      * {@link ParamState#prepare}, changing nothing; in a no-grad scope. On a LibTorch failure nothing made is kept.
      */
-    List<ParamState.Loaded> prepare(GroupState state) {
+    List<ParamState.Loaded> prepare(OptimizerState.Group state) {
         List<ParamState.Loaded> loaded = new ArrayList<>(states.size());
         try {
             for (int i = 0; i < states.size(); i++) {
@@ -312,14 +313,14 @@ final class GroupStepper {
      *
      * @throws StepFailedException if LibTorch fails, naming the bucket; {@code reports} holds the buckets updated
      */
-    void apply(Plan plan, List<PathReport> reports, double gradScale) {
+    void apply(Plan plan, List<UpdatePath.Report> reports, double gradScale) {
         NAdamWConfig config = group.config();
         for (int b = 0; b < plan.lists().size(); b++) {
             BucketKey key = plan.keys().get(b);
             BucketTensorLists bucket = plan.lists().get(b);
             List<Integer> indices = plan.members().get(b);
             StateLayout first = bucket.states.get(0).layout();
-            PathReport report = new PathReport(index, indices, key.path(), first.deviceName(),
+            UpdatePath.Report report = new UpdatePath.Report(index, indices, key.path(), first.deviceName(),
                     ScalarTypes.of(first.dtype()).name(), ScalarTypes.of(first.stateDtype()).name(), key.step(),
                     plan.fallbackReasons().get(b));
             try {

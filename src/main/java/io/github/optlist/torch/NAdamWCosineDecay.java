@@ -68,7 +68,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     /** The closed flag, the step and skip counts and the skip listener, shared with the sharded optimizer. */
     private final OptimizerBookkeeping book = new OptimizerBookkeeping();
     /** Which path updated each bucket at the last step; empty after a skip. */
-    private List<PathReport> lastUpdates = List.of();
+    private List<UpdatePath.Report> lastUpdates = List.of();
 
     private NAdamWCosineDecay(OptimizerSpec spec) {
         this.spec = spec;
@@ -202,9 +202,9 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * Updates every group ({@link GroupStepper#stepAll}) and keeps what it reports: the buckets it updated, none
      * after a skip (it returns null), or, when LibTorch fails, the buckets completed before.
      */
-    private List<PathReport> stepAll(NonFiniteCheck check, double gradScale) {
+    private List<UpdatePath.Report> stepAll(NonFiniteCheck check, double gradScale) {
         try {
-            List<PathReport> reports = GroupStepper.stepAll(groups, check, gradScale);
+            List<UpdatePath.Report> reports = GroupStepper.stepAll(groups, check, gradScale);
             lastUpdates = reports == null ? List.of() : reports;
             return reports;
         } catch (StepFailedException e) {
@@ -234,7 +234,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     }
 
     /** Which path updated each bucket at the last {@code step()}, and why a slower one; empty after a skip. */
-    public List<PathReport> lastStepUpdates() {
+    public List<UpdatePath.Report> lastStepUpdates() {
         return lastUpdates;
     }
 
@@ -322,7 +322,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      *
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}
      */
-    public ParamStateDict stateDict(Tensor param) {
+    public OptimizerState.Param stateDict(Tensor param) {
         try (CallGuard.Call call = book.enter()) {
             return paramStates.copy(param);
         }
@@ -335,7 +335,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      * @throws IllegalArgumentException if this optimizer does not hold {@code param}, {@code state} is null, or its
      *                                  moments are not floating point or have another shape than {@code param}
      */
-    public void loadStateDict(Tensor param, ParamStateDict state) {
+    public void loadStateDict(Tensor param, OptimizerState.Param state) {
         try (CallGuard.Call call = book.enter()) {
             paramStates.replace(param, state);
         }

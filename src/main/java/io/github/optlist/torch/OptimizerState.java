@@ -1,5 +1,7 @@
 package io.github.optlist.torch;
 
+import io.github.optlist.NAdamWConfig;
+
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.internal.ScalarTypes;
@@ -14,7 +16,7 @@ import java.util.List;
 /**
  * The whole state of an optimizer, as torch's {@code state_dict()}: the training length and list variant its
  * schedule is laid out by, the precision it keeps half-precision state in, its step count, and per group the
- * configuration and every parameter's {@link ParamStateDict}. {@link ListOptimizer#state()} gives one,
+ * configuration and every parameter's {@link Param}. {@link ListOptimizer#state()} gives one,
  * {@link ListOptimizer#loadState} takes one; checkpoints are one written to a file, and a sharded optimizer
  * consolidates its ranks' shares into one.
  *
@@ -30,7 +32,7 @@ import java.util.List;
  * @param groups         the groups' states, in order
  */
 public record OptimizerState(long trainingSteps, ListVariant variant, StatePrecision statePrecision, long stepCount,
-                             List<GroupState> groups) {
+                             List<Group> groups) {
 
     /** Validates and copies the list; see the class description. */
     public OptimizerState {
@@ -100,7 +102,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
         List<Target> targets = CheckpointFiles.targets(paramGroups);
         OptimizerState laidOut = laidOutAs(paramGroups, targets);
         for (int g = 0; g < laidOut.groups.size(); g++) {
-            GroupState group = laidOut.groups.get(g);
+            Group group = laidOut.groups.get(g);
             Target target = targets.get(g);
             for (int i = 0; i < group.params().size(); i++) {
                 requireFits(group.params().get(i), target.params().get(i), StateMatching.where(target, g, i),
@@ -112,15 +114,15 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
 
     /** This state in {@code paramGroups}' layout, matched by name or by position (checking counts and configs). */
     private OptimizerState laidOutAs(List<ParamGroup> paramGroups, List<Target> targets) {
-        List<List<String>> names = groups.stream().map(GroupState::paramNames).toList();
+        List<List<String>> names = groups.stream().map(Group::paramNames).toList();
         if (StateMatching.byName(names, targets)) {
             List<List<StateMatching.Source>> sources = StateMatching.match(names,
-                    groups.stream().map(GroupState::config).toList(), targets, "the state");
-            List<GroupState> laidOut = new ArrayList<>(paramGroups.size());
+                    groups.stream().map(Group::config).toList(), targets, "the state");
+            List<Group> laidOut = new ArrayList<>(paramGroups.size());
             for (int g = 0; g < paramGroups.size(); g++) {
-                List<ParamStateDict> dicts = sources.get(g).stream()
+                List<Param> dicts = sources.get(g).stream()
                         .map(s -> groups.get(s.group()).params().get(s.index())).toList();
-                laidOut.add(new GroupState(paramGroups.get(g).config(), paramGroups.get(g).names(), dicts));
+                laidOut.add(new Group(paramGroups.get(g).config(), paramGroups.get(g).names(), dicts));
             }
             return new OptimizerState(trainingSteps, variant, statePrecision, stepCount, laidOut);
         }
@@ -129,7 +131,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
                     + " optimizer " + paramGroups.size() + " (another model?)");
         }
         for (int g = 0; g < groups.size(); g++) {
-            GroupState group = groups.get(g);
+            Group group = groups.get(g);
             ParamGroup target = paramGroups.get(g);
             if (!group.config().equals(target.config())) {
                 throw new IllegalArgumentException("group " + g + " of the state has config " + group.config()
@@ -143,7 +145,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
         return this;
     }
 
-    private void requireFits(ParamStateDict saved, Tensor param, String where, StatePrecision precision) {
+    private void requireFits(Param saved, Tensor param, String where, StatePrecision precision) {
         if (!saved.hasMoments()) {
             return;
         }
@@ -170,6 +172,114 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
                     + (master ? " with a float32 master copy" : "") + " here (state precision " + precision
                     + "); build the optimizer with OptimizerOptions.builder().statePrecision(StatePrecision."
                     + statePrecision + ") to resume it");
+        }
+    }
+
+    /**
+     * One parameter group's part of an {@link OptimizerState}, as an entry of torch's
+     * {@code state_dict()["param_groups"]} with its parameters' states: the configuration it runs and, in group order,
+     * each parameter's state.
+     *
+     * <p>The constructor refuses, with an {@link IllegalArgumentException}, a null configuration, null or empty lists
+     * of states, a null state, and names that are neither absent (an empty list) nor one per state.
+     *
+     * @param config     the group's configuration
+     * @param paramNames the parameters' names in group order, or an empty list when they are unnamed
+     * @param params     the parameters' states in group order
+     */
+    public record Group(NAdamWConfig config, List<String> paramNames, List<Param> params) {
+
+        /** Validates and copies the lists; see the class description. */
+        public Group {
+            if (config == null) {
+                throw new IllegalArgumentException("config must not be null");
+            }
+            if (params == null || params.isEmpty()) {
+                throw new IllegalArgumentException("a group state needs at least one parameter state, got "
+                        + (params == null ? "null" : "none"));
+            }
+            for (int i = 0; i < params.size(); i++) {
+                if (params.get(i) == null) {
+                    throw new IllegalArgumentException("params[" + i + "] is null");
+                }
+            }
+            if (paramNames == null || paramNames.stream().anyMatch(java.util.Objects::isNull)) {
+                throw new IllegalArgumentException("paramNames must not be or hold null; pass an empty list for unnamed"
+                        + " parameters");
+            }
+            if (!paramNames.isEmpty() && paramNames.size() != params.size()) {
+                throw new IllegalArgumentException("paramNames has " + paramNames.size() + " names for " + params.size()
+                        + " parameter states");
+            }
+            params = List.copyOf(params);
+            paramNames = List.copyOf(paramNames);
+        }
+
+        /** A group of unnamed parameters. */
+        public Group(NAdamWConfig config, List<Param> params) {
+            this(config, List.of(), params);
+        }
+    }
+
+    /**
+     * One parameter's optimizer state, as an entry of torch's {@code optimizer.state_dict()["state"]}: its step count,
+     * both moments, and under {@link StatePrecision#FLOAT32_MASTER_WEIGHTS} the float32 master copy of a half-precision
+     * parameter. Read with {@link NAdamWCosineDecay#stateDict(Tensor)}, written with
+     * {@link NAdamWCosineDecay#loadStateDict(Tensor, Param)}; used to move state between optimizers that hold
+     * the same parameter, e.g. to consolidate a sharded optimizer's state.
+     *
+     * <p>The constructor refuses, with an {@link IllegalArgumentException}, a step that is negative or above
+     * {@link io.github.optlist.CosineSchedule#MAX_STEPS}, and moments that do not
+     * match the step: a parameter with {@code step == 0} has no moments (both null), one with {@code step > 0} has
+     * both,
+     * defined and of one shape.
+     *
+     * @param step     the number of updates applied to the parameter
+     * @param expAvg   the first moment ({@code exp_avg}), or null when {@code step == 0}
+     * @param expAvgSq the second moment ({@code exp_avg_sq}), or null when {@code step == 0}
+     * @param master   the float32 master copy of the parameter, or null when there is none (the parameter is not half
+     *                 precision, the state precision keeps none, or {@code step == 0})
+     */
+    public record Param(long step, Tensor expAvg, Tensor expAvgSq, Tensor master) {
+
+        /** A state without a master copy. */
+        public Param(long step, Tensor expAvg, Tensor expAvgSq) {
+            this(step, expAvg, expAvgSq, null);
+        }
+
+        /** Validates; see the class description. */
+        public Param {
+            if (step < 0 || step > CosineSchedule.MAX_STEPS) {
+                throw new IllegalArgumentException("step must be in [0, 2^53] (CosineSchedule.MAX_STEPS), got " + step);
+            }
+            boolean hasMoments = expAvg != null || expAvgSq != null;
+            if (step == 0 && (hasMoments || master != null)) {
+                throw new IllegalArgumentException("a parameter at step 0 has no moments; pass null for both");
+            }
+            if (step > 0) {
+                if (expAvg == null || expAvgSq == null || expAvg.isNull() || expAvgSq.isNull() || !expAvg.defined()
+                        || !expAvgSq.defined()) {
+                    throw new IllegalArgumentException("a parameter at step " + step + " needs both moments defined");
+                }
+                if (!java.util.Arrays.equals(expAvg.shape(), expAvgSq.shape())) {
+                    throw new IllegalArgumentException("exp_avg has shape " + java.util.Arrays.toString(expAvg.shape())
+                            + " but exp_avg_sq " + java.util.Arrays.toString(expAvgSq.shape()));
+                }
+                if (master != null && (master.isNull() || !master.defined()
+                        || !java.util.Arrays.equals(master.shape(), expAvg.shape()))) {
+                    throw new IllegalArgumentException("the master copy must be defined and shaped as the moments");
+                }
+            }
+        }
+
+        /** The state of a parameter that was never updated. */
+        public static Param empty() {
+            return new Param(0, null, null);
+        }
+
+        /** Whether the parameter has moments ({@code step > 0}). */
+        public boolean hasMoments() {
+            return step > 0;
         }
     }
 }

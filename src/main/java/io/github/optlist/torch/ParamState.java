@@ -170,25 +170,26 @@ final class ParamState {
     }
 
     /**
-     * The state as a {@link ParamStateDict}: fresh copies of its tensors owned by the caller if {@code copy}, else
+     * The state as a {@link OptimizerState.Param}: fresh copies of its tensors owned by the caller if {@code copy},
+     * else
      * the live tensors themselves (for a writer that only reads them before the next step). Called inside a no-grad
      * region.
      */
-    ParamStateDict dict(boolean copy) {
+    OptimizerState.Param dict(boolean copy) {
         if (!initialized()) {
-            return new ParamStateDict(step, null, null);
+            return new OptimizerState.Param(step, null, null);
         }
         if (!copy) {
-            return new ParamStateDict(step, expAvg, expAvgSq, master);
+            return new OptimizerState.Param(step, expAvg, expAvgSq, master);
         }
-        return new ParamStateDict(step, expAvg.clone(), expAvgSq.clone(), master == null ? null : master.clone());
+        return new OptimizerState.Param(step, expAvg.clone(), expAvgSq.clone(), master == null ? null : master.clone());
     }
 
     /**
      * Refuses, with an {@link IllegalArgumentException} naming this parameter, a state whose moments are not dense
      * floating-point tensors with values (not on the {@code meta} device) shaped as the parameter. Changes nothing.
      */
-    void requireLoadable(ParamStateDict state) {
+    void requireLoadable(OptimizerState.Param state) {
         if (state == null) {
             throw new IllegalArgumentException("the state of " + position + " must not be null");
         }
@@ -230,7 +231,7 @@ final class ParamState {
      *
      * @throws RuntimeException if LibTorch cannot allocate or convert (nothing allocated is kept then)
      */
-    Loaded prepare(ParamStateDict state, StatePrecision statePrecision) {
+    Loaded prepare(OptimizerState.Param state, StatePrecision statePrecision) {
         if (!state.hasMoments()) {
             return new Loaded(state.step(), null, null, null, statePrecision, null);
         }

@@ -39,7 +39,7 @@ final class ParamStateAccess {
     }
 
     /** A copy of {@code param}'s state, owned by the caller. */
-    ParamStateDict copy(Tensor param) {
+    OptimizerState.Param copy(Tensor param) {
         ParamState state = find(param);
         try (NoGradGuard noGrad = new NoGradGuard()) {
             return state.dict(true);
@@ -50,7 +50,7 @@ final class ParamStateAccess {
      * Replaces {@code param}'s state with a copy of {@code state}, checked first (a refused one changes nothing),
      * and drops the groups' tensor lists, which held the old tensors.
      */
-    void replace(Tensor param, ParamStateDict state) {
+    void replace(Tensor param, OptimizerState.Param state) {
         ParamState target = find(param);
         target.requireLoadable(state);
         ParamState.Loaded loaded;

@@ -19,10 +19,10 @@ public final class StepFailedException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
-    private final transient List<PathReport> completedUpdates;
-    private final transient PathReport failedUpdate;
+    private final transient List<UpdatePath.Report> completedUpdates;
+    private final transient UpdatePath.Report failedUpdate;
 
-    StepFailedException(String message, List<PathReport> completedUpdates, PathReport failedUpdate,
+    StepFailedException(String message, List<UpdatePath.Report> completedUpdates, UpdatePath.Report failedUpdate,
                         RuntimeException cause) {
         super(message + ": " + cause.getMessage(), cause);
         this.completedUpdates = List.copyOf(completedUpdates);
@@ -30,12 +30,12 @@ public final class StepFailedException extends RuntimeException {
     }
 
     /** The buckets updated in full before the failure, in update order. */
-    public List<PathReport> completedUpdates() {
+    public List<UpdatePath.Report> completedUpdates() {
         return completedUpdates;
     }
 
     /** The bucket being updated when LibTorch failed, whose tensors may be partly updated; empty if none was. */
-    public Optional<PathReport> failedUpdate() {
+    public Optional<UpdatePath.Report> failedUpdate() {
         return Optional.ofNullable(failedUpdate);
     }
 }

@@ -293,7 +293,7 @@ class OptListCliTest {
     @Test
     void folderInUseIsRefusedWithStatusOneNamingTheHolder() throws Exception {
         Path out = dir.resolve("busy");
-        try (var lock = io.github.optlist.search.FolderLock.acquire(out, "search")) {
+        try (var lock = io.github.optlist.internal.FolderLock.acquire(out, "search")) {
             String err = runErr(1, "report", out.toString());
             assertTrue(err.startsWith("opt-list: " + out + " is in use by search (pid " + ProcessHandle.current()
                     .pid()), err);

@@ -189,7 +189,8 @@ class DistributedTrainingTest {
                 opt.load(dir.resolve("master-" + dtype + ".pt"));
                 for (var param : opt.paramGroups().get(0).params()) {
                     var saved = opt.stateDict(param);
-                    opt.loadStateDict(param, new io.github.optlist.torch.ParamStateDict(saved.step(), saved.expAvg(),
+                    opt.loadStateDict(param, new io.github.optlist.torch.OptimizerState.Param(saved.step(),
+                            saved.expAvg(),
                             saved.expAvgSq()));
                 }
                 for (int k = DistributedWorker.CHECKPOINT_AT; k < DistributedWorker.CHECKPOINT_STEPS; k++) {

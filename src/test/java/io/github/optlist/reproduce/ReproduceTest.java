@@ -248,8 +248,8 @@ class ReproduceTest {
 
     @Test
     void secondRunOnOneFolderIsRefusedWhileTheFirstHoldsIt() throws IOException {
-        try (var held = io.github.optlist.search.FolderLock.acquire(dir, "reproduce")) {
-            var e = assertThrows(io.github.optlist.search.FolderLockedException.class, () -> Reproduce.run(quick(),
+        try (var held = io.github.optlist.internal.FolderLock.acquire(dir, "reproduce")) {
+            var e = assertThrows(io.github.optlist.internal.FolderLockedException.class, () -> Reproduce.run(quick(),
                     List.of(new ReproduceTask("a", 5, quadratic)), dir, ReproduceListener.NONE));
             assertTrue(e.getMessage().contains("in use by reproduce (pid " + ProcessHandle.current().pid()),
                     e.getMessage());

@@ -1,5 +1,7 @@
 package io.github.optlist.search;
 
+import io.github.optlist.internal.FolderLockedException;
+import io.github.optlist.internal.FolderLock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -63,7 +63,7 @@ class SearchFolderTest {
         List<TrialResult> mine = all.trials().stream().filter(r -> r.index() % count == shard).toList();
         Files.createDirectories(folder);
         ResultsFile.writeJsonl(folder.resolve("results.shard-" + shard + "-of-" + count + ".jsonl"),
-                all.header().withShard(new Shard(shard, count)), mine);
+                ResultsHeader.of(settings(trials)).withShard(new Shard(shard, count)), mine);
     }
 
     static List<Integer> indices(SearchResult result) {

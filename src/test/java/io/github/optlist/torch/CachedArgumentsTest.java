@@ -104,7 +104,7 @@ class CachedArgumentsTest {
     /** The state of {@code param} and its values, to compare before and after a refused step. */
     private record Snapshot(long stepCount, double[] expAvg, double[] expAvgSq, double[] param) {
         static Snapshot of(NAdamWCosineDecay opt, Tensor param) {
-            ParamStateDict state = opt.stateDict(param);
+            OptimizerState.Param state = opt.stateDict(param);
             return new Snapshot(state.step(), values(state.expAvg()), values(state.expAvgSq()), values(param));
         }
 
@@ -168,7 +168,7 @@ class CachedArgumentsTest {
             twoSteps(opt, param);
             param.mutable_grad().put(Tensor.create(new double[]{0.1, -0.2, 0.3}, 3));
             opt.step();
-            PathReport report = opt.lastStepUpdates().get(0);
+            UpdatePath.Report report = opt.lastStepUpdates().get(0);
             assertEquals(UpdatePath.MULTI_TENSOR, report.path());
             assertEquals("params[0] of group 0 has dtype Float but its gradient Double", report.fallbackReason());
         }

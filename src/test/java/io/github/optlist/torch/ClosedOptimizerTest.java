@@ -49,7 +49,7 @@ class ClosedOptimizerTest {
         calls.put("learningRate(0)", () -> opt.learningRate(0));
         calls.put("stepCount(param)", () -> opt.stepCount(p));
         calls.put("stateDict", () -> opt.stateDict(p));
-        calls.put("loadStateDict", () -> opt.loadStateDict(p, new ParamStateDict(0, null, null)));
+        calls.put("loadStateDict", () -> opt.loadStateDict(p, new OptimizerState.Param(0, null, null)));
         calls.put("setStepCount", () -> opt.setStepCount(3));
         calls.put("state", opt::state);
         calls.put("loadState", () -> opt.loadState(null));

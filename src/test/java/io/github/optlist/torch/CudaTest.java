@@ -77,7 +77,7 @@ class CudaTest {
                         // Both compute in float32 and round once; CUDA and CPU may round a few elements apart.
                         run.assertAgree(0.05, config.name() + " " + path + " " + dtype + " step " + step);
                     }
-                    PathReport update = run.fast.lastStepUpdates().get(0);
+                    UpdatePath.Report update = run.fast.lastStepUpdates().get(0);
                     assertEquals(path, update.path(), update.fallbackReason());
                     assertEquals("Float", update.stateDtype());
                     run.close();

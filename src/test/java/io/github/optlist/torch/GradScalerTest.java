@@ -122,7 +122,7 @@ class GradScalerTest {
             assertTrue(scaler.step(opt));
             scaler.update();
             double[] before = TestTensors.values(p);
-            ParamStateDict state = opt.stateDict(p);
+            OptimizerState.Param state = opt.stateDict(p);
             double[] m = TestTensors.values(state.expAvg());
             double[] v = TestTensors.values(state.expAvgSq());
             double[] master = TestTensors.values(state.master());
@@ -131,7 +131,7 @@ class GradScalerTest {
                 assertFalse(scaler.step(opt));
                 scaler.update();
                 assertArrayEquals(before, TestTensors.values(p));
-                ParamStateDict after = opt.stateDict(p);
+                OptimizerState.Param after = opt.stateDict(p);
                 assertArrayEquals(m, TestTensors.values(after.expAvg()));
                 assertArrayEquals(v, TestTensors.values(after.expAvgSq()));
                 assertArrayEquals(master, TestTensors.values(after.master()));
@@ -257,8 +257,8 @@ class GradScalerTest {
             scaler.step(opt);
             scaler.update();
         }
-        GradScalerState state = scaler.state();
-        assertEquals(new GradScalerState(1024, 2, 0.5, 3, 1), state);
+        GradScaler.State state = scaler.state();
+        assertEquals(new GradScaler.State(1024, 2, 0.5, 3, 1), state);
         GradScaler resumed = new GradScaler(1, 2, 0.5, 3);
         resumed.loadState(state);
         assertEquals(state, resumed.state());
@@ -276,7 +276,7 @@ class GradScalerTest {
         assertThrows(IllegalArgumentException.class, () -> new GradScaler(1, 2, 0.5, 0));
         assertThrows(IllegalArgumentException.class, () -> new GradScaler().scale(null));
         GradScaler defaults = new GradScaler();
-        assertEquals(new GradScalerState(65536, 2, 0.5, 2000, 0), defaults.state());
+        assertEquals(new GradScaler.State(65536, 2, 0.5, 2000, 0), defaults.state());
     }
 
     @Test
@@ -343,7 +343,7 @@ class GradScalerTest {
                     () -> new GradScaler(bad, 2, 0.5, 10));
             assertTrue(e.getMessage().startsWith("initScale must be positive and finite in float32"), e.getMessage());
             IllegalArgumentException state = assertThrows(IllegalArgumentException.class,
-                    () -> new GradScalerState(bad, 2, 0.5, 10, 0));
+                    () -> new GradScaler.State(bad, 2, 0.5, 10, 0));
             assertTrue(state.getMessage().startsWith("scale must be positive and finite in float32"),
                     state.getMessage());
         }

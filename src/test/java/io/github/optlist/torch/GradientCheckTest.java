@@ -33,7 +33,7 @@ class GradientCheckTest {
             List<Long> steps = new ArrayList<>();
             for (Tensor p : params) {
                 values.add(TestTensors.values(p));
-                ParamStateDict state = opt.stateDict(p);
+                OptimizerState.Param state = opt.stateDict(p);
                 if (state.hasMoments()) {
                     values.add(TestTensors.values(state.expAvg()));
                     values.add(TestTensors.values(state.expAvgSq()));

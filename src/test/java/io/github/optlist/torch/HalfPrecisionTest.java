@@ -127,7 +127,7 @@ class HalfPrecisionTest {
                     optimizer.step();
                 }
             }
-            PathReport update = optimizer.lastStepUpdates().get(0);
+            UpdatePath.Report update = optimizer.lastStepUpdates().get(0);
             assertEquals(path, update.path(), update.fallbackReason());
             assertEquals(precision == StatePrecision.PARAM_DTYPE ? dtype.name() : "Float", update.stateDtype());
         }

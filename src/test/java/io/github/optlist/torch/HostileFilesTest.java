@@ -338,10 +338,11 @@ class HostileFilesTest {
                 run(source, other, 5);
                 saved = source.state();
             }
-            GroupState second = saved.groups().get(1);
+            OptimizerState.Group second = saved.groups().get(1);
             Tensor meta = empty(new long[]{5}, new TensorOptions(new Device("meta")),
                     new org.bytedeco.pytorch.MemoryFormatOptional());
-            GroupState onMeta = new GroupState(second.config(), List.of(new ParamStateDict(5, meta, meta)));
+            OptimizerState.Group onMeta = new OptimizerState.Group(second.config(),
+                    List.of(new OptimizerState.Param(5, meta, meta)));
             OptimizerState hostile = new OptimizerState(saved.trainingSteps(), saved.variant(),
                     saved.statePrecision(), saved.stepCount(), List.of(saved.groups().get(0), onMeta));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> opt.loadState(hostile));
@@ -394,9 +395,9 @@ class HostileFilesTest {
         Tensor[][] params = params();
         try (var opt = optimizer(params, plain(), nesterovWithWarmup(), ListVariant.TORCH_PORT)) {
             run(opt, params, 1);
-            ParamStateDict one = opt.stateDict(params[1][0]);
+            OptimizerState.Param one = opt.stateDict(params[1][0]);
             assertThrows(IllegalArgumentException.class,
-                    () -> opt.loadStateDict(params[1][0], new ParamStateDict(Long.MAX_VALUE, one.expAvg(),
+                    () -> opt.loadStateDict(params[1][0], new OptimizerState.Param(Long.MAX_VALUE, one.expAvg(),
                             one.expAvgSq())));
             assertThrows(IllegalArgumentException.class, () -> opt.setStepCount(Long.MAX_VALUE));
             opt.step(); // still steps

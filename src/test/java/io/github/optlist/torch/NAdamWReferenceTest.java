@@ -86,7 +86,7 @@ class NAdamWReferenceTest {
                     TestTensors.setGrad(b, gradB);
                     optimizer.step();
                 }
-                for (PathReport report : optimizer.lastStepUpdates()) {
+                for (UpdatePath.Report report : optimizer.lastStepUpdates()) {
                     updates += report.path() == path ? report.params().size() : 0;
                 }
                 refA.step(gradA);

@@ -400,9 +400,9 @@ class NamedCheckpointTest {
         try (PointerScope scope = new PointerScope();
              NAdamWCosineDecay opt = optimizer(List.of(NamedParameters.of(params).group(ENTRY)))) {
             OptimizerState state = opt.state();
-            GroupState group = state.groups().get(0);
+            OptimizerState.Group group = state.groups().get(0);
             OptimizerState twice = new OptimizerState(T, VARIANT, state.statePrecision(), 0,
-                    List.of(new GroupState(ENTRY, List.of("a", "a", "b"), group.params())));
+                    List.of(new OptimizerState.Group(ENTRY, List.of("a", "a", "b"), group.params())));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> opt.loadState(twice));
             assertTrue(e.getMessage().contains("the state names two parameters 'a'"), e.getMessage());
         }
@@ -479,7 +479,7 @@ class NamedCheckpointTest {
             Map<String, Long> steps = new LinkedHashMap<>();
             Map<String, double[]> expAvgs = new LinkedHashMap<>();
             params.forEach((name, p) -> {
-                ParamStateDict dict = opt.stateDict(p);
+                OptimizerState.Param dict = opt.stateDict(p);
                 steps.put(name, dict.step());
                 expAvgs.put(name, TestTensors.values(dict.expAvg()));
             });

@@ -94,10 +94,11 @@ class OptimizerStateTest {
             OptimizerState longer = new OptimizerState(T + 1, good.variant(), good.statePrecision(), 5,
                     good.groups());
             OptimizerState otherConfig = new OptimizerState(T, good.variant(), good.statePrecision(), 5,
-                    List.of(good.groups().get(0), new GroupState(OptList.config(2), good.groups().get(1).params())));
+                    List.of(good.groups().get(0), new OptimizerState.Group(OptList.config(2),
+                            good.groups().get(1).params())));
             OptimizerState otherShape = new OptimizerState(T, good.variant(), good.statePrecision(), 5,
-                    List.of(new GroupState(good.groups().get(0).config(), good.groups().get(1).params()),
-                            new GroupState(good.groups().get(1).config(), good.groups().get(0).params())));
+                    List.of(new OptimizerState.Group(good.groups().get(0).config(), good.groups().get(1).params()),
+                            new OptimizerState.Group(good.groups().get(1).config(), good.groups().get(0).params())));
             OptimizerState fewer = new OptimizerState(T, good.variant(), good.statePrecision(), 5,
                     List.of(good.groups().get(0)));
             assertRefused(opt, longer, "trainingSteps " + (T + 1));
@@ -140,13 +141,15 @@ class OptimizerStateTest {
 
     @Test
     void groupAndWholeStateRefuseWhatCannotBeAState() {
-        assertThrows(IllegalArgumentException.class, () -> new GroupState(null, List.of(ParamStateDict.empty())));
-        assertThrows(IllegalArgumentException.class, () -> new GroupState(OptList.config(0), List.of()));
-        assertThrows(IllegalArgumentException.class, () -> new GroupState(OptList.config(0), List.of("a", "b"),
-                List.of(ParamStateDict.empty())));
-        assertThrows(IllegalArgumentException.class, () -> new GroupState(OptList.config(0),
-                Arrays.asList(ParamStateDict.empty(), null)));
-        GroupState group = new GroupState(OptList.config(0), List.of(ParamStateDict.empty()));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Group(null,
+                List.of(OptimizerState.Param.empty())));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Group(OptList.config(0), List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Group(OptList.config(0), List.of("a",
+                "b"),
+                List.of(OptimizerState.Param.empty())));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Group(OptList.config(0),
+                Arrays.asList(OptimizerState.Param.empty(), null)));
+        OptimizerState.Group group = new OptimizerState.Group(OptList.config(0), List.of(OptimizerState.Param.empty()));
         assertThrows(IllegalArgumentException.class, () -> new OptimizerState(0, ListVariant.TASKSET,
                 StatePrecision.FLOAT32, 0, List.of(group)));
         assertThrows(IllegalArgumentException.class, () -> new OptimizerState(5, null, StatePrecision.FLOAT32, 0,

@@ -47,7 +47,7 @@ class ParamStateDictTest {
             stepWithGradients(first, a);
             stepWithGradients(first, a);
             b.detach().copy_(a.detach());
-            ParamStateDict state = first.stateDict(a);
+            OptimizerState.Param state = first.stateDict(a);
             assertEquals(2, state.step());
             second.loadStateDict(b, state);
             second.setStepCount(first.stepCount());
@@ -72,7 +72,7 @@ class ParamStateDictTest {
             stepWithGradients(first, a);
             stepWithGradients(first, a);
             b.detach().copy_(a.detach());
-            ParamStateDict state = first.stateDict(a);
+            OptimizerState.Param state = first.stateDict(a);
             // The master copy holds what float16 rounding dropped from the parameter.
             assertFalse(java.util.Arrays.equals(values(state.master()), values(a.detach().to(
                     org.bytedeco.pytorch.global.torch.ScalarType.Float))));
@@ -89,11 +89,11 @@ class ParamStateDictTest {
     void stateDictIsACopy() {
         Tensor a = leaf(4);
         try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10)) {
-            ParamStateDict before = opt.stateDict(a);
+            OptimizerState.Param before = opt.stateDict(a);
             assertEquals(0, before.step());
             assertNull(before.expAvg());
             stepWithGradients(opt, a);
-            ParamStateDict state = opt.stateDict(a);
+            OptimizerState.Param state = opt.stateDict(a);
             float[] saved = values(state.expAvg());
             state.expAvg().zero_();
             assertArrayEquals(saved, values(opt.stateDict(a).expAvg()), 0f);
@@ -105,7 +105,7 @@ class ParamStateDictTest {
         Tensor a = leaf(4);
         try (NAdamWCosineDecay opt = TorchOptList.optimizerForIdx(new TensorVector(a), 0, 10)) {
             stepWithGradients(opt, a);
-            opt.loadStateDict(a, ParamStateDict.empty());
+            opt.loadStateDict(a, OptimizerState.Param.empty());
             assertFalse(opt.stateDict(a).hasMoments());
             assertEquals(0, opt.stepCount(a));
         }
@@ -119,17 +119,17 @@ class ParamStateDictTest {
             stepWithGradients(opt, a);
             float[] before = values(opt.stateDict(a).expAvg());
             IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
-                    () -> opt.loadStateDict(a, new ParamStateDict(5, randn(5), randn(5))));
+                    () -> opt.loadStateDict(a, new OptimizerState.Param(5, randn(5), randn(5))));
             assertEquals("params[0] of group 0 has shape [4], the given moments [5]", shape.getMessage());
             assertThrows(IllegalArgumentException.class, () -> opt.loadStateDict(a, null));
-            assertThrows(IllegalArgumentException.class, () -> opt.loadStateDict(other, ParamStateDict.empty()));
+            assertThrows(IllegalArgumentException.class, () -> opt.loadStateDict(other, OptimizerState.Param.empty()));
             assertThrows(IllegalArgumentException.class, () -> opt.setStepCount(-1));
             assertArrayEquals(before, values(opt.stateDict(a).expAvg()), 0f);
             assertEquals(1, opt.stepCount(a));
         }
-        assertThrows(IllegalArgumentException.class, () -> new ParamStateDict(-1, null, null));
-        assertThrows(IllegalArgumentException.class, () -> new ParamStateDict(0, randn(2), randn(2)));
-        assertThrows(IllegalArgumentException.class, () -> new ParamStateDict(1, randn(2), null));
-        assertThrows(IllegalArgumentException.class, () -> new ParamStateDict(1, randn(2), randn(3)));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Param(-1, null, null));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Param(0, randn(2), randn(2)));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Param(1, randn(2), null));
+        assertThrows(IllegalArgumentException.class, () -> new OptimizerState.Param(1, randn(2), randn(3)));
     }
 }

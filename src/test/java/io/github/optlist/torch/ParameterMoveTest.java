@@ -61,7 +61,7 @@ class ParameterMoveTest {
                 opt.step();
                 reference.step(g);
             }
-            PathReport last = opt.lastStepUpdates().get(0);
+            UpdatePath.Report last = opt.lastStepUpdates().get(0);
             assertEquals("Float", last.dtype());
             assertEquals("Float", last.stateDtype());
             assertEquals(UpdatePath.FUSED, last.path(), last.fallbackReason());
@@ -113,7 +113,7 @@ class ParameterMoveTest {
             assertEquals(3, opt.stepCount(p));
             assertTrue(opt.stateOf(p).expAvg.is_meta(), "the first moment moved to the parameter's device");
             assertTrue(opt.stateOf(p).expAvgSq.is_meta(), "the second moment moved to the parameter's device");
-            PathReport last = opt.lastStepUpdates().get(0);
+            UpdatePath.Report last = opt.lastStepUpdates().get(0);
             assertEquals("meta", last.device());
             assertEquals(UpdatePath.MULTI_TENSOR, last.path());
             assertTrue(last.fallbackReason().contains("params[0] of group 0 is on meta"), last.fallbackReason());

@@ -76,7 +76,7 @@ class PublishedBindingTest {
                     TestTensors.setGrad(param, grad);
                     optimizer.step();
                 }
-                for (PathReport update : optimizer.lastStepUpdates()) {
+                for (UpdatePath.Report update : optimizer.lastStepUpdates()) {
                     assertEquals(path, update.path(), "the path asked for runs: " + update);
                     assertFalse(update.fellBack(), update.fallbackReason());
                 }

@@ -102,13 +102,13 @@ class PythonStateDictsTest {
     static void assertSameState(OptimizerState expected, OptimizerState actual) {
         assertEquals(expected.groups().size(), actual.groups().size());
         for (int g = 0; g < expected.groups().size(); g++) {
-            GroupState e = expected.groups().get(g);
-            GroupState a = actual.groups().get(g);
+            OptimizerState.Group e = expected.groups().get(g);
+            OptimizerState.Group a = actual.groups().get(g);
             assertEquals(e.config(), a.config());
             assertEquals(e.params().size(), a.params().size());
             for (int i = 0; i < e.params().size(); i++) {
-                ParamStateDict ep = e.params().get(i);
-                ParamStateDict ap = a.params().get(i);
+                OptimizerState.Param ep = e.params().get(i);
+                OptimizerState.Param ap = a.params().get(i);
                 assertEquals(ep.step(), ap.step(), "step of " + g + "/" + i);
                 assertEquals(ep.hasMoments(), ap.hasMoments());
                 if (ep.hasMoments()) {
@@ -465,7 +465,7 @@ class PythonStateDictsTest {
             OptimizerState state = CheckpointFiles.readPythonStateDict(file, groups, 60, ListVariant.TORCH_PORT,
                     StatePrecision.FLOAT32);
             assertEquals(10, state.stepCount());
-            for (ParamStateDict param : state.groups().get(0).params()) {
+            for (OptimizerState.Param param : state.groups().get(0).params()) {
                 assertEquals(10, param.step());
                 assertEquals(ScalarType.Double.value, param.expAvg().scalar_type().value);
             }

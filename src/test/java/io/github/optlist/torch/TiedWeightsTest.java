@@ -130,7 +130,7 @@ class TiedWeightsTest {
         JitModule model = tiedNet();
         int handover = python.steps() / 2;
         Path file = dir.resolve("tied.ckpt");
-        ParamStateDict saved;
+        OptimizerState.Param saved;
         try (NAdamWCosineDecay opt = TestTensors.forIdx(model, python.entry(), python.trainingSteps(),
                 VARIANT)) {
             python.train(model, opt, 0, handover);
@@ -140,7 +140,7 @@ class TiedWeightsTest {
         try (NAdamWCosineDecay resumed = TestTensors.forIdx(model, python.entry(), python.trainingSteps(),
                 VARIANT)) {
             resumed.load(file);
-            ParamStateDict loaded = resumed.stateDict(parameter(model, "dec.weight"));
+            OptimizerState.Param loaded = resumed.stateDict(parameter(model, "dec.weight"));
             assertEquals(handover, loaded.step());
             assertArrayEquals(TestTensors.values(saved.expAvg()), TestTensors.values(loaded.expAvg()));
             assertArrayEquals(TestTensors.values(saved.expAvgSq()), TestTensors.values(loaded.expAvgSq()));

@@ -86,7 +86,7 @@ class UpdatePathTest {
                     "step " + step);
         }
         assertEquals(SHAPES.length * (long) STEPS_RUN, run.tensorUpdates(path), "updates on the " + path + " path");
-        assertEquals(List.of(path), run.fast.lastStepUpdates().stream().map(PathReport::path).toList());
+        assertEquals(List.of(path), run.fast.lastStepUpdates().stream().map(UpdatePath.Report::path).toList());
         run.close();
     }
 
@@ -109,12 +109,12 @@ class UpdatePathTest {
      * Runs {@code steps} steps of the same gradients on {@code param} with the fused path and on a contiguous copy
      * with the single-tensor path, the gradient laid out by {@code layoutOfGrad}; returns the last step's report.
      */
-    private static PathReport compareWithContiguousRun(Tensor param, UnaryOperator<Tensor> layoutOfGrad) {
+    private static UpdatePath.Report compareWithContiguousRun(Tensor param, UnaryOperator<Tensor> layoutOfGrad) {
         NAdamWConfig config = OptList.config(0);
         Random random = new Random(5);
         Tensor contiguous = param.detach().contiguous().set_requires_grad(true);
         int n = (int) param.numel();
-        PathReport last;
+        UpdatePath.Report last;
         try (var singleOpt = optimizer(List.of(contiguous), config, UpdatePath.SINGLE_TENSOR);
              var fusedOpt = optimizer(List.of(param), config, UpdatePath.FUSED)) {
             for (int step = 0; step < 5; step++) {
@@ -139,7 +139,7 @@ class UpdatePathTest {
         Tensor param = TestTensors.param(TestTensors.gaussian(new Random(1), 2 * 3 * 4 * 5, 1.0), 2, 3, 4, 5)
                 .detach().contiguous(MemoryFormat.ChannelsLast).set_requires_grad(true);
         assertFalse(param.is_contiguous());
-        PathReport update = compareWithContiguousRun(param, g -> g.contiguous(MemoryFormat.ChannelsLast));
+        UpdatePath.Report update = compareWithContiguousRun(param, g -> g.contiguous(MemoryFormat.ChannelsLast));
         assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
         assertFalse(update.fellBack());
     }
@@ -148,14 +148,14 @@ class UpdatePathTest {
     void transposedParameterWithTransposedGradientTakesTheFusedPath() {
         Tensor param = TestTensors.param(TestTensors.gaussian(new Random(2), 24, 1.0), 4, 6).t().detach()
                 .set_requires_grad(true);
-        PathReport update = compareWithContiguousRun(param, g -> g.t().contiguous().t());
+        UpdatePath.Report update = compareWithContiguousRun(param, g -> g.t().contiguous().t());
         assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
     }
 
     @Test
     void gradientWhoseStridesDifferOnlyInDimensionsOfSizeOneTakesTheFusedPath() {
         Tensor param = TestTensors.param(TestTensors.gaussian(new Random(6), 12, 1.0), 3, 1, 4);
-        PathReport update = compareWithContiguousRun(param,
+        UpdatePath.Report update = compareWithContiguousRun(param,
                 g -> g.as_strided(new long[]{3, 1, 4}, new long[]{4, 1, 1}));
         assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
     }
@@ -164,7 +164,7 @@ class UpdatePathTest {
     void gradientWithOtherStridesTakesTheMultiTensorPathAndSaysWhy() {
         Tensor param = TestTensors.param(TestTensors.gaussian(new Random(3), 24, 1.0), 4, 6).t().detach()
                 .set_requires_grad(true);
-        PathReport update = compareWithContiguousRun(param, g -> g.contiguous());
+        UpdatePath.Report update = compareWithContiguousRun(param, g -> g.contiguous());
         assertEquals(UpdatePath.MULTI_TENSOR, update.path());
         assertTrue(update.fellBack());
         assertTrue(update.fallbackReason().contains("params[0] of group 0 has strides [1, 6] but its gradient [4, 1]"),
@@ -176,7 +176,7 @@ class UpdatePathTest {
         Tensor every = TestTensors.param(TestTensors.gaussian(new Random(4), 24, 1.0), 4, 6);
         Tensor param = every.detach().slice(1, new LongOptional(0), new LongOptional(6), 2).set_requires_grad(true);
         assertFalse(param.is_non_overlapping_and_dense());
-        PathReport update = compareWithContiguousRun(param, g -> g);
+        UpdatePath.Report update = compareWithContiguousRun(param, g -> g);
         assertEquals(UpdatePath.MULTI_TENSOR, update.path());
         assertTrue(update.fallbackReason().contains("not dense"), update.fallbackReason());
     }
@@ -193,7 +193,7 @@ class UpdatePathTest {
         }
         assertEquals(0, run.tensorUpdates(UpdatePath.FUSED));
         assertEquals(3L * SHAPES.length, run.tensorUpdates(UpdatePath.MULTI_TENSOR));
-        PathReport update = run.fast.lastStepUpdates().get(0);
+        UpdatePath.Report update = run.fast.lastStepUpdates().get(0);
         assertEquals(UpdatePath.MULTI_TENSOR, update.path());
         assertTrue(update.fallbackReason().contains("would wipe"), update.fallbackReason());
         run.close();
@@ -206,7 +206,7 @@ class UpdatePathTest {
         run.step(random, i -> true);
         assertEquals(SHAPES.length, run.tensorUpdates(UpdatePath.SINGLE_TENSOR));
         assertEquals(0, run.tensorUpdates(UpdatePath.FUSED) + run.tensorUpdates(UpdatePath.MULTI_TENSOR));
-        assertEquals(List.of(new PathReport(0, List.of(0, 1, 2, 3, 4), UpdatePath.SINGLE_TENSOR, "cpu", "Double",
+        assertEquals(List.of(new UpdatePath.Report(0, List.of(0, 1, 2, 3, 4), UpdatePath.SINGLE_TENSOR, "cpu", "Double",
                 "Double", 0, "")), run.fast.lastStepUpdates());
         run.close();
     }
@@ -287,7 +287,7 @@ class UpdatePathTest {
                 single.step();
                 fast.step();
             }
-            for (PathReport report : fast.lastStepUpdates()) {
+            for (UpdatePath.Report report : fast.lastStepUpdates()) {
                 updates.merge(report.path(), (long) report.params().size(), Long::sum);
             }
         }

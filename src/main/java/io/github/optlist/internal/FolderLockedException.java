@@ -1,4 +1,4 @@
-package io.github.optlist.search;
+package io.github.optlist.internal;
 
 import java.nio.file.Path;
 

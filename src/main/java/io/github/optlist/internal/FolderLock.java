@@ -1,6 +1,5 @@
-package io.github.optlist.search;
+package io.github.optlist.internal;
 
-import io.github.optlist.internal.Messages;
 
 import java.io.IOException;
 import java.net.InetAddress;
