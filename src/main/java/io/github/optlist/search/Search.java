@@ -116,6 +116,12 @@ public final class Search {
         List<Candidate> mine = settings.shardCandidates();
         List<Candidate> pending = mine.stream().filter(c -> !file.isFinished(c.label())).toList();
         listener.searchStarted(pending.size(), mine.size() - pending.size());
+        // The pruner's COMPLETE trials: this run's own finished ones (a resumed search starts without the earlier).
+        List<IntermediateValues> completed = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicLong spent = new java.util.concurrent.atomic.AtomicLong(
+                file.results().stream().mapToLong(r -> ComputeBudget.cost(r.status(),
+                        r.curve().isEmpty() ? -1 : r.curve().get(r.curve().size() - 1).step(),
+                        settings.trainingSteps())).sum());
         ExecutorService workers = Executors.newFixedThreadPool(settings.workers(), runnable -> {
             Thread thread = new Thread(runnable, "opt-list-search-worker");
             thread.setDaemon(true);
@@ -128,12 +134,12 @@ public final class Search {
             List<Future<?>> running = new ArrayList<>();
             for (Candidate candidate : pending) {
                 running.add(workers.submit(() -> {
-                    if (stopping.get()) {
+                    if (stopping.get() || !settings.budget().mayStart(spent.get(), settings.trainingSteps())) {
                         return;
                     }
                     try {
                         set_num_threads(settings.intraOpThreads());
-                        TrialResult result = runOne(settings, trial, candidate, listener);
+                        TrialResult result = runOne(settings, trial, candidate, listener, completed, spent);
                         file.append(result);
                         listener.trialFinished(result);
                     } catch (IOException e) {
@@ -201,10 +207,21 @@ public final class Search {
         }
     }
 
-    /** Runs one trial, turning every way it can end into a result. */
+    /** Runs one trial, turning every way it can end into a result, without pruning. */
     static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener) {
+        return runOne(settings, trial, candidate, listener, new ArrayList<>(),
+                new java.util.concurrent.atomic.AtomicLong());
+    }
+
+    /**
+     * Runs one trial, pruned against {@code completed} (to which its values are added when it completes), adding
+     * its cost in steps to {@code spent}. {@code completed} must be safe to read while other workers add to it.
+     */
+    static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener,
+                              List<IntermediateValues> completed, java.util.concurrent.atomic.AtomicLong spent) {
         TrialContext context = new TrialContext(candidate, settings.trainingSteps(), settings.seed(),
-                settings.divergence(), listener);
+                settings.divergence(), listener, new PruningMonitor(settings.pruner(), settings.trainingSteps(),
+                () -> completed));
         long started = System.nanoTime();
         TrialStatus status;
         double objective = Double.NaN;
@@ -221,11 +238,19 @@ public final class Search {
         } catch (TrialDivergedException e) {
             status = TrialStatus.DIVERGED;
             reason = e.getMessage();
+        } catch (TrialPrunedException e) {
+            status = TrialStatus.PRUNED;
+            objective = e.lastValue();
+            reason = e.getMessage();
         } catch (Exception | AssertionError e) {
             status = TrialStatus.FAILED;
             reason = e.getClass().getSimpleName() + ": " + Messages.firstLine(e.getMessage());
         }
         double seconds = (System.nanoTime() - started) / 1e9;
+        if (status == TrialStatus.OK) {
+            completed.add(context.intermediateValues());
+        }
+        spent.addAndGet(ComputeBudget.cost(status, context.lastReportedStep(), settings.trainingSteps()));
         return new TrialResult(candidate.label(), candidate.index(), candidate.config().name(),
                 candidate.variant(), candidate.config(), status, objective, reason, seconds, context.curve());
     }

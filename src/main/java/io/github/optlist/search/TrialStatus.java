@@ -7,5 +7,10 @@ public enum TrialStatus {
     /** Threw, or returned a NaN or infinite objective; the reason says which. */
     FAILED,
     /** Stopped early by the {@link DivergenceRule}. */
-    DIVERGED
+    DIVERGED,
+    /**
+     * Stopped early by the pruner ({@link PrunerSettings}): its training loss trailed the completed trials'; its
+     * objective is its last intermediate value (a windowed training loss, not the trial's objective).
+     */
+    PRUNED
 }
