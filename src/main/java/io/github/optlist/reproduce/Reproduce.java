@@ -109,11 +109,12 @@ public final class Reproduce {
             ResultsFile.requireResumable(taskFolder(folder, task), search);
             searches.add(search);
         }
-        int finished = 0;
+        PruningStudy.requireResumable(settings, tasks, folder);
+        int finished = PruningStudy.finishedBefore(settings, tasks, folder);
         for (ReproduceTask task : tasks) {
             finished += finishedBefore(taskFolder(folder, task), protocol);
         }
-        int total = tasks.size() * protocol.planned().size();
+        int total = tasks.size() * (protocol.planned().size() + settings.pruningSeeds() * PruningStudy.ENTRIES);
         listener.searchStarted(total - finished, finished);
         SearchListener perTask = new SearchListener() {
             @Override
@@ -126,6 +127,8 @@ public final class Reproduce {
                 listener.trialFinished(result);
             }
         };
+        List<Path> pruning = settings.pruningSeeds() > 0 ? PruningStudy.run(settings, tasks, folder, listener)
+                : List.of();
         List<TaskScores> scores = new ArrayList<>();
         List<ReproduceRow> rows = new ArrayList<>();
         for (int t = 0; t < tasks.size(); t++) {
@@ -144,8 +147,9 @@ public final class Reproduce {
         Path jsonl = folder.resolve("trials.jsonl");
         writeTable(csv, jsonl, rows);
         boolean plot = SearchReport.plotAvailable();
-        ReproduceResult result = new ReproduceResult(settings, scores, mean, rows,
-                plot ? List.of(summary, png, csv, jsonl) : List.of(summary, csv, jsonl));
+        List<Path> files = new ArrayList<>(plot ? List.of(summary, png, csv, jsonl) : List.of(summary, csv, jsonl));
+        files.addAll(pruning);
+        ReproduceResult result = new ReproduceResult(settings, scores, mean, rows, files);
         if (plot) {
             try {
                 ReproducePlot.write(result, png);
