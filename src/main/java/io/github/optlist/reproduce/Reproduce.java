@@ -53,6 +53,10 @@ import java.util.Set;
  * <p>Each task's trials go through {@link Search#runTrials} into {@code tasks/NAME/} of the folder, as they finish:
  * run again after a kill and only the missing trials run. The report ({@code summary.md}, {@code reproduce.png},
  * {@code trials.csv}, {@code trials.jsonl}) is written at the end, from every task's results.
+ *
+ * <p>With {@link ReproduceSettings#pruningSeeds()} above 0 the run starts with the pruning study
+ * ({@code PruningStudy}): list entries 0..29 on every task at each seed, trained into {@code pruning/TASK/seed-S/},
+ * replayed through the search's median pruner and compute budget into {@code pruning.md} and {@code pruning.csv}.
  */
 public final class Reproduce {
 

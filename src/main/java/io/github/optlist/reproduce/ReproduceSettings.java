@@ -28,6 +28,9 @@ public record ReproduceSettings(long steps, int poolSize, long poolSeed, long se
     /** The seed of the published pool. */
     public static final long POOL_SEED = 2020;
 
+    /** The seeds of the pruning study that {@code opt-list reproduce} runs (one with {@code --quick}). */
+    public static final int PRUNING_SEEDS = 5;
+
     /** Validates every field; messages name the value and what is allowed. */
     public ReproduceSettings {
         if (steps < 0) {
@@ -64,18 +67,16 @@ public record ReproduceSettings(long steps, int poolSize, long poolSeed, long se
 
     /**
      * The protocol: each task at its protocol length, a pool of 30 entries, seed 0, the default divergence rule,
-     * one worker, and the pruning study over 5 seeds.
+     * one worker, no pruning study ({@link #withPruningSeeds}; {@code opt-list reproduce} runs it over
+     * {@value #PRUNING_SEEDS} seeds).
      */
     public static ReproduceSettings protocol() {
-        return new ReproduceSettings(0, 30, POOL_SEED, 0, DivergenceRule.DEFAULT, 1, 0, 0, 5);
+        return new ReproduceSettings(0, 30, POOL_SEED, 0, DivergenceRule.DEFAULT, 1, 0);
     }
 
-    /**
-     * A plumbing check: 20 steps per trial, a pool of 10 and the pruning study over 1 seed; its figures say nothing
-     * about the list.
-     */
+    /** A plumbing check: 20 steps per trial and a pool of 10; its figures say nothing about the list. */
     public static ReproduceSettings quick() {
-        return new ReproduceSettings(20, Reproduce.K, POOL_SEED, 0, DivergenceRule.DEFAULT, 1, 0, 0, 1);
+        return new ReproduceSettings(20, Reproduce.K, POOL_SEED, 0, DivergenceRule.DEFAULT, 1, 0);
     }
 
     /** These settings with {@code count} workers of {@code threadsEach} intra-op threads (0: divide the cores). */

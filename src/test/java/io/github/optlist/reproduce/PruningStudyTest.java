@@ -89,6 +89,16 @@ class PruningStudyTest {
     }
 
     @Test
+    void aSeedCountOutsideZeroToAHundredIsRefusedNamingIt() {
+        for (int bad : new int[]{-1, 101}) {
+            var e = assertThrows(io.github.optlist.search.SettingException.class,
+                    () -> ReproduceSettings.quick().withPruningSeeds(bad));
+            assertEquals("pruningSeeds", e.setting());
+        }
+        assertEquals(0, ReproduceSettings.protocol().pruningSeeds(), "library runs train no study unless asked");
+    }
+
+    @Test
     void theRecordedStatusIsKeptForTrialsThePrunerLetsThrough() {
         var recorded = List.of(new PruningReplay.Recorded("a", TrialStatus.FAILED, Double.NaN, new long[]{0},
                 new double[]{1}));

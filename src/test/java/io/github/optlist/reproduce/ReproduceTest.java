@@ -36,9 +36,8 @@ class ReproduceTest {
     /** Fits a vector to a target with the trial's optimizer, recording what ran. */
     final Trial quadratic = QuadraticTrial.of(context -> ran.add(context.candidate().label()));
 
-    /** Quick settings without the pruning study, which {@link PruningStudyTest} covers. */
     static ReproduceSettings quick() {
-        return ReproduceSettings.quick().withWorkers(2, 1).withPruningSeeds(0);
+        return ReproduceSettings.quick().withWorkers(2, 1);
     }
 
     /** A trial that trains nothing: its objective is a fixed function of the method, for verdicts known ahead. */
