@@ -85,9 +85,9 @@ final class PruningTable {
                 + " | entry " + PruningStudy.LATE_BLOOMER + " |\n");
         md.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
         for (Map.Entry<String, List<PruningStudy.Cell>> e : byTask.entrySet()) {
-            appendRow(md, e.getKey(), e.getValue());
+            appendRow(md, e.getKey(), String.valueOf(e.getValue().get(0).steps()), e.getValue());
         }
-        appendRow(md, "**all**", cells);
+        appendRow(md, "**all**", "", cells);
         return md.toString();
     }
 
@@ -120,8 +120,8 @@ final class PruningTable {
         }
     }
 
-    private static void appendRow(StringBuilder md, String task, List<PruningStudy.Cell> cells) {
-        md.append("| ").append(task).append(" | ").append(cells.get(0).steps());
+    private static void appendRow(StringBuilder md, String task, String steps, List<PruningStudy.Cell> cells) {
+        md.append("| ").append(task).append(" | ").append(steps);
         for (int k : PruningStudy.KS) {
             md.append(String.format(Locale.ROOT, " | %.3f", geomean(cells.stream().map(c -> ratio(c, k)).toList())));
         }
