@@ -247,7 +247,7 @@ public final class Search {
             reason = e.getClass().getSimpleName() + ": " + Messages.firstLine(e.getMessage());
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        if (status == TrialStatus.OK) {
+        if (status == TrialStatus.OK && settings.pruner().enabled()) {
             completed.add(context.intermediateValues());
         }
         spent.addAndGet(ComputeBudget.cost(status, context.lastReportedStep(), settings.trainingSteps()));
