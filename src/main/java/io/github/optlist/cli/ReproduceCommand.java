@@ -58,7 +58,8 @@ final class ReproduceCommand implements Callable<Integer> {
         }
         ReproduceSettings settings = new ReproduceSettings(base.steps(), pool == null ? base.poolSize() : pool,
                 base.poolSeed(), run.seed, run.divergence(), run.workers, run.threadsPerWorker);
-        settings = settings.withBlasThreads(run.blasThreads(settings.intraOpThreads()));
+        settings = settings.withBlasThreads(run.blasThreads(settings.intraOpThreads()))
+                .withPruningSeeds(quick ? 1 : ReproduceSettings.PRUNING_SEEDS);
         List<ReproduceTask> chosen = tasks != null ? ReproduceTask.builtIn(tasks)
                 : quick ? ReproduceTask.builtIn(QUICK_TASKS) : ReproduceTask.builtIn();
         Path folder = out != null ? out : Path.of(quick ? "runs/reproduce-quick" : "runs/reproduce");

@@ -58,6 +58,10 @@ import java.util.Set;
  * <p>Each task's trials go through {@link Search#runTrials} into {@code tasks/NAME/} of the folder, as they finish:
  * run again after a kill and only the missing trials run. The report ({@code summary.md}, {@code reproduce.png},
  * {@code trials.csv}, {@code trials.jsonl}) is written at the end, from every task's results.
+ *
+ * <p>With {@link ReproduceSettings#pruningSeeds()} above 0 the run starts with the pruning study
+ * ({@code PruningStudy}): list entries 0..29 on every task at each seed, trained into {@code pruning/TASK/seed-S/},
+ * replayed through the search's median pruner and compute budget into {@code pruning.md} and {@code pruning.csv}.
  */
 public final class Reproduce {
 
@@ -113,11 +117,12 @@ public final class Reproduce {
                     .blasThreads(settings.blasThreads()).build();
             searches.add(search);
         }
-        int finished = 0;
+        PruningStudy.requireResumable(settings, tasks, folder);
+        int finished = PruningStudy.finishedBefore(settings, tasks, folder);
         for (int t = 0; t < tasks.size(); t++) {
             finished += Search.finished(searches.get(t), Study.in(taskFolder(folder, tasks.get(t)))).size();
         }
-        int total = tasks.size() * protocol.planned().size();
+        int total = tasks.size() * (protocol.planned().size() + settings.pruningSeeds() * PruningStudy.ENTRIES);
         listener.searchStarted(total - finished, finished);
         SearchListener perTask = new SearchListener() {
             @Override
@@ -130,6 +135,8 @@ public final class Reproduce {
                 listener.trialFinished(result);
             }
         };
+        List<Path> pruning = settings.pruningSeeds() > 0 ? PruningStudy.run(settings, tasks, folder, listener)
+                : List.of();
         List<TaskScores> scores = new ArrayList<>();
         List<Row> rows = new ArrayList<>();
         for (int t = 0; t < tasks.size(); t++) {
@@ -148,8 +155,9 @@ public final class Reproduce {
         Path jsonl = folder.resolve("trials.jsonl");
         writeTable(csv, jsonl, rows);
         boolean plot = SearchReport.plotAvailable();
-        ReproduceResult result = new ReproduceResult(settings, scores, mean, rows,
-                plot ? List.of(summary, png, csv, jsonl) : List.of(summary, csv, jsonl));
+        List<Path> files = new ArrayList<>(plot ? List.of(summary, png, csv, jsonl) : List.of(summary, csv, jsonl));
+        files.addAll(pruning);
+        ReproduceResult result = new ReproduceResult(settings, scores, mean, rows, files);
         if (plot) {
             try {
                 ReproducePlot.write(result, png);

@@ -17,7 +17,7 @@ import java.util.List;
  * @param mean     the best-of-k curves averaged over the scored tasks; null when no task is scored
  * @param trials   every trial of every task, as in {@code trials.csv}
  * @param files    the files written: {@code summary.md}, {@code reproduce.png}, {@code trials.csv},
- *                 {@code trials.jsonl}
+ *                 {@code trials.jsonl}, then with the pruning study {@code pruning.md} and {@code pruning.csv}
  */
 public record ReproduceResult(ReproduceSettings settings, List<TaskScores> tasks, BestOfK mean,
                               List<Row> trials, List<Path> files) {

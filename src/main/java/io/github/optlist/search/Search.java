@@ -161,11 +161,17 @@ public final class Search {
         }
     }
 
-    /** Runs one trial, turning every way it can end into a result. */
+    /**
+     * Runs one trial, turning every way it can end into a result: pruned against {@code completed} (to which its
+     * values are added when it completes), its cost in steps added to {@code spent}, its last loss in
+     * {@code progress}. {@code completed} must be safe to read while other workers add to it.
+     */
     static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener,
-                              TrialContext.Progress progress) {
+                              TrialContext.Progress progress, List<IntermediateValues> completed,
+                              java.util.concurrent.atomic.AtomicLong spent) {
         TrialContext context = new TrialContext(candidate, settings.trainingSteps(), settings.seed(),
-                settings.divergence(), listener, progress);
+                settings.divergence(), listener, progress, new PruningMonitor(settings.pruner(),
+                settings.trainingSteps(), () -> completed));
         long started = System.nanoTime();
         TrialStatus status;
         double objective = Double.NaN;
@@ -182,11 +188,19 @@ public final class Search {
         } catch (TrialDivergedException e) {
             status = TrialStatus.DIVERGED;
             reason = e.getMessage();
+        } catch (TrialPrunedException e) {
+            status = TrialStatus.PRUNED;
+            objective = e.lastValue();
+            reason = e.getMessage();
         } catch (Exception | AssertionError e) {
             status = TrialStatus.FAILED;
             reason = e.getClass().getSimpleName() + ": " + Messages.firstLine(e.getMessage());
         }
         double seconds = (System.nanoTime() - started) / 1e9;
+        if (status == TrialStatus.OK && settings.pruner().enabled()) {
+            completed.add(context.intermediateValues());
+        }
+        spent.addAndGet(ComputeBudget.cost(status, context.lastReportedStep(), settings.trainingSteps()));
         return new TrialResult(candidate.label(), candidate.index(), candidate.config().name(),
                 candidate.variant(), candidate.config(), status, objective, reason, seconds, context.curve());
     }

@@ -35,10 +35,15 @@ import java.util.stream.IntStream;
  *                         cores. A count above 0 is set when the search starts and put back when it ends; it
  *                         applies to everything else the process runs meanwhile. The command line sets it to
  *                         {@link #intraOpThreads()}.
+ * @param pruner           whether and how trials whose training loss trails the completed trials' are stopped
+ *                         early ({@link PrunerSettings#none()} by default)
+ * @param budget           the compute budget in full trials ({@link ComputeBudget#NONE} by default: every candidate
+ *                         runs)
  */
 public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials,
                              Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
-                             int threadsPerWorker, List<Candidate> candidates, int blasThreads) {
+                             int threadsPerWorker, List<Candidate> candidates, int blasThreads, PrunerSettings pruner,
+                             ComputeBudget budget) {
 
     /**
      * Validates every field; messages name the value and what is allowed. A refused field throws a
@@ -83,6 +88,18 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         if (blasThreads < 0) {
             throw new SettingException("blasThreads", "must be >= 0 (0: leave OpenBLAS alone), got " + blasThreads);
         }
+        if (pruner == null || budget == null) {
+            throw new IllegalArgumentException("pruner and budget must not be null (none: PrunerSettings.none(),"
+                    + " ComputeBudget.NONE)");
+        }
+    }
+
+    /** Settings without pruning and without a compute budget. */
+    public SearchSettings(String task, long trainingSteps, long seed, int start, int trials,
+                          Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
+                          int threadsPerWorker, List<Candidate> candidates, int blasThreads) {
+        this(task, trainingSteps, seed, start, trials, direction, divergence, variant, workers,
+                threadsPerWorker, candidates, blasThreads, PrunerSettings.none(), ComputeBudget.NONE);
     }
 
     /** Settings that leave OpenBLAS's thread count alone ({@code blasThreads} 0). */
@@ -155,6 +172,8 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         b.threadsPerWorker = threadsPerWorker;
         b.candidates = candidates;
         b.blasThreads = blasThreads;
+        b.pruner = pruner;
+        b.budget = budget;
         return b;
     }
 
@@ -172,6 +191,8 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         private int threadsPerWorker;
         private List<Candidate> candidates = List.of();
         private int blasThreads;
+        private PrunerSettings pruner = PrunerSettings.none();
+        private ComputeBudget budget = ComputeBudget.NONE;
 
         private Builder(String task, long trainingSteps, int trials) {
             this.task = task;
@@ -222,6 +243,18 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
             return this;
         }
 
+        /** Whether and how trials are pruned ({@link PrunerSettings#none()} by default). */
+        public Builder pruner(PrunerSettings value) {
+            pruner = value;
+            return this;
+        }
+
+        /** The compute budget ({@link ComputeBudget#NONE} by default). */
+        public Builder budget(ComputeBudget value) {
+            budget = value;
+            return this;
+        }
+
         /**
          * The settings.
          *
@@ -229,7 +262,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
          */
         public SearchSettings build() {
             return new SearchSettings(task, trainingSteps, seed, start, trials, direction, divergence, variant,
-                    workers, threadsPerWorker, candidates, blasThreads);
+                    workers, threadsPerWorker, candidates, blasThreads, pruner, budget);
         }
     }
 

@@ -70,7 +70,17 @@ final class StudySearch {
                 }
             }
             listener.searchStarted(pending, finished);
-            work(optuna, settings, trial, study, known, listener);
+            // The budget counts the steps of every finished trial of the study; the pruner compares against the
+            // trials this process completes (the study's own curves are not windowed losses).
+            long spentBefore = 0;
+            for (TrialResult r : results(optuna, settings, known)) {
+                List<TrialResult.LossPoint> curve = r.curve();
+                spentBefore += ComputeBudget.cost(r.status(), curve.isEmpty() ? -1 : curve.get(curve.size() - 1)
+                        .step(), settings.trainingSteps());
+            }
+            Shared shared = new Shared(new java.util.concurrent.CopyOnWriteArrayList<>(),
+                    new java.util.concurrent.atomic.AtomicLong(spentBefore));
+            work(optuna, settings, trial, study, known, listener, shared);
             return results(optuna, settings, known);
         } catch (StudyStorageException e) {
             throw new IOException(e.getMessage(), e);
@@ -176,8 +186,13 @@ final class StudySearch {
         optuna.enqueueLabels(labels);
     }
 
+    /** What the worker threads of one process share: the pruner's completed trials, the steps spent. */
+    private record Shared(List<IntermediateValues> completed, java.util.concurrent.atomic.AtomicLong spent) {
+    }
+
     private static void work(OptunaStudy optuna, SearchSettings settings, Trial trial, Study study,
-                             Map<String, Candidate> known, SearchListener listener) throws IOException {
+                             Map<String, Candidate> known, SearchListener listener, Shared shared)
+            throws IOException {
         ExecutorService workers = Executors.newFixedThreadPool(settings.workers(), daemon("opt-list-search-worker"));
         ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor(daemon("opt-list-heartbeat"));
         try (Search.BlasThreads blas = Search.BlasThreads.set(settings.blasThreads())) {
@@ -189,7 +204,8 @@ final class StudySearch {
                 running.add(workers.submit(() -> {
                     set_num_threads(settings.intraOpThreads());
                     try {
-                        while (!stopping.get() && runNext(optuna, settings, trial, study, known, listener, beats)) {
+                        while (!stopping.get() && runNext(optuna, settings, trial, study, known, listener,
+                                beats, shared)) {
                             // next trial
                         }
                     } catch (RuntimeException | Error e) {
@@ -221,7 +237,10 @@ final class StudySearch {
     /** Takes one waiting trial, runs and records it; false when none was waiting. */
     private static boolean runNext(OptunaStudy optuna, SearchSettings settings, Trial trial, Study study,
                                    Map<String, Candidate> known, SearchListener listener,
-                                   ScheduledExecutorService beats) {
+                                   ScheduledExecutorService beats, Shared shared) {
+        if (!settings.budget().mayStart(shared.spent().get(), settings.trainingSteps())) {
+            return false;
+        }
         optuna.failStale(study.gracePeriod(), study.maxRetries());
         Optional<RunningTrial> next = optuna.pop();
         if (next.isEmpty()) {
@@ -251,7 +270,8 @@ final class StudySearch {
         }, interval, interval, TimeUnit.MILLISECONDS);
         TrialResult result;
         try {
-            result = Search.runOne(settings, trial, candidate, listener, progress);
+            result = Search.runOne(settings, trial, candidate, listener, progress, shared.completed(),
+                    shared.spent());
         } catch (RuntimeException | Error e) {
             // Not the trial's failure (runOne records those) but the process's: the trial goes back to the queue.
             beating.cancel(false);

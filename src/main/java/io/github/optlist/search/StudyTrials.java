@@ -53,6 +53,8 @@ final class StudyTrials {
         attributes.put("divergence_factor", s.divergence().factor());
         attributes.put("divergence_grace", s.divergence().graceSteps());
         attributes.put("variant", s.variant().name());
+        attributes.put("pruner", s.pruner().toString());
+        attributes.put("budget_full_trials", s.budget().fullTrials());
         return attributes;
     }
 

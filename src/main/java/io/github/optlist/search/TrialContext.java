@@ -24,17 +24,27 @@ public final class TrialContext {
     private final SearchListener listener;
     private final Progress progress;
     private final List<TrialResult.LossPoint> curve = new ArrayList<>();
+    private final PruningMonitor pruning;
     private double firstLoss = Double.NaN;
     private long reports;
+    private long lastStep = -1;
 
     TrialContext(Candidate candidate, long trainingSteps, long seed, DivergenceRule divergence,
                  SearchListener listener, Progress progress) {
+        this(candidate, trainingSteps, seed, divergence, listener, progress,
+                new PruningMonitor(PrunerSettings.none(), trainingSteps, List::of));
+    }
+
+    /** A context whose reports also go to {@code pruning}, which may stop the trial. */
+    TrialContext(Candidate candidate, long trainingSteps, long seed, DivergenceRule divergence,
+                 SearchListener listener, Progress progress, PruningMonitor pruning) {
         this.candidate = candidate;
         this.progress = progress;
         this.trainingSteps = trainingSteps;
         this.seed = seed;
         this.divergence = divergence;
         this.listener = listener;
+        this.pruning = pruning;
     }
 
     /** What this trial tries. */
@@ -82,15 +92,20 @@ public final class TrialContext {
     }
 
     /**
-     * Records the training loss of {@code step} for the loss curve and checks the divergence rule. Reading the
-     * loss to the host costs a synchronization on CUDA: report every few steps there.
+     * Records the training loss of {@code step} for the loss curve, checks the divergence rule, then, when the
+     * search prunes ({@link SearchSettings#pruner()}), records the windowed loss there as the trial's intermediate
+     * value and asks the pruner whether to go on ({@link PruningMonitor}). Report steps in increasing order from 0;
+     * the pruner ignores a step that is not after the last one. Reading the loss to the host costs a
+     * synchronization on CUDA: report every few steps there.
      *
      * @throws TrialDivergedException if the loss shows divergence; let it propagate to end the trial
+     * @throws TrialPrunedException   if the pruner stops the trial; let it propagate to end the trial
      */
     public void reportLoss(long step, double loss) {
         TrialResult.LossPoint point = new TrialResult.LossPoint(step, loss);
         curve.add(point);
         progress.last = point;
+        lastStep = step;
         if (reports == 0) {
             firstLoss = loss;
         }
@@ -99,6 +114,17 @@ public final class TrialContext {
         if (reason != null) {
             throw new TrialDivergedException("diverged at step " + step + ": " + reason);
         }
+        pruning.report(step, loss);
+    }
+
+    /** The step of the last report, or -1 before any. */
+    long lastReportedStep() {
+        return lastStep;
+    }
+
+    /** The trial's intermediate values (windowed losses) so far. */
+    IntermediateValues intermediateValues() {
+        return pruning.values();
     }
 
     /** The reported curve, thinned evenly to at most {@link TrialResult#MAX_CURVE_POINTS} points (the last kept). */

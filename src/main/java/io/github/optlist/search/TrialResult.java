@@ -16,7 +16,8 @@ import java.util.List;
  * @param variant   the list variant the trial ran under
  * @param config    the configuration the optimizer ran: the entry after {@link ListVariant#apply}, or the custom one
  * @param status    how the trial ended
- * @param objective the trial's objective; NaN unless {@code status} is {@link TrialStatus#OK}
+ * @param objective the trial's objective; for {@link TrialStatus#PRUNED} its last intermediate value (a windowed
+ *                  training loss); NaN otherwise unless {@code status} is {@link TrialStatus#OK}
  * @param reason    why the trial failed or diverged; empty when OK
  * @param seconds   wall-clock time of the trial
  * @param curve     the reported training losses, thinned to at most {@value #MAX_CURVE_POINTS} points

@@ -8,6 +8,9 @@ public enum TrialStatus {
     FAILED,
     /** Stopped early by the {@link DivergenceRule}. */
     DIVERGED,
-    /** Stopped early by the pruner: its loss trailed the trials that ran to the end. */
+    /**
+     * Stopped early by the pruner ({@link PrunerSettings}): its training loss trailed the completed trials'; its
+     * objective is its last intermediate value (a windowed training loss, not the trial's objective).
+     */
     PRUNED
 }

@@ -60,7 +60,9 @@ class OptListCliTest {
         }
         assertTrue(Files.readString(out.resolve("summary.md")).contains("## Verdicts"));
         String again = run(0, "reproduce", "--quick", "--tasks", "spirals", "--out", out.toString());
-        assertTrue(again.contains("resuming: 31 trials already done, 0 to run"), again);
+        // 31 of the protocol and 30 of the pruning study (one seed with --quick)
+        assertTrue(again.contains("resuming: 61 trials already done, 0 to run"), again);
+        assertTrue(Files.size(out.resolve("pruning.md")) > 0);
         // the full protocol's trials are longer: that folder is refused, naming the difference
         run(2, "reproduce", "--tasks", "spirals", "--out", out.toString());
         run(2, "reproduce", "--quick", "--tasks", "imagenet", "--out", out.toString());
