@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.OperatorHandle;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static io.github.optlist.internal.AtenOps.Ops.ADDCDIV_SCALAR_;
@@ -24,7 +25,6 @@ import static io.github.optlist.internal.AtenOps.Ops.LERP_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.MUL_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.SQRT_;
 import static io.github.optlist.internal.AtenOps.bool;
-import static io.github.optlist.internal.AtenOps.call;
 import static io.github.optlist.internal.AtenOps.number;
 import static org.bytedeco.pytorch.global.torch.sqrt_out;
 
@@ -86,7 +86,11 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  *
  * <p>Each strategy must run inside a no-grad region and a {@code PointerScope} that frees the {@link Scalar}s and
  * {@link IValue}s it creates; it trusts its caller's checks (gradients that fit their parameters, a fused bucket that
- * {@link PathDecision} admitted) and allocates only the scratch buffers a state makes on first use.
+ * {@link PathDecision} admitted) and allocates only the scratch buffers a state makes on first use. The multi-tensor
+ * and fused strategies box each call's arguments once per bucket ({@link BucketTensorLists#call}) and refill what
+ * changes: a native object costs microseconds to make and free, as much as a small model's update. On the CPU a
+ * fused step makes none, but for a number that changes each step (an L2 term with decoupled decay has two; the
+ * multi-tensor path's step size), which is boxed anew.
  */
 final class NAdamWUpdate {
 
@@ -169,7 +173,7 @@ final class NAdamWUpdate {
                             double gradScale) {
         IValue grads = bucket.widen(bucket.gradients(gradients));
         if (gradScale != 1) {
-            call(DIV_SCALAR_, grads, number(gradScale));
+            stepCall(bucket, "unscale", DIV_SCALAR_, gradScale, grads);
         }
         double beta1 = config.beta1();
         double beta2 = config.beta2();
@@ -177,31 +181,47 @@ final class NAdamWUpdate {
         IValue expAvgs = bucket.expAvgs();
         IValue expAvgSqs = bucket.expAvgSqs();
 
-        IValue g = grads;
+        // The calls are boxed once per bucket (BucketTensorLists.call); a number that changes from step to step is
+        // boxed anew each step, by stepCall.
+        IValue g = config.l2WeightDecay() != 0 ? bucket.l2Gradients() : grads;
         if (config.l2WeightDecay() != 0) {
-            g = bucket.l2Gradients();
-            call(COPY_, g, grads, bool(false));
-            call(ADD_LIST_, g, params, number(-config.l2WeightDecay()));
+            bucket.call("l2Copy", COPY_, () -> new IValue[]{g, grads, bool(false)}).call();
+            bucket.call("l2Add", ADD_LIST_, () -> new IValue[]{g, params, number(-config.l2WeightDecay())}).call();
         }
-        call(MUL_SCALAR_, expAvgs, number(beta1));
-        call(ADD_LIST_, expAvgs, g, number(1 - beta1));
-        call(MUL_SCALAR_, expAvgSqs, number(beta2));
-        call(ADDCMUL_SCALAR_, expAvgSqs, g, g, number(1 - beta2));
+        bucket.call("decayAvg", MUL_SCALAR_, () -> new IValue[]{expAvgs, number(beta1)}).call();
+        bucket.call("addAvg", ADD_LIST_, () -> new IValue[]{expAvgs, g, number(1 - beta1)}).call();
+        bucket.call("decayAvgSq", MUL_SCALAR_, () -> new IValue[]{expAvgSqs, number(beta2)}).call();
+        bucket.call("addAvgSq", ADDCMUL_SCALAR_, () -> new IValue[]{expAvgSqs, g, g, number(1 - beta2)}).call();
         IValue denominators = bucket.scratches();
-        call(COPY_, denominators, expAvgSqs, bool(false));
-        call(SQRT_, denominators);
-        call(ADD_SCALAR_, denominators, number(config.epsilon()));
+        bucket.call("copyAvgSq", COPY_, () -> new IValue[]{denominators, expAvgSqs, bool(false)}).call();
+        bucket.call("sqrt", SQRT_, () -> new IValue[]{denominators}).call();
+        bucket.call("addEps", ADD_SCALAR_, () -> new IValue[]{denominators, number(config.epsilon())}).call();
 
         if (config.adamwWeightDecay() != 0) {
-            call(MUL_SCALAR_, params, number(1 - stepSize * config.adamwWeightDecay()));
+            stepCall(bucket, "decay", MUL_SCALAR_, 1 - stepSize * config.adamwWeightDecay(), params);
         }
         if (config.useNesterov()) {
-            call(ADDCDIV_SCALAR_, params, expAvgs, denominators, number(-stepSize * beta1));
-            call(ADDCDIV_SCALAR_, params, g, denominators, number(-stepSize * (1 - beta1)));
+            stepCall(bucket, "stepAvg", ADDCDIV_SCALAR_, -stepSize * beta1, params, expAvgs, denominators);
+            stepCall(bucket, "stepGrad", ADDCDIV_SCALAR_, -stepSize * (1 - beta1), params, g, denominators);
         } else {
-            call(ADDCDIV_SCALAR_, params, expAvgs, denominators, number(-stepSize));
+            stepCall(bucket, "stepAvg", ADDCDIV_SCALAR_, -stepSize, params, expAvgs, denominators);
         }
         bucket.roundIntoParams();
+    }
+
+    /**
+     * Calls {@code op} on {@code lists} and the number {@code value}, its last argument: the call named {@code name}
+     * of {@code bucket}, with {@code value} boxed anew.
+     */
+    private static void stepCall(BucketTensorLists bucket, String name, OperatorHandle op, double value,
+                                 IValue... lists) {
+        AtenOps.BoxedCall call = bucket.call(name, op, () -> {
+            IValue[] arguments = Arrays.copyOf(lists, lists.length + 1);
+            arguments[lists.length] = number(value);
+            return arguments;
+        });
+        call.set(lists.length, number(value));
+        call.call();
     }
 
     /**
