@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * Pruning simulated on full runs: the recorded curves of trials that all trained to their end are replayed, in list
- * order, through the search's own {@link PruningMonitor} (the windowed loss and {@link io.github.optlist.search
- * .MedianPruner}), exactly as a search with that pruner would have fed them, each trial's reports seen against the
+ * order, through the search's own {@link PruningMonitor} (the windowed loss and its median pruner), exactly as a
+ * search with that pruner would have fed them, each trial's reports seen against the
  * trials completed before it. One set of full runs thus serves both the search without pruning and with it. A pure
  * function of its inputs.
  */

@@ -7,7 +7,7 @@ package io.github.optlist.search;
  * one recorded, gets no intermediate value (as Optuna ignores a second report of a step): its loss stays in the
  * trial's curve only.
  */
-public final class LossWindow {
+final class LossWindow {
 
     private final long window;
     private long[] steps = new long[64];

@@ -22,7 +22,7 @@ import java.util.List;
  *       when maximizing. A tie is not pruned.</li>
  * </ol>
  */
-public final class MedianPruner {
+final class MedianPruner {
 
     private MedianPruner() {
     }

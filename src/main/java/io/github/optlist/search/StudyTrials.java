@@ -32,6 +32,7 @@ final class StudyTrials {
     static final String STATUS = "status";
     static final String REASON = "reason";
     static final String SECONDS = "seconds";
+    static final String OBJECTIVE = "objective";
 
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
@@ -69,6 +70,11 @@ final class StudyTrials {
         attributes.put(STATUS, r.status().name());
         attributes.put(REASON, r.reason());
         attributes.put(SECONDS, r.seconds());
+        if (r.status() == TrialStatus.PRUNED) {
+            // Its value in the study is its last reported loss, as Optuna's; its objective is the windowed loss the
+            // pruner judged.
+            attributes.put(OBJECTIVE, r.objective());
+        }
         return attributes;
     }
 
@@ -121,7 +127,9 @@ final class StudyTrials {
             double seconds = a.containsKey(SECONDS) ? a.get(SECONDS).asDouble()
                     : t.start() != null && t.complete() != null
                     ? Duration.between(t.start(), t.complete()).toMillis() / 1000.0 : 0;
-            double objective = status == TrialStatus.OK && t.value() != null ? t.value() : Double.NaN;
+            double objective = status == TrialStatus.OK && t.value() != null ? t.value()
+                    : status == TrialStatus.PRUNED && a.containsKey(OBJECTIVE) ? a.get(OBJECTIVE).asDouble()
+                    : Double.NaN;
             if (status == TrialStatus.OK && !Double.isFinite(objective)) {
                 status = TrialStatus.FAILED;
                 reason = "objective is " + objective;
