@@ -15,6 +15,8 @@ import io.github.optlist.search.SearchReport;
 import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchSettings;
 import io.github.optlist.search.Study;
+import io.github.optlist.search.PrunerSettings;
+import io.github.optlist.search.ComputeBudget;
 import io.github.optlist.search.tasks.BuiltInTasks;
 import io.github.optlist.search.tasks.SearchTask;
 import picocli.CommandLine;
@@ -259,6 +261,15 @@ public final class OptListCli implements Runnable {
         @Option(names = "--shard", hidden = true, description = "Replaced by --storage.")
         String shard;
 
+        @Option(names = "--pruner", paramLabel = "none|median", defaultValue = "none", description = "Stop trials whose"
+                + " windowed training loss trails the median of the completed trials' (Optuna's MedianPruner;"
+                + " default: ${DEFAULT-VALUE}).")
+        String pruner;
+
+        @Option(names = "--budget", paramLabel = "N", defaultValue = "0", description = "Start trials only while"
+                + " the steps of N full trials are not spent; 0: no budget (default: ${DEFAULT-VALUE}).")
+        int budget;
+
         @CommandLine.Mixin
         VariantOption variantOption;
 
@@ -277,7 +288,15 @@ public final class OptListCli implements Runnable {
             SearchSettings settings = new SearchSettings(task, steps, run.seed, start, trials,
                     searchTask.direction(), run.divergence(), variantOption.variant, run.workers,
                     run.threadsPerWorker);
-            settings = settings.toBuilder().blasThreads(run.blasThreads(settings.intraOpThreads())).build();
+            if (!pruner.equals("none") && !pruner.equals("median")) {
+                throw new IllegalArgumentException("--pruner must be none or median, got '" + pruner + "'");
+            }
+            if (budget < 0) {
+                throw new IllegalArgumentException("--budget must be >= 0 (0: no budget), got " + budget);
+            }
+            settings = settings.toBuilder().blasThreads(run.blasThreads(settings.intraOpThreads()))
+                    .pruner(pruner.equals("median") ? PrunerSettings.median() : PrunerSettings.none())
+                    .budget(budget == 0 ? ComputeBudget.NONE : new ComputeBudget(budget)).build();
             PrintWriter console = spec.commandLine().getOut();
             Study study = studyOptions.study(out);
             console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, %d worker(s)"

@@ -89,6 +89,19 @@ class OptListCliTest {
     }
 
     @Test
+    void aBudgetOfTwoFullTrialsStartsTwoAndThePrunerIsNamedOrRefused() throws Exception {
+        Path out = dir.resolve("budget");
+        run(0, "search", "--task", "seed-mlp", "--trials", "5", "--steps", "10", "--budget", "2", "--pruner",
+                "median", "--out", out.toString());
+        assertEquals(3, Files.readAllLines(out.resolve("results.csv")).size(), "header and the two trials the"
+                + " budget of 2 x 10 steps allows");
+        assertEquals("opt-list: --pruner must be none or median, got 'hyperband'\n", runErr(2, "search", "--task",
+                "seed-mlp", "--trials", "2", "--steps", "10", "--pruner", "hyperband", "--out", out.toString()));
+        assertEquals("opt-list: --budget must be >= 0 (0: no budget), got -1\n", runErr(2, "search", "--task",
+                "seed-mlp", "--trials", "2", "--steps", "10", "--budget", "-1", "--out", out.toString()));
+    }
+
+    @Test
     void shardIsRefusedNamingWhatReplacedIt() {
         String err = runErr(2, "search", "--task", "seed-mlp", "--trials", "4", "--steps", "10", "--shard", "0/2",
                 "--out", dir.toString());
