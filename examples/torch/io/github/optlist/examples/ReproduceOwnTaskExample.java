@@ -1,7 +1,7 @@
 package io.github.optlist.examples;
 
+import io.github.optlist.search.SearchListener;
 import io.github.optlist.reproduce.Reproduce;
-import io.github.optlist.reproduce.ReproduceListener;
 import io.github.optlist.reproduce.ReproduceResult;
 import io.github.optlist.reproduce.ReproduceSettings;
 import io.github.optlist.reproduce.ReproduceTask;
@@ -105,7 +105,7 @@ public final class ReproduceOwnTaskExample {
     public static ReproduceResult run(Path folder, boolean quick) throws IOException {
         ReproduceSettings settings = quick ? ReproduceSettings.quick() : ReproduceSettings.protocol();
         return Reproduce.run(settings.withWorkers(2, 1), List.of(new ReproduceTask("rings", 400, RINGS)), folder,
-                ReproduceListener.NONE);
+                SearchListener.NONE);
     }
 
     /** Runs it and prints where the report is; {@code --quick} for a plumbing check. */

@@ -17,12 +17,22 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The README's API table names exactly the public top-level types of the packages {@code module-info.java} exports. */
+/**
+ * The public API fits on one screen: the public top-level types of the packages {@code module-info.java} exports
+ * are at most {@value #MOST}, and the README's API table names exactly them.
+ */
 class ApiSurfaceTest {
 
+    private static final int MOST = 45;
     private static final Path SOURCES = Path.of("src/main/java");
     private static final Pattern EXPORT = Pattern.compile("^\\s*exports\\s+([\\w.]+)\\s*;", Pattern.MULTILINE);
     private static final Pattern TYPE_NAME = Pattern.compile("`([A-Z]\\w*)`");
+
+    @Test
+    void theExportedPackagesHoldAtMostFortyFivePublicTopLevelTypes() throws Exception {
+        Set<String> types = publicTopLevelTypes();
+        assertTrue(types.size() <= MOST, types.size() + " public top-level types, at most " + MOST + ": " + types);
+    }
 
     @Test
     void theReadmeApiTableNamesEveryPublicTypeAndNoOther() throws Exception {

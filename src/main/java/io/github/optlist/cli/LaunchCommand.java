@@ -1,6 +1,5 @@
 package io.github.optlist.cli;
 
-import io.github.optlist.distributed.LaunchSettings;
 import io.github.optlist.distributed.Launcher;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,7 +69,7 @@ public final class LaunchCommand implements Callable<Integer> {
         if (timeLimitSeconds != null && timeLimitSeconds <= 0) {
             throw new IllegalArgumentException("--time-limit must be positive, got " + timeLimitSeconds);
         }
-        LaunchSettings settings = new LaunchSettings(nproc, masterPort, rankClassPath(),
+        Launcher.Settings settings = new Launcher.Settings(nproc, masterPort, rankClassPath(),
                 mainClass, args, javaOptions, Map.of(), !keepGoing,
                 timeLimitSeconds == null ? null : Duration.ofSeconds(timeLimitSeconds));
         Launcher.Result result = Launcher.run(settings, System.out::println);

@@ -16,7 +16,6 @@ import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.SearchSettings;
 import io.github.optlist.search.Study;
 import io.github.optlist.search.PrunerSettings;
-import io.github.optlist.search.ComputeBudget;
 import io.github.optlist.search.tasks.BuiltInTasks;
 import io.github.optlist.search.tasks.SearchTask;
 import picocli.CommandLine;
@@ -296,7 +295,7 @@ public final class OptListCli implements Runnable {
             }
             settings = settings.toBuilder().blasThreads(run.blasThreads(settings.intraOpThreads()))
                     .pruner(pruner.equals("median") ? PrunerSettings.median() : PrunerSettings.none())
-                    .budget(budget == 0 ? ComputeBudget.NONE : new ComputeBudget(budget)).build();
+                    .budget(budget == 0 ? SearchSettings.Budget.NONE : new SearchSettings.Budget(budget)).build();
             PrintWriter console = spec.commandLine().getOut();
             Study study = studyOptions.study(out);
             console.printf("search: task %s, %d trials from index %d, %d steps each, seed %d, %d worker(s)"

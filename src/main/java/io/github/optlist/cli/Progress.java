@@ -1,6 +1,6 @@
 package io.github.optlist.cli;
 
-import io.github.optlist.reproduce.ReproduceListener;
+import io.github.optlist.search.SearchListener;
 import io.github.optlist.search.TrialResult;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Shows the progress of a search or a reproduce run: a progress bar on a terminal (trials done, the running
  * trial's task, step and loss, ETA), otherwise one plain line per finished trial and per task.
  */
-abstract class Progress implements ReproduceListener, AutoCloseable {
+abstract class Progress implements SearchListener, AutoCloseable {
 
     static Progress forConsole(PrintWriter out, int total) {
         return System.console() != null ? new Bar(total) : new Lines(out);

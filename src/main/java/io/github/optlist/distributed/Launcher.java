@@ -1,15 +1,14 @@
 package io.github.optlist.distributed;
 
+import java.time.Duration;
+
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.MalformedURLException;
 import java.net.ServerSocket;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -32,7 +31,7 @@ import java.util.function.Consumer;
  * <p>Before starting anything it checks that the main class is on the ranks' class path (loaded without being
  * initialized), so that a wrong name fails at once rather than in every rank.
  *
- * <p>When a rank fails (non-zero exit) and {@link LaunchSettings#stopAllOnFailure()}, the others are stopped
+ * <p>When a rank fails (non-zero exit) and {@link Settings#stopAllOnFailure()}, the others are stopped
  * (terminated, then killed after 5 s). Past the time limit every rank is stopped. The ranks are also stopped when
  * the launcher's JVM exits (a shutdown hook), so no JVM is left behind.
  *
@@ -108,11 +107,11 @@ public final class Launcher {
      *                                  cannot be loaded); nothing is started then
      * @throws UncheckedIOException     if a JVM cannot be started; the ones started are stopped
      */
-    public static Result run(LaunchSettings settings, Consumer<String> lines) {
+    public static Result run(Settings settings, Consumer<String> lines) {
         if (settings == null || lines == null) {
             throw new IllegalArgumentException("settings and lines must not be null");
         }
-        requireMainClass(settings.classpath(), settings.mainClass());
+        MainClassCheck.require(settings.classpath(), settings.mainClass());
         int port = settings.masterPort() == 0 ? freePort() : settings.masterPort();
         Path reports;
         try {
@@ -154,51 +153,6 @@ public final class Launcher {
             } catch (IllegalStateException shuttingDown) {
                 // The hook runs anyway.
             }
-        }
-    }
-
-    /**
-     * Refuses a main class that the ranks could not start: not on {@code classpath} (entries as {@code java -cp}
-     * takes them, {@code dir/*} for the jars in a folder, jars' manifest class paths followed), or failing to load.
-     * The class is loaded in a throw-away class loader without being initialized, so none of its code runs.
-     *
-     * @throws IllegalArgumentException naming the class and what is wrong
-     */
-    static void requireMainClass(String classpath, String mainClass) {
-        List<URL> urls = new ArrayList<>();
-        for (String entry : classpath.split(File.pathSeparator)) {
-            if (entry.isEmpty()) {
-                continue;
-            }
-            try {
-                if (entry.endsWith("*") && (entry.length() == 1 || entry.endsWith(File.separator + "*"))) {
-                    Path folder = Path.of(entry.substring(0, entry.length() - 1).isEmpty() ? "."
-                            : entry.substring(0, entry.length() - 1));
-                    if (Files.isDirectory(folder)) {
-                        try (DirectoryStream<Path> jars = Files.newDirectoryStream(folder, "*.{jar,JAR}")) {
-                            for (Path jar : jars) {
-                                urls.add(jar.toUri().toURL());
-                            }
-                        }
-                    }
-                } else {
-                    urls.add(Path.of(entry).toAbsolutePath().toUri().toURL());
-                }
-            } catch (IOException | RuntimeException e) {
-                // An entry java cannot use either; the class is then looked for in the others.
-            }
-        }
-        try (URLClassLoader loader = new URLClassLoader(urls.toArray(new URL[0]),
-                ClassLoader.getPlatformClassLoader())) {
-            Class.forName(mainClass, false, loader);
-        } catch (ClassNotFoundException e) {
-            throw new IllegalArgumentException("main class " + mainClass + " is not on the ranks' class path ("
-                    + urls.size() + " entries); nothing was started");
-        } catch (LinkageError e) {
-            throw new IllegalArgumentException("main class " + mainClass + " cannot be loaded from the ranks' class"
-                    + " path: " + e + "; nothing was started", e);
-        } catch (IOException e) {
-            // Closing the throw-away loader failed: the class was found, which is all that was asked.
         }
     }
 
@@ -251,7 +205,7 @@ public final class Launcher {
         }
     }
 
-    private static Process start(LaunchSettings settings, int rank, int port, Path reports) {
+    private static Process start(Settings settings, int rank, int port, Path reports) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(settings.javaOptions());
@@ -279,7 +233,7 @@ public final class Launcher {
         }
     }
 
-    private static Result supervise(LaunchSettings settings, List<Process> ranks, Path reports)
+    private static Result supervise(Settings settings, List<Process> ranks, Path reports)
             throws InterruptedException {
         long deadline = settings.timeLimit() == null ? Long.MAX_VALUE
                 : System.nanoTime() + settings.timeLimit().toNanos();
@@ -369,4 +323,60 @@ public final class Launcher {
         }
     }
 
+    /**
+     * What {@link Launcher} starts: {@code nproc} JVMs running {@code mainClass} with {@code args} on
+     * {@code classpath}, as ranks of one group on this machine.
+     *
+     * <p>The constructor refuses, with an {@link IllegalArgumentException} naming the value: {@code nproc} outside
+     * {@code [1, 64]}, a port outside {@code [0, 65535]}, a blank classpath or main class, null lists or maps, and a
+     * time limit that is zero or negative.
+     *
+     * @param nproc            the number of ranks
+     * @param masterPort       the rendezvous port, 0 for a free one chosen at launch
+     * @param classpath        the ranks' class path
+     * @param mainClass        the class whose {@code main} each rank runs
+     * @param args             its arguments
+     * @param javaOptions      options for each JVM, before the class name (e.g. {@code -Xmx1g})
+     * @param extraEnv         variables added to each rank's environment, over the launcher's own
+     * @param stopAllOnFailure whether the first rank to fail stops the others (torchrun's behaviour)
+     * @param timeLimit        the most the whole run may take before every rank is stopped, or null for no limit
+     */
+    public record Settings(int nproc, int masterPort, String classpath, String mainClass, List<String> args,
+                                 List<String> javaOptions, Map<String, String> extraEnv, boolean stopAllOnFailure,
+                                 Duration timeLimit) {
+
+        /** Validates and copies; see the class description. */
+        public Settings {
+            if (nproc < 1 || nproc > 64) {
+                throw new IllegalArgumentException("nproc must be in [1, 64], got " + nproc);
+            }
+            if (masterPort < 0 || masterPort > 65535) {
+                throw new IllegalArgumentException("masterPort must be in [0, 65535], got " + masterPort);
+            }
+            if (classpath == null || classpath.isBlank()) {
+                throw new IllegalArgumentException("classpath must not be blank");
+            }
+            if (mainClass == null || mainClass.isBlank()) {
+                throw new IllegalArgumentException("mainClass must not be blank");
+            }
+            if (args == null || javaOptions == null || extraEnv == null) {
+                throw new IllegalArgumentException("args, javaOptions and extraEnv must not be null");
+            }
+            if (timeLimit != null && (timeLimit.isZero() || timeLimit.isNegative())) {
+                throw new IllegalArgumentException("timeLimit must be positive or null, got " + timeLimit);
+            }
+            args = List.copyOf(args);
+            javaOptions = List.copyOf(javaOptions);
+            extraEnv = Map.copyOf(extraEnv);
+        }
+
+        /**
+         * {@code nproc} ranks of {@code mainClass} on this JVM's class path, on a free port, stopping all when one
+         * fails, without a time limit.
+         */
+        public static Settings of(int nproc, String mainClass, List<String> args) {
+            return new Settings(nproc, 0, System.getProperty("java.class.path"), mainClass, args, List.of(),
+                    Map.of(), true, null);
+        }
+    }
 }

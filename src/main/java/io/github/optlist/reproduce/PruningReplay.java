@@ -1,10 +1,9 @@
 package io.github.optlist.reproduce;
 
-import io.github.optlist.search.ComputeBudget;
-import io.github.optlist.search.IntermediateValues;
+import io.github.optlist.search.SearchSettings;
+import io.github.optlist.search.TrialContext;
 import io.github.optlist.search.PrunerSettings;
 import io.github.optlist.search.PruningMonitor;
-import io.github.optlist.search.TrialPrunedException;
 import io.github.optlist.search.TrialStatus;
 
 import java.util.ArrayList;
@@ -53,14 +52,14 @@ final class PruningReplay {
      * @param status     its recorded status, or PRUNED
      * @param objective  its held-out loss when it still trained to the end, else NaN
      * @param prunedStep the step it was pruned at, or -1
-     * @param cost       the steps it trained ({@link ComputeBudget#cost})
+     * @param cost       the steps it trained ({@link SearchSettings.Budget#cost})
      */
     record Replayed(TrialStatus status, double objective, long prunedStep, long cost) {
     }
 
     /** The trials of {@code recorded}, in that (list) order, as a search with {@code pruner} would have ended them. */
     static List<Replayed> replay(List<Recorded> recorded, long trainingSteps, PrunerSettings pruner) {
-        List<IntermediateValues> completed = new ArrayList<>();
+        List<PruningMonitor.Values> completed = new ArrayList<>();
         List<Replayed> out = new ArrayList<>(recorded.size());
         for (Recorded r : recorded) {
             PruningMonitor monitor = new PruningMonitor(pruner, trainingSteps, () -> completed);
@@ -70,14 +69,14 @@ final class PruningReplay {
             for (int i = 0; i < fed && result == null; i++) {
                 try {
                     monitor.report(r.steps()[i], r.losses()[i]);
-                } catch (TrialPrunedException e) {
+                } catch (TrialContext.PrunedException e) {
                     result = new Replayed(TrialStatus.PRUNED, Double.NaN, e.step(),
-                            ComputeBudget.cost(TrialStatus.PRUNED, e.step(), trainingSteps));
+                            SearchSettings.Budget.cost(TrialStatus.PRUNED, e.step(), trainingSteps));
                 }
             }
             if (result == null) {
                 result = new Replayed(r.status(), r.status() == TrialStatus.OK ? r.objective() : Double.NaN, -1,
-                        ComputeBudget.cost(r.status(), r.lastStep(), trainingSteps));
+                        SearchSettings.Budget.cost(r.status(), r.lastStep(), trainingSteps));
                 if (r.status() == TrialStatus.OK) {
                     completed.add(monitor.values());
                 }
@@ -115,10 +114,10 @@ final class PruningReplay {
 
     /**
      * The best a search reaches going down {@code trials} in order within {@code budget}: it starts a trial while
-     * {@link ComputeBudget#mayStart} allows, so the last one may end past the budget; {@code tried} tells how far
-     * down the list it got (all of {@code trials} when the budget outlasts them).
+     * {@link SearchSettings.Budget#mayStart} allows, so the last one may end past the budget; {@code tried} tells
+     * how far down the list it got (all of {@code trials} when the budget outlasts them).
      */
-    static Outcome withinBudget(List<Replayed> trials, ComputeBudget budget, long trainingSteps) {
+    static Outcome withinBudget(List<Replayed> trials, SearchSettings.Budget budget, long trainingSteps) {
         double best = Double.NaN;
         long steps = 0;
         int tried = 0;

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.github.optlist.ListVariant;
 import io.github.optlist.internal.Messages;
-import io.github.optlist.search.ComputeBudget;
 import io.github.optlist.search.PrunerSettings;
 import io.github.optlist.internal.AtomicFile;
 import io.github.optlist.search.Search;
@@ -31,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The pruning study of {@code reproduce}: what the median pruner ({@link PrunerSettings#median()}) and a compute
- * budget ({@link ComputeBudget}) do to a search that goes down the list. On every task and each of
+ * budget ({@link SearchSettings.Budget}) do to a search that goes down the list. On every task and each of
  * {@link ReproduceSettings#pruningSeeds()} seeds, list entries 0..{@value #ENTRIES}-1 under {@code TASKSET} are
  * trained to their end through {@link Search#runTrials} into {@code pruning/TASK/seed-S/}, every reported loss kept
  * in {@code curves.jsonl} beside the results; then {@link PruningReplay} replays those full curves in list order
@@ -48,7 +47,7 @@ final class PruningStudy {
     static final List<Integer> KS = List.of(3, 5, 10, 30);
 
     /** The compute budget compared, in full trials. */
-    static final ComputeBudget BUDGET = new ComputeBudget(10);
+    static final SearchSettings.Budget BUDGET = new SearchSettings.Budget(10);
 
     /** The list entry known to bloom late. */
     static final int LATE_BLOOMER = 6;
@@ -120,7 +119,7 @@ final class PruningStudy {
      * @throws IOException           if results cannot be written, naming the operation, the file and the cause
      */
     static List<Path> run(ReproduceSettings settings, List<ReproduceTask> tasks, Path root,
-                          ReproduceListener listener) throws IOException {
+                          SearchListener listener) throws IOException {
         List<Cell> cells = new ArrayList<>();
         int position = 0;
         int count = tasks.size() * settings.pruningSeeds();
@@ -190,10 +189,10 @@ final class PruningStudy {
     /** Keeps every loss each trial reports and appends its curve to the file when the trial ends. */
     private static final class CurveRecorder implements SearchListener {
         private final Path file;
-        private final ReproduceListener listener;
+        private final SearchListener listener;
         private final Map<String, Growing> running = new ConcurrentHashMap<>();
 
-        CurveRecorder(Path file, ReproduceListener listener) {
+        CurveRecorder(Path file, SearchListener listener) {
             this.file = file;
             this.listener = listener;
         }

@@ -38,7 +38,7 @@ import java.util.Set;
  * <pre>{@code
  * ReproduceResult result = Reproduce.run(ReproduceSettings.protocol().withWorkers(2, 1),
  *         List.of(new ReproduceTask("my-model", 500, myTrial)), Path.of("runs/reproduce-mine"),
- *         ReproduceListener.NONE);
+ *         SearchListener.NONE);
  * }</pre>
  *
  * <p>Per task, with the same seed for every trial (so the same initialization and batch order):
@@ -88,7 +88,7 @@ public final class Reproduce {
      * @throws IOException              if results cannot be written, naming the operation, the file and the cause
      */
     public static ReproduceResult run(ReproduceSettings settings, List<ReproduceTask> tasks, Path folder,
-                                      ReproduceListener listener) throws IOException {
+                                      SearchListener listener) throws IOException {
         if (settings == null || tasks == null || folder == null || listener == null) {
             throw new IllegalArgumentException("settings, tasks, folder and listener must not be null");
         }
@@ -107,7 +107,7 @@ public final class Reproduce {
     }
 
     private static ReproduceResult runLocked(ReproduceSettings settings, List<ReproduceTask> tasks, Path folder,
-                                             ReproduceListener listener) throws IOException {
+                                             SearchListener listener) throws IOException {
         Protocol protocol = Protocol.of(settings);
         List<SearchSettings> searches = new ArrayList<>();
         for (ReproduceTask task : tasks) {

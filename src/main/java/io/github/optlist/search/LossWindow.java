@@ -60,7 +60,7 @@ final class LossWindow {
     }
 
     /** The windowed means recorded so far, step by step; later additions do not change the returned values. */
-    public IntermediateValues values() {
-        return new IntermediateValues(steps, means, size);
+    public PruningMonitor.Values values() {
+        return new PruningMonitor.Values(steps, means, size);
     }
 }

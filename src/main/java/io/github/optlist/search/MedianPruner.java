@@ -38,7 +38,7 @@ final class MedianPruner {
      * @throws IllegalArgumentException if an argument is null or {@code trainingSteps <= 0}
      */
     public static boolean shouldPrune(PrunerSettings settings, long trainingSteps, Direction direction,
-                                      IntermediateValues trial, List<IntermediateValues> completed) {
+                                      PruningMonitor.Values trial, List<PruningMonitor.Values> completed) {
         if (settings == null || direction == null || trial == null || completed == null) {
             throw new IllegalArgumentException("settings, direction, trial and completed must not be null");
         }
@@ -72,14 +72,14 @@ final class MedianPruner {
      *
      * @throws IllegalArgumentException if {@code completed} is null
      */
-    public static double medianAt(List<IntermediateValues> completed, long step, int minTrials) {
+    public static double medianAt(List<PruningMonitor.Values> completed, long step, int minTrials) {
         if (completed == null) {
             throw new IllegalArgumentException("completed must not be null");
         }
         double[] atStep = new double[completed.size()];
         int present = 0;
         int finite = 0;
-        for (IntermediateValues c : completed) {
+        for (PruningMonitor.Values c : completed) {
             int i = c.indexOf(step);
             if (i >= 0) {
                 present++;
@@ -110,7 +110,7 @@ final class MedianPruner {
     }
 
     /** Optuna's {@code _is_first_in_interval_step} for the trial's last step. */
-    private static boolean firstInInterval(IntermediateValues trial, long warmup, long interval) {
+    private static boolean firstInInterval(PruningMonitor.Values trial, long warmup, long interval) {
         long step = trial.lastStep();
         long nearestLowerCheck = (step - warmup) / interval * interval + warmup;
         long secondLast = trial.size() >= 2 ? trial.step(trial.size() - 2) : -1;

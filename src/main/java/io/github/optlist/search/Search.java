@@ -167,7 +167,7 @@ public final class Search {
      * {@code progress}. {@code completed} must be safe to read while other workers add to it.
      */
     static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener,
-                              TrialContext.Progress progress, List<IntermediateValues> completed,
+                              TrialContext.Progress progress, List<PruningMonitor.Values> completed,
                               java.util.concurrent.atomic.AtomicLong spent) {
         TrialContext context = new TrialContext(candidate, settings.trainingSteps(), settings.seed(),
                 settings.divergence(), listener, progress, new PruningMonitor(settings.pruner(),
@@ -185,10 +185,10 @@ public final class Search {
                 status = TrialStatus.FAILED;
                 reason = "objective is " + value;
             }
-        } catch (TrialDivergedException e) {
+        } catch (TrialContext.DivergedException e) {
             status = TrialStatus.DIVERGED;
             reason = e.getMessage();
-        } catch (TrialPrunedException e) {
+        } catch (TrialContext.PrunedException e) {
             status = TrialStatus.PRUNED;
             objective = e.lastValue();
             reason = e.getMessage();
@@ -200,7 +200,7 @@ public final class Search {
         if (status == TrialStatus.OK && settings.pruner().enabled()) {
             completed.add(context.intermediateValues());
         }
-        spent.addAndGet(ComputeBudget.cost(status, context.lastReportedStep(), settings.trainingSteps()));
+        spent.addAndGet(SearchSettings.Budget.cost(status, context.lastReportedStep(), settings.trainingSteps()));
         return new TrialResult(candidate.label(), candidate.index(), candidate.config().name(),
                 candidate.variant(), candidate.config(), status, objective, reason, seconds, context.curve());
     }

@@ -20,4 +20,12 @@ public interface SearchListener {
     /** A trial ended and its result was written. */
     default void trialFinished(TrialResult result) {
     }
+
+    /**
+     * Task {@code position} (from 1) of {@code count} starts, with {@code steps} training steps per trial: called by
+     * {@code Reproduce}, which runs a search per task (and then calls {@link #searchStarted} once, with the trials of
+     * every task).
+     */
+    default void taskStarted(String task, int position, int count, long steps) {
+    }
 }

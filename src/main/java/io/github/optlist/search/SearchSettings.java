@@ -37,13 +37,13 @@ import java.util.stream.IntStream;
  *                         {@link #intraOpThreads()}.
  * @param pruner           whether and how trials whose training loss trails the completed trials' are stopped
  *                         early ({@link PrunerSettings#none()} by default)
- * @param budget           the compute budget in full trials ({@link ComputeBudget#NONE} by default: every candidate
+ * @param budget           the compute budget in full trials ({@link Budget#NONE} by default: every candidate
  *                         runs)
  */
 public record SearchSettings(String task, long trainingSteps, long seed, int start, int trials,
                              Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
                              int threadsPerWorker, List<Candidate> candidates, int blasThreads, PrunerSettings pruner,
-                             ComputeBudget budget) {
+                             Budget budget) {
 
     /**
      * Validates every field; messages name the value and what is allowed. A refused field throws a
@@ -90,7 +90,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         }
         if (pruner == null || budget == null) {
             throw new IllegalArgumentException("pruner and budget must not be null (none: PrunerSettings.none(),"
-                    + " ComputeBudget.NONE)");
+                    + " Budget.NONE)");
         }
     }
 
@@ -99,7 +99,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
                           Direction direction, DivergenceRule divergence, ListVariant variant, int workers,
                           int threadsPerWorker, List<Candidate> candidates, int blasThreads) {
         this(task, trainingSteps, seed, start, trials, direction, divergence, variant, workers,
-                threadsPerWorker, candidates, blasThreads, PrunerSettings.none(), ComputeBudget.NONE);
+                threadsPerWorker, candidates, blasThreads, PrunerSettings.none(), Budget.NONE);
     }
 
     /** Settings that leave OpenBLAS's thread count alone ({@code blasThreads} 0). */
@@ -192,7 +192,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         private List<Candidate> candidates = List.of();
         private int blasThreads;
         private PrunerSettings pruner = PrunerSettings.none();
-        private ComputeBudget budget = ComputeBudget.NONE;
+        private Budget budget = Budget.NONE;
 
         private Builder(String task, long trainingSteps, int trials) {
             this.task = task;
@@ -249,8 +249,8 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
             return this;
         }
 
-        /** The compute budget ({@link ComputeBudget#NONE} by default). */
-        public Builder budget(ComputeBudget value) {
+        /** The compute budget ({@link Budget#NONE} by default). */
+        public Builder budget(Budget value) {
             budget = value;
             return this;
         }
@@ -286,5 +286,59 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
     public int intraOpThreads() {
         return threadsPerWorker > 0 ? threadsPerWorker
                 : Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
+    }
+
+    /**
+     * A compute budget in full trials: the search goes down the list and starts a trial only while the steps spent are
+     * below {@code fullTrials} times the training length. A trial that ran to the end costs the training length; one
+     * pruned, diverged or failed costs the steps up to its last report ({@code last step + 1}), so pruning lets
+     * the same budget reach further down the list. Trials already running when the budget is spent finish, so a
+     * search may spend up to one trial per worker more.
+     *
+     * @param fullTrials the budget in full trials, {@code >= 0}; 0 means no budget (every candidate runs)
+     */
+    public record Budget(int fullTrials) {
+
+        /** No budget: every candidate runs. */
+        public static final Budget NONE = new Budget(0);
+
+        /** Refuses a negative budget. */
+        public Budget {
+            if (fullTrials < 0) {
+                throw new SettingException("budget", "must be >= 0 full trials (0: none), got " + fullTrials);
+            }
+        }
+
+        /** Whether there is a budget at all. */
+        public boolean limited() {
+            return fullTrials > 0;
+        }
+
+        /** The budget in steps for trials of {@code trainingSteps} steps; {@link Long#MAX_VALUE} without a budget. */
+        public long steps(long trainingSteps) {
+            return limited() ? Math.multiplyExact((long) fullTrials, trainingSteps) : Long.MAX_VALUE;
+        }
+
+        /** Whether a new trial may start after {@code spentSteps} steps of trials of {@code trainingSteps} steps. */
+        public boolean mayStart(long spentSteps, long trainingSteps) {
+            return spentSteps < steps(trainingSteps);
+        }
+
+        /**
+         * What a trial cost in steps: the training length when it ran to the end ({@link TrialStatus#OK}); otherwise
+         * {@code lastReportedStep + 1}, at most the training length (0 without any report).
+         *
+         * @throws IllegalArgumentException if {@code status} is null or {@code trainingSteps <= 0}
+         */
+        public static long cost(TrialStatus status, long lastReportedStep, long trainingSteps) {
+            if (status == null || trainingSteps <= 0) {
+                throw new IllegalArgumentException("status must not be null and trainingSteps > 0, got " + status
+                        + " and " + trainingSteps);
+            }
+            if (status == TrialStatus.OK) {
+                return trainingSteps;
+            }
+            return Math.max(0, Math.min(trainingSteps, lastReportedStep + 1));
+        }
     }
 }

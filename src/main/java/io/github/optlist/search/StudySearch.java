@@ -75,7 +75,7 @@ final class StudySearch {
             long spentBefore = 0;
             for (TrialResult r : results(optuna, settings, known)) {
                 List<TrialResult.LossPoint> curve = r.curve();
-                spentBefore += ComputeBudget.cost(r.status(), curve.isEmpty() ? -1 : curve.get(curve.size() - 1)
+                spentBefore += SearchSettings.Budget.cost(r.status(), curve.isEmpty() ? -1 : curve.get(curve.size() - 1)
                         .step(), settings.trainingSteps());
             }
             Shared shared = new Shared(new java.util.concurrent.CopyOnWriteArrayList<>(),
@@ -187,7 +187,7 @@ final class StudySearch {
     }
 
     /** What the worker threads of one process share: the pruner's completed trials, the steps spent. */
-    private record Shared(List<IntermediateValues> completed, java.util.concurrent.atomic.AtomicLong spent) {
+    private record Shared(List<PruningMonitor.Values> completed, java.util.concurrent.atomic.AtomicLong spent) {
     }
 
     private static void work(OptunaStudy optuna, SearchSettings settings, Trial trial, Study study,

@@ -98,8 +98,8 @@ public final class TrialContext {
      * the pruner ignores a step that is not after the last one. Reading the loss to the host costs a
      * synchronization on CUDA: report every few steps there.
      *
-     * @throws TrialDivergedException if the loss shows divergence; let it propagate to end the trial
-     * @throws TrialPrunedException   if the pruner stops the trial; let it propagate to end the trial
+     * @throws DivergedException if the loss shows divergence; let it propagate to end the trial
+     * @throws PrunedException   if the pruner stops the trial; let it propagate to end the trial
      */
     public void reportLoss(long step, double loss) {
         TrialResult.LossPoint point = new TrialResult.LossPoint(step, loss);
@@ -112,7 +112,7 @@ public final class TrialContext {
         listener.trialProgress(candidate.label(), step, trainingSteps, loss);
         String reason = divergence.divergence(firstLoss, loss, reports++);
         if (reason != null) {
-            throw new TrialDivergedException("diverged at step " + step + ": " + reason);
+            throw new DivergedException("diverged at step " + step + ": " + reason);
         }
         pruning.report(step, loss);
     }
@@ -123,7 +123,7 @@ public final class TrialContext {
     }
 
     /** The trial's intermediate values (windowed losses) so far. */
-    IntermediateValues intermediateValues() {
+    PruningMonitor.Values intermediateValues() {
         return pruning.values();
     }
 
@@ -147,6 +147,46 @@ public final class TrialContext {
         /** The last reported point, or null before the first report. */
         TrialResult.LossPoint last() {
             return last;
+        }
+    }
+
+    /** Thrown by {@link TrialContext#reportLoss} to stop a trial that diverged; the search records it as DIVERGED. */
+    public static final class DivergedException extends RuntimeException {
+
+        private static final long serialVersionUID = 1L;
+
+        /** A divergence with the rule's reason. */
+        public DivergedException(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+
+    /**
+     * Thrown by {@link TrialContext#reportLoss} to stop a trial the pruner judged hopeless; the search records it as
+     * PRUNED, with its last intermediate value as the objective.
+     */
+    public static final class PrunedException extends RuntimeException {
+
+        private static final long serialVersionUID = 1L;
+
+        private final long step;
+        private final double lastValue;
+
+        /** A trial pruned at {@code step} with intermediate value {@code lastValue} there, for {@code reason}. */
+        public PrunedException(long step, double lastValue, String reason) {
+            super(reason, null, false, false);
+            this.step = step;
+            this.lastValue = lastValue;
+        }
+
+        /** The step the trial was pruned at. */
+        public long step() {
+            return step;
+        }
+
+        /** The trial's intermediate value at that step. */
+        public double lastValue() {
+            return lastValue;
         }
     }
 }

@@ -49,7 +49,7 @@ class DistributedTrainingTest {
     }
 
     static Launcher.Result launch(int nproc, List<String> output, String... args) {
-        LaunchSettings settings = new LaunchSettings(nproc, 0, System.getProperty("java.class.path"),
+        Launcher.Settings settings = new Launcher.Settings(nproc, 0, System.getProperty("java.class.path"),
                 DistributedWorker.class.getName(), List.of(args), List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"),
                 Map.of(), false, Duration.ofSeconds(150));
         Launcher.Result result = Launcher.run(settings, output::add);
@@ -288,7 +288,7 @@ class DistributedTrainingTest {
     @Test
     void aRankThatStopsAnsweringIsNamedRatherThanTheRankThatTimedOut() {
         List<String> output = Collections.synchronizedList(new ArrayList<>());
-        LaunchSettings settings = new LaunchSettings(2, 0, System.getProperty("java.class.path"),
+        Launcher.Settings settings = new Launcher.Settings(2, 0, System.getProperty("java.class.path"),
                 DistributedWorker.class.getName(), List.of("hang"), List.of("-Xmx256m", "-XX:TieredStopAtLevel=1"),
                 Map.of(), true, Duration.ofSeconds(120));
         Launcher.Result result = Launcher.run(settings, output::add);

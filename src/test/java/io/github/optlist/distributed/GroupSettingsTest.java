@@ -97,11 +97,11 @@ class GroupSettingsTest {
 
     @Test
     void launchSettingsRefuseBadValues() {
-        assertThrows(IllegalArgumentException.class, () -> new LaunchSettings(0, 0, "cp", "Main", List.of(),
+        assertThrows(IllegalArgumentException.class, () -> new Launcher.Settings(0, 0, "cp", "Main", List.of(),
                 List.of(), Map.of(), true, null));
-        assertThrows(IllegalArgumentException.class, () -> new LaunchSettings(2, 0, "cp", " ", List.of(),
+        assertThrows(IllegalArgumentException.class, () -> new Launcher.Settings(2, 0, "cp", " ", List.of(),
                 List.of(), Map.of(), true, null));
-        assertThrows(IllegalArgumentException.class, () -> new LaunchSettings(2, 0, "cp", "Main", List.of(),
+        assertThrows(IllegalArgumentException.class, () -> new Launcher.Settings(2, 0, "cp", "Main", List.of(),
                 List.of(), Map.of(), true, Duration.ZERO));
     }
 }

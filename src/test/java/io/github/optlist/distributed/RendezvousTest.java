@@ -126,7 +126,7 @@ class RendezvousTest {
     void aMainClassNotOnTheClassPathIsRefusedBeforeAnyRankStarts() {
         List<String> lines = new ArrayList<>();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Launcher.run(LaunchSettings.of(2, "no.such.Main", List.of()), lines::add));
+                () -> Launcher.run(Launcher.Settings.of(2, "no.such.Main", List.of()), lines::add));
         assertTrue(e.getMessage().startsWith("main class no.such.Main is not on the ranks' class path"),
                 e.getMessage());
         assertEquals(List.of(), lines);
@@ -144,10 +144,10 @@ class RendezvousTest {
             in.transferTo(jar);
         }
         // Found in lib/* (Boom's static initializer would throw if it ran), and not without the folder.
-        Launcher.requireMainClass(dir.resolve("elsewhere") + java.io.File.pathSeparator + lib.resolve("*"),
+        MainClassCheck.require(dir.resolve("elsewhere") + java.io.File.pathSeparator + lib.resolve("*"),
                 Boom.class.getName());
         assertThrows(IllegalArgumentException.class,
-                () -> Launcher.requireMainClass(dir.resolve("elsewhere").toString(), Boom.class.getName()));
+                () -> MainClassCheck.require(dir.resolve("elsewhere").toString(), Boom.class.getName()));
     }
 
     /** A main class whose initialization fails: the launcher's check must load it without initializing it. */

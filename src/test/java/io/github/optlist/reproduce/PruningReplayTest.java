@@ -1,6 +1,6 @@
 package io.github.optlist.reproduce;
 
-import io.github.optlist.search.ComputeBudget;
+import io.github.optlist.search.SearchSettings;
 import io.github.optlist.search.PrunerSettings;
 import io.github.optlist.search.TrialStatus;
 import org.junit.jupiter.api.Test;
@@ -88,13 +88,13 @@ class PruningReplayTest {
         // 10 trials: 7 x 10 + 3 x 2 steps
         assertEquals(76, PruningReplay.bestOf(pruned, 10).steps());
         // a budget of 7 full trials (70 steps): entries 0-4 (50), e5 (52), e6 (62), e7 (64), e8 (74): stop
-        PruningReplay.Outcome budget = PruningReplay.withinBudget(pruned, new ComputeBudget(7), STEPS);
+        PruningReplay.Outcome budget = PruningReplay.withinBudget(pruned, new SearchSettings.Budget(7), STEPS);
         assertEquals(9, budget.tried());
         assertEquals(74, budget.steps());
         assertEquals(0.7, budget.best(), 0.0);
         // without pruning the same budget reaches e6 only: entries 0-6 cost 70
         PruningReplay.Outcome full = PruningReplay.withinBudget(PruningReplay.replay(curves(), STEPS,
-                PrunerSettings.none()), new ComputeBudget(7), STEPS);
+                PrunerSettings.none()), new SearchSettings.Budget(7), STEPS);
         assertEquals(7, full.tried());
         assertEquals(1.0, full.best(), 0.0);
     }

@@ -1,5 +1,6 @@
 package io.github.optlist.reproduce;
 
+import io.github.optlist.search.SearchListener;
 import io.github.optlist.internal.SettingException;
 
 import io.github.optlist.search.Trial;
@@ -46,7 +47,7 @@ class PruningStudyTest {
     @Test
     void theStudyTrainsEveryEntryAtEverySeedOnceAndReplaysItsFullCurves() throws IOException {
         ReproduceResult result = Reproduce.run(settings(), List.of(new ReproduceTask("flat", 20, flat)), dir,
-                ReproduceListener.NONE);
+                SearchListener.NONE);
         assertTrue(result.files().contains(dir.resolve("pruning.md")));
         for (long seed : new long[]{0, 1}) {
             Path folder = dir.resolve("pruning/flat/seed-" + seed);
@@ -71,13 +72,13 @@ class PruningStudyTest {
         assertTrue(md.contains("| flat | 20 |"), md);
 
         ran.clear();
-        Reproduce.run(settings(), List.of(new ReproduceTask("flat", 20, flat)), dir, ReproduceListener.NONE);
+        Reproduce.run(settings(), List.of(new ReproduceTask("flat", 20, flat)), dir, SearchListener.NONE);
         assertEquals(Set.of(), ran, "a finished study trains nothing again");
     }
 
     @Test
     void aFinishedTrialWithoutItsCurveIsRefusedNamingTheFolderToDelete() throws IOException {
-        Reproduce.run(settings(), List.of(new ReproduceTask("flat", 20, flat)), dir, ReproduceListener.NONE);
+        Reproduce.run(settings(), List.of(new ReproduceTask("flat", 20, flat)), dir, SearchListener.NONE);
         Path curves = dir.resolve("pruning/flat/seed-1/curves.jsonl");
         List<String> lines = Files.readAllLines(curves);
         // a kill as trial taskset-29 ended: its result was written, its curve line cut
@@ -85,7 +86,7 @@ class PruningStudyTest {
         lines.set(lines.size() - 1, last.substring(0, last.length() / 2));
         Files.write(curves, lines);
         var e = assertThrows(IllegalStateException.class, () -> Reproduce.run(settings(),
-                List.of(new ReproduceTask("flat", 20, flat)), dir, ReproduceListener.NONE));
+                List.of(new ReproduceTask("flat", 20, flat)), dir, SearchListener.NONE));
         assertTrue(e.getMessage().contains("taskset-29") && e.getMessage().contains(dir.resolve(
                 "pruning/flat/seed-1").toString()) && e.getMessage().contains("delete"), e.getMessage());
     }

@@ -59,7 +59,7 @@ class ReproduceTest {
     void quickRunWritesEveryTrialThePlotAndTheSummaryAndResumesWithoutRerunning() throws IOException {
         List<ReproduceTask> tasks = List.of(new ReproduceTask("quad-a", 40, quadratic),
                 new ReproduceTask("quad-b", 40, quadratic));
-        ReproduceResult result = Reproduce.run(quick(), tasks, dir, ReproduceListener.NONE);
+        ReproduceResult result = Reproduce.run(quick(), tasks, dir, SearchListener.NONE);
         Protocol protocol = Protocol.of(quick());
         assertEquals(2 * protocol.slots().size(), result.trials().size());
         long reused = IntStream.range(0, Reproduce.K).filter(Protocol::sameUnderBothVariants).count();
@@ -84,7 +84,7 @@ class ReproduceTest {
         assertTrue(summary.contains("epsilon hat"));
 
         ran.clear();
-        ReproduceResult again = Reproduce.run(quick(), tasks, dir, ReproduceListener.NONE);
+        ReproduceResult again = Reproduce.run(quick(), tasks, dir, SearchListener.NONE);
         assertEquals(Set.of(), ran, "a finished run re-runs nothing");
         assertEquals(result.trials(), again.trials());
     }
@@ -98,11 +98,11 @@ class ReproduceTest {
             return quadratic.run(context);
         }));
         assertThrows(IllegalStateException.class, () -> Reproduce.run(quick().withWorkers(1, 1), dying, dir,
-                ReproduceListener.NONE));
+                SearchListener.NONE));
         Set<String> before = Set.copyOf(ran);
         ran.clear();
         int[] counts = new int[2];
-        ReproduceListener counting = new ReproduceListener() {
+        SearchListener counting = new SearchListener() {
             @Override
             public void searchStarted(int pending, int finished) {
                 counts[0] = pending;
@@ -123,7 +123,7 @@ class ReproduceTest {
     @Test
     void verdictsFollowTheFigures() throws IOException {
         ReproduceResult listWins = Reproduce.run(quick(), List.of(new ReproduceTask("wins", 5, fixed(1, 2, 3))),
-                dir.resolve("wins"), ReproduceListener.NONE);
+                dir.resolve("wins"), SearchListener.NONE);
         assertEquals(List.of(), listWins.mean().kWhereListTrailsRandom(ListVariant.TASKSET));
         String wins = Files.readString(dir.resolve("wins/summary.md"));
         assertTrue(wins.contains("**(A) held, TASKSET:**"), wins);
@@ -131,7 +131,7 @@ class ReproduceTest {
         assertTrue(wins.contains("on 1 of 1 tasks (wins)"), wins);
 
         ReproduceResult listLoses = Reproduce.run(quick(), List.of(new ReproduceTask("loses", 5, fixed(2, 1, 3))),
-                dir.resolve("loses"), ReproduceListener.NONE);
+                dir.resolve("loses"), SearchListener.NONE);
         assertEquals(IntStream.rangeClosed(1, Reproduce.K).boxed().toList(),
                 listLoses.mean().kWhereListTrailsRandom(ListVariant.TASKSET));
         String loses = Files.readString(dir.resolve("loses/summary.md"));
@@ -160,7 +160,7 @@ class ReproduceTest {
             return fixed(1, 2, 3).run(context);
         };
         ReproduceResult result = Reproduce.run(quick(), List.of(new ReproduceTask("a", 5, listFails),
-                new ReproduceTask("b", 5, initFails)), dir, ReproduceListener.NONE);
+                new ReproduceTask("b", 5, initFails)), dir, SearchListener.NONE);
         Row failed = result.trials().stream().filter(r -> r.task().equals("a")
                 && r.trial().label().equals("taskset-0")).findFirst().orElseThrow();
         assertEquals(TrialStatus.FAILED, failed.trial().status());
@@ -216,7 +216,7 @@ class ReproduceTest {
         assertThrows(IllegalArgumentException.class, () -> new ReproduceTask("t", 0, quadratic));
         var twice = assertThrows(IllegalArgumentException.class, () -> Reproduce.run(quick(),
                 List.of(new ReproduceTask("t", 5, quadratic), new ReproduceTask("t", 5, quadratic)), dir,
-                ReproduceListener.NONE));
+                SearchListener.NONE));
         assertTrue(twice.getMessage().contains("'t' appears twice"), twice.getMessage());
     }
 
@@ -227,7 +227,7 @@ class ReproduceTest {
             return fixed(1, 2, 3).run(context);
         };
         List<ReproduceTask> tasks = List.of(new ReproduceTask("a", 5, counting), new ReproduceTask("b", 5, counting));
-        Reproduce.run(quick(), tasks, dir, ReproduceListener.NONE);
+        Reproduce.run(quick(), tasks, dir, SearchListener.NONE);
         Path b = dir.resolve("tasks/b/results.jsonl");
         // b's folder alone was written by an earlier version with another seed: a's matches the request, b's not
         Files.delete(dir.resolve("tasks/b/study.db"));
@@ -238,7 +238,7 @@ class ReproduceTest {
         byte[] summary = Files.readAllBytes(dir.resolve("summary.md"));
         ran.clear();
         var e = assertThrows(IllegalArgumentException.class, () -> Reproduce.run(quick(), tasks, dir,
-                ReproduceListener.NONE));
+                SearchListener.NONE));
         assertTrue(e.getMessage().contains("seed 7 vs 0"), e.getMessage());
         assertEquals(Set.of(), ran, "no trial of task a ran before b's folder was refused");
         assertArrayEquals(aBefore, Files.readAllBytes(dir.resolve("tasks/a/results.jsonl")));
@@ -250,7 +250,7 @@ class ReproduceTest {
     void secondRunOnOneFolderIsRefusedWhileTheFirstHoldsIt() throws IOException {
         try (var held = io.github.optlist.internal.FolderLock.acquire(dir, "reproduce")) {
             var e = assertThrows(io.github.optlist.internal.FolderLockedException.class, () -> Reproduce.run(quick(),
-                    List.of(new ReproduceTask("a", 5, quadratic)), dir, ReproduceListener.NONE));
+                    List.of(new ReproduceTask("a", 5, quadratic)), dir, SearchListener.NONE));
             assertTrue(e.getMessage().contains("in use by reproduce (pid " + ProcessHandle.current().pid()),
                     e.getMessage());
         }

@@ -16,7 +16,7 @@ class LossWindowTest {
         assertEquals(1.5, w.add(1, 2), 0.0);
         assertEquals(2.0, w.add(2, 3), 0.0);
         assertEquals(3.0, w.add(3, 4), 0.0);          // (2 + 3 + 4) / 3
-        IntermediateValues v = w.values();
+        PruningMonitor.Values v = w.values();
         assertEquals(4, v.size());
         assertEquals(3, v.lastStep());
         assertEquals(3.0, v.lastValue(), 0.0);
@@ -57,7 +57,7 @@ class LossWindowTest {
     void valuesHandedOutDoNotChangeAsTheWindowGrows() {
         LossWindow w = new LossWindow(1);
         w.add(0, 7);
-        IntermediateValues early = w.values();
+        PruningMonitor.Values early = w.values();
         for (int i = 1; i < 300; i++) {          // past the first reallocation
             w.add(i, i);
         }

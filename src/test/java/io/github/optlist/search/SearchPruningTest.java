@@ -60,7 +60,7 @@ class SearchPruningTest {
     void theBudgetCountsPrunedTrialsByTheStepsTheyRanAndHoldsOnResume() throws IOException {
         // budget 6 x 20 = 120 steps: entries 0-4 cost 100, entry 5 is pruned after 3 steps, entry 6 takes the
         // search to 123, so entry 7 does not start
-        SearchSettings s = settings(8).pruner(PrunerSettings.median()).budget(new ComputeBudget(6)).build();
+        SearchSettings s = settings(8).pruner(PrunerSettings.median()).budget(new SearchSettings.Budget(6)).build();
         SearchResult result = Search.run(s, flat, dir, SearchListener.NONE);
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 6), result.trials().stream().map(TrialResult::index).toList());
         ran.clear();
@@ -70,7 +70,7 @@ class SearchPruningTest {
 
     @Test
     void withoutPruningTheBudgetRunsThatManyFullTrials() throws IOException {
-        SearchSettings s = settings(8).budget(new ComputeBudget(6)).build();
+        SearchSettings s = settings(8).budget(new SearchSettings.Budget(6)).build();
         SearchResult result = Search.run(s, flat, dir, SearchListener.NONE);
         assertEquals(List.of(0, 1, 2, 3, 4, 5), result.trials().stream().map(TrialResult::index).toList());
     }
