@@ -146,53 +146,6 @@ final class GroupStepper {
         return CosineSchedule.learningRate(group.config(), next, trainingSteps, variant);
     }
 
-    /**
-     * Clears the gradients of every group (as {@link #zeroGrad(boolean)}); without {@code setToNone}, refuses first,
-     * changing none, if one cannot be zeroed in place.
-     */
-    static void zeroGrad(List<GroupStepper> groups, boolean setToNone) {
-        if (!setToNone) {
-            groups.forEach(GroupStepper::requireZeroable);
-        }
-        groups.forEach(group -> group.zeroGrad(setToNone));
-    }
-
-    /** Refuses, changing nothing, a gradient that cannot be zeroed in place (an expanded one). */
-    private void requireZeroable() {
-        try (PointerScope scope = new PointerScope()) {
-            for (ParamState state : states) {
-                Tensor grad = state.param.grad();
-                if (grad.defined()) {
-                    TensorChecks.requireZeroableGradient(grad, state.position);
-                }
-            }
-        }
-    }
-
-    /** Clears the gradients: to none if {@code setToNone}, else detached from any graph and zeroed in place. */
-    private void zeroGrad(boolean setToNone) {
-        try (PointerScope scope = new PointerScope(); NoGradGuard noGrad = new NoGradGuard()) {
-            for (Tensor param : group.params()) {
-                Tensor grad = param.mutable_grad();
-                if (!grad.defined()) {
-                    continue;
-                }
-                if (setToNone) {
-                    grad.reset();
-                } else {
-                    // As torch: detach_() refuses views (e.g. gradients that are views of a bucket), and only a
-                    // gradient with a graph needs it.
-                    if (!grad.is_leaf()) {
-                        grad.detach_();
-                    } else if (grad.requires_grad()) {
-                        grad.requires_grad_(false);
-                    }
-                    grad.zero_();
-                }
-            }
-        }
-    }
-
     /** The group's state: copies of its tensors in the caller's scope if {@code copy}, else the live ones. */
     OptimizerState.Group state(boolean copy) {
         return new OptimizerState.Group(group.config(), group.names(), states.stream().map(state

@@ -162,7 +162,7 @@ public final class NAdamWCosineDecay implements ListOptimizer {
      */
     public void zeroGrad(boolean setToNone) {
         try (CallGuard.Call call = book.enter()) {
-            GroupStepper.zeroGrad(groups, setToNone);
+            GradientZeroing.zeroGrad(groups, setToNone);
         }
     }
 
