@@ -60,7 +60,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
      *
      * @throws IllegalArgumentException naming the first mismatch
      */
-    public void requireFits(List<ParamGroup> paramGroups, long trainingSteps, ListVariant variant,
+    void requireFits(List<ParamGroup> paramGroups, long trainingSteps, ListVariant variant,
                             StatePrecision precision) {
         fittedTo(paramGroups, trainingSteps, variant, precision);
     }

@@ -151,7 +151,7 @@ public record ParamGroup(List<Tensor> params, NAdamWConfig config, List<String> 
      * @throws IllegalArgumentException naming the first problem, e.g. {@code params[0] of group 1 is the same tensor
      *                                  as params[2] of group 0}
      */
-    public static void requireDisjoint(List<ParamGroup> groups) {
+    static void requireDisjoint(List<ParamGroup> groups) {
         if (groups == null || groups.isEmpty()) {
             throw new IllegalArgumentException("the optimizer needs at least one parameter group, got "
                     + (groups == null ? "null" : "none"));
