@@ -23,7 +23,7 @@ import java.util.List;
  *
  * <p>Construction refuses, with an {@link IllegalArgumentException} naming the value, a training length outside
  * {@code [1, 2^53]}, a null variant or options, and groups no optimizer can run over
- * ({@link ParamGroup#requireDisjoint}: none, a null group, a tensor in two groups, tensors sharing memory, a name
+ * (none, a null group, a tensor in two groups, tensors sharing memory, a name
  * given twice). It reads the tensors' identities and layouts only: nothing is changed, whether it succeeds or not.
  * The spec holds the groups, which hold references to their tensors.
  *

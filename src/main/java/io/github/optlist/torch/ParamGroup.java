@@ -31,7 +31,7 @@ import java.util.Map;
  * its first place and drop the others, as Python does. A list given by hand (this constructor,
  * {@link #of(List, NAdamWConfig)}, {@link #named}) that names a tensor twice is refused instead: torch.optim only
  * warns there and then updates that tensor twice per step, each time advancing its moments and step count, which is
- * never what was meant. A tensor in two groups is refused ({@link #requireDisjoint}), as torch.optim raises
+ * never what was meant. A tensor in two groups is refused, as torch.optim raises
  * {@code ValueError} for it.
  *
  * <p>Names are optional: a group built from tensors alone has none; one built by {@link NamedParameters} or
