@@ -78,22 +78,6 @@ public final class AtenOps {
     }
 
     /**
-     * Calls {@code _fused_adam_} or {@code _fused_adamw_} ({@code kernel}) without AMSGrad, maximization or gradient
-     * scaling: the arguments of the Adam update itself, in the kernels' schema order.
-     */
-    public static void fusedAdam(OperatorHandle kernel, IValue params, IValue grads, IValue expAvgs, IValue expAvgSqs,
-                          IValue stateSteps, double lr, double beta1, double beta2, double weightDecay, double eps,
-                          IValue gradScale) {
-        call(kernel, params, grads, expAvgs, expAvgSqs,
-                tensorList(List.of()), // max_exp_avg_sqs: no AMSGrad
-                stateSteps,
-                number(lr), number(beta1), number(beta2), number(weightDecay), number(eps),
-                bool(false), // amsgrad
-                bool(false), // maximize
-                gradScale, none()); // grad_scale (a float32 scalar the kernel divides the gradients by), found_inf
-    }
-
-    /**
      * One call of an operator whose argument list is boxed once, at construction; {@link #call()} copies the list
      * onto the call's stack (a boxed call consumes its stack) and calls, allocating nothing. An argument that
      * changes is replaced with {@link #set}, or refilled in place: a list from {@link #tensorList} through its

@@ -123,14 +123,7 @@ final class StudySearch {
 
     /** Refuses a study that records settings other than {@code settings}', naming each difference. */
     private static void requireSettings(OptunaStudy optuna, SearchSettings settings, StorageUrl url) {
-        Map<String, com.fasterxml.jackson.databind.JsonNode> stored = optuna.userAttributes();
-        List<String> differences = new ArrayList<>();
-        StudyTrials.settingsAttributes(settings).forEach((key, value) -> {
-            var there = stored.get(key);
-            if (there != null && !there.asText().equals(String.valueOf(value))) {
-                differences.add(key + ": " + there.asText() + " there, " + value + " here");
-            }
-        });
+        List<String> differences = optuna.settingDifferences(StudyTrials.settingsAttributes(settings));
         if (!differences.isEmpty()) {
             throw new IllegalArgumentException("study '" + optuna.name() + "' in " + url + " belongs to a search with"
                     + " other settings (" + String.join("; ", differences) + ")");

@@ -62,12 +62,7 @@ public final class OptunaStudy {
             throw new IllegalArgumentException("createOrLoad needs a database, a direction and settings");
         }
         requireKey("study name", name);
-        Map<String, JsonNode> json = new LinkedHashMap<>();
-        for (Map.Entry<String, ?> setting : settings.entrySet()) {
-            requireKey("setting name", setting.getKey());
-            // As read back from the database: a Long 5 and a stored 5 are then the same node.
-            json.put(setting.getKey(), PythonJson.read(PythonJson.write(PythonJson.tree(setting.getValue()))));
-        }
+        Map<String, JsonNode> json = normalized(settings);
         int id = database.transaction("open study '" + name + "'",
                 c -> Studies.createOrLoad(c, database.where(), name, direction, json));
         return new OptunaStudy(database, name, id, direction);
@@ -93,6 +88,29 @@ public final class OptunaStudy {
         Object[] found = database.transaction("open study '" + name + "'", c -> Studies.find(c, name));
         return found == null ? Optional.empty()
                 : Optional.of(new OptunaStudy(database, name, (Integer) found[0], (StudyDirection) found[1]));
+    }
+
+    /** The settings as JSON, as read back from the database: a Long 5 and a stored 5 are then the same node. */
+    private static Map<String, JsonNode> normalized(Map<String, ?> settings) {
+        Map<String, JsonNode> json = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> setting : settings.entrySet()) {
+            requireKey("setting name", setting.getKey());
+            json.put(setting.getKey(), PythonJson.read(PythonJson.write(PythonJson.tree(setting.getValue()))));
+        }
+        return json;
+    }
+
+    /**
+     * The settings the study records with another value than {@code settings} gives, as
+     * {@code key: stored there, given here} (what {@link #createOrLoad} refuses); reads only.
+     *
+     * @throws IllegalArgumentException for a null map or a blank key or one over 512 characters
+     */
+    public List<String> settingDifferences(Map<String, ?> settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException("settings must not be null");
+        }
+        return Studies.differences(userAttributes(), normalized(settings));
     }
 
     private static void requireKey(String what, String key) {

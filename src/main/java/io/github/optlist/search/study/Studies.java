@@ -37,17 +37,14 @@ final class Studies {
             checkDirection(c, where, name, id, direction);
         }
         Map<String, JsonNode> stored = userAttributes(c, id);
-        List<String> differences = new ArrayList<>();
-        for (Map.Entry<String, JsonNode> setting : settings.entrySet()) {
-            JsonNode there = stored.get(setting.getKey());
-            if (there == null) {
-                insertAttribute(c, id, setting.getKey(), PythonJson.write(setting.getValue()));
-            } else if (!there.equals(setting.getValue())) {
-                differences.add(setting.getKey() + ": " + PythonJson.write(there) + " there, "
-                        + PythonJson.write(setting.getValue()) + " here");
+        List<String> differences = differences(stored, settings);
+        if (differences.isEmpty()) {
+            for (Map.Entry<String, JsonNode> setting : settings.entrySet()) {
+                if (!stored.containsKey(setting.getKey())) {
+                    insertAttribute(c, id, setting.getKey(), PythonJson.write(setting.getValue()));
+                }
             }
-        }
-        if (!differences.isEmpty()) {
+        } else {
             throw new StudyStorageException("study '" + name + "' in " + where + " belongs to a search with other"
                     + " settings (" + String.join("; ", differences) + "): give the same settings, or another"
                     + " study name");
@@ -94,6 +91,22 @@ final class Studies {
             throw new StudyStorageException("study '" + name + "' in " + where + " is to " + directions.get(0)
                     + " its objective, this search to " + direction);
         }
+    }
+
+    /**
+     * The settings whose stored value differs from the given one, as {@code key: stored there, given here}; a
+     * setting not stored yet is no difference.
+     */
+    static List<String> differences(Map<String, JsonNode> stored, Map<String, JsonNode> settings) {
+        List<String> differences = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> setting : settings.entrySet()) {
+            JsonNode there = stored.get(setting.getKey());
+            if (there != null && !there.equals(setting.getValue())) {
+                differences.add(setting.getKey() + ": " + PythonJson.write(there) + " there, "
+                        + PythonJson.write(setting.getValue()) + " here");
+            }
+        }
+        return differences;
     }
 
     /** The names of the database's studies, by id. */
