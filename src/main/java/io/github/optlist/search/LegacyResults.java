@@ -16,8 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SortedMap;
-import java.util.TreeMap;
 
 /**
  * The results folders of earlier versions ({@code results.jsonl} and the shards' {@code results.shard-I-of-N.jsonl}):
@@ -57,12 +55,7 @@ final class LegacyResults {
         if (!present(folder) || hasTrials(settings, study)) {
             return;
         }
-        Merged merged = merge(folder);
-        String differences = merged.header().differencesBesidesVersion(ResultsHeader.of(settings));
-        if (!differences.isEmpty()) {
-            throw new IllegalArgumentException(folder + " holds results of another search (" + differences
-                    + "); search with the same settings or write to another folder");
-        }
+        Merged merged = mergeOf(folder, settings);
         ResultLines.requireSameTrials(folder, merged.trials(), settings);
         try (FolderLock lock = FolderLock.acquire(folder, "import");
              StudyDatabase database = StudyDatabase.open(StorageUrl.parse(study.storage()))) {
@@ -109,16 +102,23 @@ final class LegacyResults {
             }
             RunningTrial running = next.get();
             TrialResult r = running.label() != null ? byLabel.get(running.label()) : byIndex.get(running.index());
-            SortedMap<Integer, Double> curve = new TreeMap<>();
-            r.curve().forEach(p -> curve.put((int) Math.min(p.step(), Integer.MAX_VALUE), p.loss()));
-            optuna.report(running, curve);
-            Map<String, Object> attributes = StudyTrials.resultAttributes(r);
-            switch (r.status()) {
-                case OK -> optuna.complete(running, r.objective(), attributes);
-                case PRUNED -> optuna.prune(running, attributes);
-                case FAILED, DIVERGED -> optuna.fail(running, attributes);
-            }
+            StudyTrials.record(optuna, running, r);
         }
+    }
+
+    /**
+     * {@link #merge}, refusing files of a search with other settings than {@code settings} (the code version aside).
+     *
+     * @throws IllegalArgumentException as {@link #merge}, or naming what differs
+     */
+    static Merged mergeOf(Path folder, SearchSettings settings) throws IOException {
+        Merged merged = merge(folder);
+        String differences = merged.header().differencesBesidesVersion(ResultsHeader.of(settings));
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException(folder + " holds results of another search (" + differences
+                    + "); search with the same settings or write to another folder");
+        }
+        return merged;
     }
 
     /**

@@ -19,8 +19,6 @@ import java.util.Map;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.Optional;
-import java.util.SortedMap;
-import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -96,13 +94,7 @@ final class StudySearch {
         if (url.isSqlite() && !Files.exists(url.file())) {
             Path folder = url.file().getParent();
             if (folder != null && LegacyResults.present(folder)) {
-                LegacyResults.Merged merged = LegacyResults.merge(folder);
-                String differences = merged.header().differencesBesidesVersion(ResultsHeader.of(settings));
-                if (!differences.isEmpty()) {
-                    throw new IllegalArgumentException(folder + " holds results of another search (" + differences
-                            + "); search with the same settings or write to another folder");
-                }
-                merged.trials().forEach(r -> finished.add(r.label()));
+                LegacyResults.mergeOf(folder, settings).trials().forEach(r -> finished.add(r.label()));
             }
         } else {
             try (StudyDatabase database = StudyDatabase.open(url)) {
@@ -280,17 +272,7 @@ final class StudySearch {
         if (abandoned.get()) {
             return true;
         }
-        SortedMap<Integer, Double> curve = new TreeMap<>();
-        for (TrialResult.LossPoint p : result.curve()) {
-            curve.put((int) Math.min(p.step(), Integer.MAX_VALUE), p.loss());
-        }
-        optuna.report(running, curve);
-        Map<String, Object> attributes = StudyTrials.resultAttributes(result);
-        switch (result.status()) {
-            case OK -> optuna.complete(running, result.objective(), attributes);
-            case PRUNED -> optuna.prune(running, attributes);
-            case FAILED, DIVERGED -> optuna.fail(running, attributes);
-        }
+        StudyTrials.record(optuna, running, result);
         listener.trialFinished(result);
         return true;
     }

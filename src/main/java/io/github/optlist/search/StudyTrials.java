@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.search.study.OptunaStudy;
+import io.github.optlist.search.study.RunningTrial;
 import io.github.optlist.search.study.StoredTrial;
 
 import java.time.Duration;
@@ -14,6 +16,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * How a search's settings and trials are written into a study and read back: the settings as study user attributes,
@@ -183,5 +187,24 @@ final class StudyTrials {
         attributes.put(VARIANT, c.variant().name());
         attributes.put(CONFIG, JSON.valueToTree(c.config()));
         return attributes;
+    }
+
+    /**
+     * Ends a running trial as {@code r} says: its loss curve as intermediate values, then COMPLETE with its
+     * objective, PRUNED, or FAIL (failed or diverged), with {@link #resultAttributes}.
+     */
+    static void record(OptunaStudy optuna, RunningTrial running, TrialResult r) {
+        SortedMap<Integer, Double> curve = new TreeMap<>();
+        for (TrialResult.LossPoint p : r.curve()) {
+            // Optuna's step column is an integer.
+            curve.put((int) Math.min(p.step(), Integer.MAX_VALUE), p.loss());
+        }
+        optuna.report(running, curve);
+        Map<String, Object> attributes = resultAttributes(r);
+        switch (r.status()) {
+            case OK -> optuna.complete(running, r.objective(), attributes);
+            case PRUNED -> optuna.prune(running, attributes);
+            case FAILED, DIVERGED -> optuna.fail(running, attributes);
+        }
     }
 }
