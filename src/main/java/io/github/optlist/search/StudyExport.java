@@ -54,9 +54,21 @@ record StudyExport(ResultsHeader header, List<TrialResult> trials) {
             throw new IllegalArgumentException("study '" + study + "' holds no opt-list search's settings: run a"
                     + " search on it first");
         }
-        return new ResultsHeader(ResultsHeader.FORMAT, a.get("task").asText(), a.get("training_steps").asLong(),
-                a.get("seed").asLong(), Direction.valueOf(a.get("direction").asText()),
-                a.get("divergence_factor").asDouble(), a.get("divergence_grace").asLong(),
-                ListVariant.valueOf(a.get("variant").asText()), Shard.ALL.toString(), Version.get());
+        // The attributes come from a database anyone may write: each is checked before it is used.
+        for (String key : List.of("training_steps", "seed", "direction", "divergence_factor", "divergence_grace",
+                "variant")) {
+            if (a.get(key) == null || a.get(key).isNull()) {
+                throw new IllegalArgumentException("study '" + study + "' lacks the search setting '" + key + "'");
+            }
+        }
+        try {
+            return new ResultsHeader(ResultsHeader.FORMAT, a.get("task").asText(), a.get("training_steps").asLong(),
+                    a.get("seed").asLong(), Direction.valueOf(a.get("direction").asText()),
+                    a.get("divergence_factor").asDouble(), a.get("divergence_grace").asLong(),
+                    ListVariant.valueOf(a.get("variant").asText()), Shard.ALL.toString(), Version.get());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("study '" + study + "' holds search settings this code does not read"
+                    + " (" + e.getMessage() + ")", e);
+        }
     }
 }

@@ -273,6 +273,24 @@ class SearchFolderTest {
     }
 
     @Test
+    void aStudyWhoseSettingsWereEditedIsRefusedNamingTheSettingNotExported() throws Exception {
+        Search.run(settings(2), fixed, dir, SearchListener.NONE);
+        Path out = dir.resolve("export");
+        String jdbc = "jdbc:sqlite:" + dir.resolve(Study.FILE);
+        try (var c = java.sql.DriverManager.getConnection(jdbc); var s = c.createStatement()) {
+            s.executeUpdate("UPDATE study_user_attributes SET value_json = '\"SIDEWAYS\"' WHERE key = 'direction'");
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> SearchReport.export(Study.in(dir), out));
+        assertTrue(e.getMessage().contains("holds search settings this code does not read"), e.getMessage());
+        try (var c = java.sql.DriverManager.getConnection(jdbc); var s = c.createStatement()) {
+            s.executeUpdate("DELETE FROM study_user_attributes WHERE key = 'seed'");
+        }
+        var missing = assertThrows(IllegalArgumentException.class, () -> SearchReport.export(Study.in(dir), out));
+        assertTrue(missing.getMessage().endsWith("lacks the search setting 'seed'"), missing.getMessage());
+        assertTrue(!Files.exists(out.resolve("results.csv")), "nothing exported");
+    }
+
+    @Test
     void aFolderWhereAResultsFileShouldBeIsRefusedNamingIt() throws IOException {
         Files.createDirectories(dir.resolve("results.jsonl"));
         var report = assertThrows(IllegalArgumentException.class, () -> SearchReport.rebuild(dir));
