@@ -20,8 +20,15 @@ import java.util.TreeSet;
  */
 final class OptunaSchema {
 
-    /** The alembic revision this package reads and writes. */
+    /** The alembic revision this package creates. */
     static final String HEAD = "v3.2.0.a";
+    /**
+     * The revision before {@link #HEAD}, which Optuna 3.0 and 3.1 (Debian's python3-optuna) create: the same tables
+     * and columns, without the index on {@code trials.study_id} that {@code v3.2.0.a} adds. Such a database is read
+     * and written as it is, its revision left alone, so that the Optuna that made it still opens it; adding the index
+     * here would make Optuna's own upgrade fail on it.
+     */
+    static final String OPTUNA_3_0 = "v3.0.0.d";
     /** Optuna's {@code models.SCHEMA_VERSION}, frozen since alembic took over. */
     static final int SCHEMA_VERSION = 12;
     /**
@@ -108,11 +115,12 @@ final class OptunaSchema {
 
     /**
      * Creates the schema when {@code connection}'s database has none of Optuna's tables, else checks that it is
-     * Optuna's at {@link #HEAD}; in the caller's transaction, which a refusal leaves without a write.
+     * Optuna's at {@link #HEAD} or {@link #OPTUNA_3_0}; in the caller's transaction, which a refusal leaves without
+     * a write.
      *
      * @throws StudyStorageException naming {@code where}: "not an Optuna database" when some of Optuna's tables are
-     *                               missing, or "schema revision X, expected v3.2.0.a" (or a schema version other
-     *                               than 12)
+     *                               missing, or "schema revision X, expected v3.2.0.a or v3.0.0.d" (or a schema
+     *                               version other than 12)
      */
     static void createOrCheck(Connection connection, Dialect dialect, String where) throws SQLException {
         Set<String> present = tables(connection, dialect);
@@ -131,9 +139,10 @@ final class OptunaSchema {
                     + " but not " + missing);
         }
         String revision = single(connection, "SELECT version_num FROM alembic_version");
-        if (!HEAD.equals(revision)) {
+        if (!HEAD.equals(revision) && !OPTUNA_3_0.equals(revision)) {
             throw new StudyStorageException(where + " has Optuna's schema revision " + revision + ", expected "
-                    + HEAD + " (Optuna 3.2 and later)" + (revision != null && revision.compareTo(HEAD) < 0
+                    + HEAD + " (Optuna 3.2 and later) or " + OPTUNA_3_0 + " (Optuna 3.0 and 3.1)"
+                    + (revision != null && revision.compareTo(OPTUNA_3_0) < 0
                     ? ": upgrade it with Optuna 3.2 or later, optuna storage upgrade --storage URL" : ""));
         }
         String version = single(connection, "SELECT schema_version FROM version_info");

@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Optuna itself (Debian's python3-optuna, through {@code /usr/bin/python3}) reading and writing the studies of this
- * package, on SQLite. Debian's Optuna 3.1 stamps a new database at revision v3.0.0.d, so the database is made here
- * first and opened in Python with {@code skip_compatibility_check=True}. Skipped, saying why, without Optuna.
+ * package, on SQLite. Debian's Optuna 3.1 makes its databases at revision v3.0.0.d, which this package reads and
+ * writes as they are; it opens one made here (at v3.2.0.a) with {@code skip_compatibility_check=True}. Skipped,
+ * saying why, without Optuna.
  */
 class OptunaInteropTest {
 
@@ -56,6 +57,16 @@ class OptunaInteropTest {
 
     private StorageUrl url() {
         return StorageUrl.parse("sqlite:///" + dir.resolve("study.db"));
+    }
+
+    /** The alembic revision recorded in the SQLite database of {@code url}. */
+    private static String revisionOf(StorageUrl url) throws java.sql.SQLException {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + url.file());
+             java.sql.Statement s = c.createStatement();
+             java.sql.ResultSet r = s.executeQuery("SELECT version_num FROM alembic_version")) {
+            assertTrue(r.next(), "no alembic revision in " + url);
+            return r.getString(1);
+        }
     }
 
     /** The last line {@code read_study.py} printed, as JSON. */
@@ -103,8 +114,8 @@ class OptunaInteropTest {
     @Test
     void aStudyOptunaMadeWithAnEnqueuedTrialIsJoinedAndItsTrialRunHere() throws Exception {
         StorageUrl url = url();
-        StudyDatabase.open(url).close();
         python("create_and_enqueue.py", url.toString(), "python-made");
+        String revision = revisionOf(url);
         try (StudyDatabase database = StudyDatabase.open(url)) {
             OptunaStudy study = OptunaStudy.createOrLoad(database, "python-made", StudyDirection.MINIMIZE,
                     Map.of("task", "mlp"));
@@ -116,6 +127,7 @@ class OptunaInteropTest {
         }
         String printed = python("read_study.py", url.toString(), "python-made").output().strip();
         JsonNode read = new ObjectMapper().readTree(printed.substring(printed.lastIndexOf('\n') + 1));
+        assertEquals(revision, revisionOf(url), "the revision Optuna made is left alone");
         assertEquals(7, read.get("trials").get(0).get("params").get("idx").asInt());
         assertEquals(1.5, read.get("trials").get(0).get("value").asDouble());
     }

@@ -354,11 +354,30 @@ abstract class StudyContract {
     void aDatabaseAtAnotherSchemaRevisionIsRefusedAndLeftAsItWas() throws Exception {
         StorageUrl url = newDatabase();
         try (StudyDatabase database = StudyDatabase.open(url)) {
-            execute(database, "UPDATE alembic_version SET version_num = 'v3.0.0.d'");
+            execute(database, "UPDATE alembic_version SET version_num = 'v3.0.0.c'");
         }
         StudyStorageException refused = assertThrows(StudyStorageException.class, () -> StudyDatabase.open(url));
-        assertTrue(refused.getMessage().contains("schema revision v3.0.0.d, expected v3.2.0.a"),
+        assertTrue(refused.getMessage().contains("schema revision v3.0.0.c, expected v3.2.0.a"),
                 refused.getMessage());
+        assertTrue(refused.getMessage().contains("optuna storage upgrade"), refused.getMessage());
+        try (Connection c = raw(url)) {
+            assertEquals(List.of(List.of("v3.0.0.c")), rows(c, "SELECT version_num FROM alembic_version"));
+        }
+    }
+
+    @Test
+    void aDatabaseAtOptuna31sRevisionIsReadAndWrittenWithItsRevisionLeftAlone() throws Exception {
+        StorageUrl url = newDatabase();
+        try (StudyDatabase database = StudyDatabase.open(url)) {
+            execute(database, "UPDATE alembic_version SET version_num = 'v3.0.0.d'");
+        }
+        try (StudyDatabase database = StudyDatabase.open(url)) {
+            OptunaStudy study = study(database);
+            study.enqueue(List.of(4));
+            RunningTrial trial = study.pop().orElseThrow();
+            study.complete(trial, 0.5, Map.of());
+            assertEquals(TrialState.COMPLETE, study.trials().get(0).state());
+        }
         try (Connection c = raw(url)) {
             assertEquals(List.of(List.of("v3.0.0.d")), rows(c, "SELECT version_num FROM alembic_version"));
         }
