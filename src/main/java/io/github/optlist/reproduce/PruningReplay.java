@@ -78,7 +78,7 @@ final class PruningReplay {
                 result = new Replayed(r.status(), r.status() == TrialStatus.OK ? r.objective() : Double.NaN, -1,
                         SearchSettings.Budget.cost(r.status(), r.lastStep(), trainingSteps));
                 if (r.status() == TrialStatus.OK) {
-                    completed.add(monitor.values());
+                    completed.add(monitor.recordedValues());
                 }
             }
             out.add(result);

@@ -102,7 +102,8 @@ final class LegacyResults {
             }
             RunningTrial running = next.get();
             TrialResult r = running.label() != null ? byLabel.get(running.label()) : byIndex.get(running.index());
-            StudyTrials.record(optuna, running, r);
+            // An earlier version's folder holds no values for the pruner: the pruner does not compare against them.
+            StudyTrials.record(optuna, running, r, null);
         }
     }
 

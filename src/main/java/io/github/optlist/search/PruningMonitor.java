@@ -68,6 +68,16 @@ public final class PruningMonitor {
     }
 
     /**
+     * What a trial that completes leaves for the pruners of later trials, and what the study records of it: its
+     * windowed means thinned evenly to at most {@link TrialResult#MAX_CURVE_POINTS} steps, at the steps of its
+     * recorded loss curve. Later trials are thus compared at those steps only, against every completed trial alike,
+     * whichever worker ran it.
+     */
+    public Values recordedValues() {
+        return window.values().thinned();
+    }
+
+    /**
      * One trial's intermediate values, step by step, as Optuna keeps them ({@code trial.intermediate_values}): here the
      * windowed mean of its reported loss ({@link LossWindow}) at each step it reported, steps strictly increasing and
      * {@code >= 0}. Values may be NaN or infinite. Immutable.
@@ -109,6 +119,21 @@ public final class PruningMonitor {
                 }
             }
             return new Values(steps.clone(), values.clone(), steps.length);
+        }
+
+        /** These values thinned evenly to at most {@link TrialResult#MAX_CURVE_POINTS} entries, the last kept. */
+        Values thinned() {
+            if (size <= TrialResult.MAX_CURVE_POINTS) {
+                return this;
+            }
+            long[] keptSteps = new long[TrialResult.MAX_CURVE_POINTS];
+            double[] keptValues = new double[TrialResult.MAX_CURVE_POINTS];
+            for (int i = 0; i < keptSteps.length; i++) {
+                int from = TrialResult.thinnedIndex(i, size);
+                keptSteps[i] = steps[from];
+                keptValues[i] = values[from];
+            }
+            return new Values(keptSteps, keptValues, keptSteps.length);
         }
 
         /** The number of steps with a value. */

@@ -14,6 +14,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import static org.bytedeco.openblas.global.openblas_nolapack.blas_get_num_threads;
 import static org.bytedeco.openblas.global.openblas_nolapack.blas_set_num_threads;
@@ -162,16 +163,21 @@ public final class Search {
     }
 
     /**
-     * Runs one trial, turning every way it can end into a result: pruned against {@code completed} (to which its
-     * values are added when it completes), its cost in steps added to {@code spent}, its last loss in
-     * {@code progress}. {@code completed} must be safe to read while other workers add to it.
+     * One trial run: its result, and what it leaves for the pruner of later trials ({@link
+     * PruningMonitor#recordedValues}), null unless it completed under an enabled pruner.
      */
-    static TrialResult runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener,
-                              TrialContext.Progress progress, List<PruningMonitor.Values> completed,
-                              java.util.concurrent.atomic.AtomicLong spent) {
+    record Ran(TrialResult result, PruningMonitor.Values recorded) {
+    }
+
+    /**
+     * Runs one trial, turning every way it can end into a result: pruned against what {@code completed} gives at
+     * each check, its last loss in {@code progress}.
+     */
+    static Ran runOne(SearchSettings settings, Trial trial, Candidate candidate, SearchListener listener,
+                      TrialContext.Progress progress, Supplier<List<PruningMonitor.Values>> completed) {
         TrialContext context = new TrialContext(candidate, settings.trainingSteps(), settings.seed(),
                 settings.divergence(), listener, progress, new PruningMonitor(settings.pruner(),
-                settings.trainingSteps(), () -> completed));
+                settings.trainingSteps(), completed));
         long started = System.nanoTime();
         TrialStatus status;
         double objective = Double.NaN;
@@ -197,11 +203,9 @@ public final class Search {
             reason = e.getClass().getSimpleName() + ": " + Messages.firstLine(e.getMessage());
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        if (status == TrialStatus.OK && settings.pruner().enabled()) {
-            completed.add(context.intermediateValues());
-        }
-        spent.addAndGet(SearchSettings.Budget.cost(status, context.lastReportedStep(), settings.trainingSteps()));
-        return new TrialResult(candidate.label(), candidate.index(), candidate.config().name(),
+        TrialResult result = new TrialResult(candidate.label(), candidate.index(), candidate.config().name(),
                 candidate.variant(), candidate.config(), status, objective, reason, seconds, context.curve());
+        return new Ran(result, status == TrialStatus.OK && settings.pruner().enabled() ? context.recordedValues()
+                : null);
     }
 }

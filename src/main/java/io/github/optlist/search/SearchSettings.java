@@ -289,11 +289,11 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
     }
 
     /**
-     * A compute budget in full trials: the search goes down the list and starts a trial only while the steps spent are
-     * below {@code fullTrials} times the training length. A trial that ran to the end costs the training length; one
-     * pruned, diverged or failed costs the steps up to its last report ({@code last step + 1}), so pruning lets
-     * the same budget reach further down the list. Trials already running when the budget is spent finish, so a
-     * search may spend up to one trial per worker more.
+     * A compute budget in full trials: the search goes down the list and starts a trial only while the steps spent by
+     * the study's finished trials, whichever worker ran them, are below {@code fullTrials} times the training length.
+     * A trial that ran to the end costs the training length; one pruned, diverged or failed costs the steps up to its
+     * last report ({@code last step + 1}), so pruning lets the same budget reach further down the list. Trials
+     * already running when the budget is spent finish, so a search may spend up to one trial per worker more.
      *
      * @param fullTrials the budget in full trials, {@code >= 0}; 0 means no budget (every candidate runs)
      */

@@ -34,7 +34,9 @@ import static org.bytedeco.pytorch.global.torch.set_num_threads;
  * One worker process of a search over a study: it joins the study (refusing other settings), enqueues the
  * candidates the study lacks, then takes waiting trials one at a time, with {@code settings.workers()} threads, until
  * none is left; any trial of the study is taken, whoever enqueued it. Each running trial beats while it trains;
- * before taking a trial a thread fails the study's trials whose worker stopped beating and enqueues them again.
+ * before taking a trial a thread fails the study's trials whose worker stopped beating and enqueues them again. The
+ * pruner compares against, and the budget counts, the finished trials of the whole study, whichever worker ran them
+ * ({@link CompletedTrials}).
  */
 final class StudySearch {
 
@@ -68,17 +70,7 @@ final class StudySearch {
                 }
             }
             listener.searchStarted(pending, finished);
-            // The budget counts the steps of every finished trial of the study; the pruner compares against the
-            // trials this process completes (the study's own curves are not windowed losses).
-            long spentBefore = 0;
-            for (TrialResult r : results(optuna, settings, known)) {
-                List<TrialResult.LossPoint> curve = r.curve();
-                spentBefore += SearchSettings.Budget.cost(r.status(), curve.isEmpty() ? -1 : curve.get(curve.size() - 1)
-                        .step(), settings.trainingSteps());
-            }
-            Shared shared = new Shared(new java.util.concurrent.CopyOnWriteArrayList<>(),
-                    new java.util.concurrent.atomic.AtomicLong(spentBefore));
-            work(optuna, settings, trial, study, known, listener, shared);
+            work(optuna, settings, trial, study, known, listener, new CompletedTrials());
             return results(optuna, settings, known);
         } catch (StudyStorageException e) {
             throw new IOException(e.getMessage(), e);
@@ -171,12 +163,8 @@ final class StudySearch {
         optuna.enqueueLabels(labels);
     }
 
-    /** What the worker threads of one process share: the pruner's completed trials, the steps spent. */
-    private record Shared(List<PruningMonitor.Values> completed, java.util.concurrent.atomic.AtomicLong spent) {
-    }
-
     private static void work(OptunaStudy optuna, SearchSettings settings, Trial trial, Study study,
-                             Map<String, Candidate> known, SearchListener listener, Shared shared)
+                             Map<String, Candidate> known, SearchListener listener, CompletedTrials completed)
             throws IOException {
         ExecutorService workers = Executors.newFixedThreadPool(settings.workers(), daemon("opt-list-search-worker"));
         ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor(daemon("opt-list-heartbeat"));
@@ -190,7 +178,7 @@ final class StudySearch {
                     set_num_threads(settings.intraOpThreads());
                     try {
                         while (!stopping.get() && runNext(optuna, settings, trial, study, known, listener,
-                                beats, shared)) {
+                                beats, completed)) {
                             // next trial
                         }
                     } catch (RuntimeException | Error e) {
@@ -222,9 +210,13 @@ final class StudySearch {
     /** Takes one waiting trial, runs and records it; false when none was waiting. */
     private static boolean runNext(OptunaStudy optuna, SearchSettings settings, Trial trial, Study study,
                                    Map<String, Candidate> known, SearchListener listener,
-                                   ScheduledExecutorService beats, Shared shared) {
-        if (!settings.budget().mayStart(shared.spent().get(), settings.trainingSteps())) {
+                                   ScheduledExecutorService beats, CompletedTrials completed) {
+        if (settings.budget().limited() && !settings.budget().mayStart(spent(optuna, settings.trainingSteps()),
+                settings.trainingSteps())) {
             return false;
+        }
+        if (settings.pruner().enabled()) {
+            completed.refresh(optuna);
         }
         optuna.failStale(study.gracePeriod(), study.maxRetries());
         Optional<RunningTrial> next = optuna.pop();
@@ -248,15 +240,17 @@ final class StudySearch {
                 if (last != null) {
                     optuna.report(running, (int) last.step(), last.loss());
                 }
+                if (settings.pruner().enabled()) {
+                    completed.refresh(optuna);
+                }
             } catch (RuntimeException e) {
                 // A beat that fails (a database restarting) is retried at the next interval; a trial whose beats
                 // keep failing is found stale and retried by another worker.
             }
         }, interval, interval, TimeUnit.MILLISECONDS);
-        TrialResult result;
+        Search.Ran ran;
         try {
-            result = Search.runOne(settings, trial, candidate, listener, progress, shared.completed(),
-                    shared.spent());
+            ran = Search.runOne(settings, trial, candidate, listener, progress, completed::values);
         } catch (RuntimeException | Error e) {
             // Not the trial's failure (runOne records those) but the process's: the trial goes back to the queue.
             beating.cancel(false);
@@ -272,9 +266,26 @@ final class StudySearch {
         if (abandoned.get()) {
             return true;
         }
-        StudyTrials.record(optuna, running, result);
-        listener.trialFinished(result);
+        StudyTrials.record(optuna, running, ran.result(), ran.recorded());
+        if (ran.recorded() != null) {
+            completed.add(running.trialId(), ran.recorded());
+        }
+        listener.trialFinished(ran.result());
         return true;
+    }
+
+    /**
+     * The steps the study's finished trials cost ({@link SearchSettings.Budget#cost}), whichever worker ran them: a
+     * completed trial its training length, a pruned or failed one up to its last reported step.
+     */
+    private static long spent(OptunaStudy optuna, long trainingSteps) {
+        long spent = 0;
+        for (OptunaStudy.LastStep t : optuna.lastStepsOfFinished()) {
+            TrialStatus status = t.state() == io.github.optlist.search.study.TrialState.COMPLETE ? TrialStatus.OK
+                    : TrialStatus.FAILED;
+            spent += SearchSettings.Budget.cost(status, t.lastStep(), trainingSteps);
+        }
+        return spent;
     }
 
     /**

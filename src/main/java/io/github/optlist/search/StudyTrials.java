@@ -37,6 +37,8 @@ final class StudyTrials {
     static final String REASON = "reason";
     static final String SECONDS = "seconds";
     static final String OBJECTIVE = "objective";
+    /** What a COMPLETE trial leaves for the pruner ({@link PruningMonitor#recordedValues}), under a pruner only. */
+    static final String PRUNER_VALUES = "pruner_values";
 
     private static final ObjectMapper JSON = JsonMapper.builder().build();
 
@@ -191,9 +193,10 @@ final class StudyTrials {
 
     /**
      * Ends a running trial as {@code r} says: its loss curve as intermediate values, then COMPLETE with its
-     * objective, PRUNED, or FAIL (failed or diverged), with {@link #resultAttributes}.
+     * objective, PRUNED, or FAIL (failed or diverged), with {@link #resultAttributes}; a completed trial's
+     * {@code recorded} values for the pruner (when not null) as attribute {@value #PRUNER_VALUES}.
      */
-    static void record(OptunaStudy optuna, RunningTrial running, TrialResult r) {
+    static void record(OptunaStudy optuna, RunningTrial running, TrialResult r, PruningMonitor.Values recorded) {
         SortedMap<Integer, Double> curve = new TreeMap<>();
         for (TrialResult.LossPoint p : r.curve()) {
             // Optuna's step column is an integer.
@@ -201,10 +204,64 @@ final class StudyTrials {
         }
         optuna.report(running, curve);
         Map<String, Object> attributes = resultAttributes(r);
+        if (recorded != null && r.status() == TrialStatus.OK) {
+            attributes.put(PRUNER_VALUES, prunerValuesAttribute(recorded));
+        }
         switch (r.status()) {
             case OK -> optuna.complete(running, r.objective(), attributes);
             case PRUNED -> optuna.prune(running, attributes);
             case FAILED, DIVERGED -> optuna.fail(running, attributes);
+        }
+    }
+
+    /** {@code values} as attribute {@value #PRUNER_VALUES}: {@code {"steps": [...], "values": [...]}}. */
+    static Map<String, Object> prunerValuesAttribute(PruningMonitor.Values values) {
+        long[] steps = new long[values.size()];
+        double[] means = new double[values.size()];
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = values.step(i);
+            means[i] = values.value(i);
+        }
+        Map<String, Object> attribute = new LinkedHashMap<>();
+        attribute.put("steps", steps);
+        attribute.put("values", means);
+        return attribute;
+    }
+
+    /**
+     * The pruner's values a completed trial recorded as attribute {@value #PRUNER_VALUES}.
+     *
+     * @throws IllegalArgumentException if the attribute is not what {@link #prunerValuesAttribute} writes, naming the
+     *                                  trial
+     */
+    static PruningMonitor.Values prunerValues(int trialId, JsonNode attribute) {
+        JsonNode steps = attribute.get("steps");
+        JsonNode values = attribute.get("values");
+        if (steps == null || values == null || !steps.isArray() || !values.isArray()) {
+            throw new IllegalArgumentException("trial id " + trialId + " of the study holds a " + PRUNER_VALUES
+                    + " attribute this code does not read: " + attribute);
+        }
+        long[] s = new long[steps.size()];
+        double[] v = new double[values.size()];
+        for (int i = 0; i < s.length; i++) {
+            if (!steps.get(i).isIntegralNumber()) {
+                throw new IllegalArgumentException("trial id " + trialId + " of the study holds a step "
+                        + steps.get(i) + " in " + PRUNER_VALUES + ", not an integer");
+            }
+            s[i] = steps.get(i).asLong();
+        }
+        for (int i = 0; i < v.length; i++) {
+            if (!values.get(i).isNumber()) {
+                throw new IllegalArgumentException("trial id " + trialId + " of the study holds a value "
+                        + values.get(i) + " in " + PRUNER_VALUES + ", not a number");
+            }
+            v[i] = values.get(i).asDouble();
+        }
+        try {
+            return PruningMonitor.Values.of(s, v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("trial id " + trialId + " of the study holds " + PRUNER_VALUES
+                    + " this code does not read: " + e.getMessage(), e);
         }
     }
 }

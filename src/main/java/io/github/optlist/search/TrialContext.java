@@ -122,9 +122,9 @@ public final class TrialContext {
         return lastStep;
     }
 
-    /** The trial's intermediate values (windowed losses) so far. */
-    PruningMonitor.Values intermediateValues() {
-        return pruning.values();
+    /** What the trial leaves for the pruner of later trials ({@link PruningMonitor#recordedValues}). */
+    PruningMonitor.Values recordedValues() {
+        return pruning.recordedValues();
     }
 
     /** The reported curve, thinned evenly to at most {@link TrialResult#MAX_CURVE_POINTS} points (the last kept). */
@@ -135,7 +135,7 @@ public final class TrialContext {
         }
         List<TrialResult.LossPoint> thinned = new ArrayList<>(TrialResult.MAX_CURVE_POINTS);
         for (int i = 0; i < TrialResult.MAX_CURVE_POINTS; i++) {
-            thinned.add(curve.get((int) ((long) i * (n - 1) / (TrialResult.MAX_CURVE_POINTS - 1))));
+            thinned.add(curve.get(TrialResult.thinnedIndex(i, n)));
         }
         return thinned;
     }

@@ -29,6 +29,14 @@ public record TrialResult(String label, int index, String name, ListVariant vari
     /** The most points of a loss curve kept in results. */
     public static final int MAX_CURVE_POINTS = 200;
 
+    /**
+     * Which of {@code n} points is the {@code i}-th of a series thinned evenly to {@link #MAX_CURVE_POINTS} (the first
+     * and last kept), for {@code n > MAX_CURVE_POINTS}: the loss curve and the pruner's recorded values alike.
+     */
+    static int thinnedIndex(int i, int n) {
+        return (int) ((long) i * (n - 1) / (MAX_CURVE_POINTS - 1));
+    }
+
     /** Refuses nulls, and an OK result without a finite objective. */
     public TrialResult {
         if (label == null || name == null || variant == null || config == null || status == null || reason == null

@@ -60,7 +60,7 @@ class BuiltInTasksTest {
     static TrialResult run(SearchTask task, long steps, int index) {
         SearchSettings settings = SearchSettings.builder(task.name(), steps, 1).start(index).build();
         return Search.runOne(settings, task, Candidate.listEntry(index, ListVariant.TASKSET), SearchListener.NONE,
-                new TrialContext.Progress(), new java.util.ArrayList<>(), new java.util.concurrent.atomic.AtomicLong());
+                new TrialContext.Progress(), List::of).result();
     }
 
     static double objective(SearchTask task, long steps) {

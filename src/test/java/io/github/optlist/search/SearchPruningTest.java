@@ -74,4 +74,76 @@ class SearchPruningTest {
         SearchResult result = Search.run(s, flat, dir, SearchListener.NONE);
         assertEquals(List.of(0, 1, 2, 3, 4, 5), result.trials().stream().map(TrialResult::index).toList());
     }
+
+    @Test
+    void aWorkerPrunesAgainstTheTrialsAnotherWorkerCompletedInTheStudy() throws IOException {
+        // The first worker completes entries 0-4; the second, a new process in effect, has completed none itself.
+        Search.run(settings(5).pruner(PrunerSettings.median()).build(), flat, dir, SearchListener.NONE);
+        SearchResult result = Search.run(settings(7).pruner(PrunerSettings.median()).build(), flat, dir,
+                SearchListener.NONE);
+        assertEquals(Set.of(5, 6), ran.stream().filter(i -> i >= 5).collect(java.util.stream.Collectors.toSet()));
+        TrialResult pruned = result.trials().get(5);
+        assertEquals(TrialStatus.PRUNED, pruned.status());
+        assertTrue(pruned.reason().contains("of 5 completed trial(s)"), pruned.reason());
+    }
+
+    @Test
+    void twoWorkersShareOneBudgetAndOvershootItByAtMostOneTrialEach() throws Exception {
+        // Budget 3 x 20 steps, entries all complete: the two workers' first trials overlap (each waits for the
+        // other to start), so together they may start at most 3 + (2 - 1) trials; each counting only its own
+        // steps would run 3 each.
+        java.util.concurrent.CountDownLatch bothStarted = new java.util.concurrent.CountDownLatch(2);
+        Trial overlapping = context -> {
+            if (context.index() < 2) {
+                bothStarted.countDown();
+                bothStarted.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            return flat.run(context);
+        };
+        SearchSettings s = settings(10).budget(new SearchSettings.Budget(3)).build();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var a = pool.submit(() -> Search.run(s, overlapping, dir, SearchListener.NONE));
+            var b = pool.submit(() -> Search.run(s, overlapping, dir, SearchListener.NONE));
+            a.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            b.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertTrue(ran.size() >= 3 && ran.size() <= 4, "ran " + ran);
+    }
+
+    @Test
+    void aCompletedTrialLeavesItsWindowedValuesAtTheStepsOfItsThinnedCurve() {
+        PruningMonitor monitor = new PruningMonitor(PrunerSettings.median(), 1000, List::of);
+        for (long step = 0; step < 1000; step++) {
+            monitor.report(step, step);
+        }
+        PruningMonitor.Values recorded = monitor.recordedValues();
+        assertEquals(200, recorded.size());
+        // 1000 points thinned evenly to 200: point i is entry floor(i * 999 / 199), the first and last kept; the
+        // window is 5 % of 1000 steps, so the mean at step s >= 49 is s - 24.5.
+        assertEquals(0, recorded.step(0));
+        assertEquals(5, recorded.step(1));
+        assertEquals(10, recorded.step(2));
+        assertEquals(999, recorded.step(199));
+        assertEquals(999 - 24.5, recorded.value(199), 1e-9);
+        assertEquals(0.0, recorded.value(0), 0.0);
+    }
+
+    @Test
+    void prunerValuesAStudyHoldsThatThisCodeDoesNotWriteAreRefusedNamingTheTrial() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String bad : List.of("{\"steps\": [2, 1], \"values\": [1.0, 2.0]}", "{\"steps\": [1]}",
+                "{\"steps\": [1.5], \"values\": [1.0]}", "{\"steps\": [1], \"values\": [\"x\"]}",
+                "{\"steps\": [1, 2], \"values\": [1.0]}", "\"text\"")) {
+            IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> StudyTrials.prunerValues(7, json.readTree(bad)), bad);
+            assertTrue(refused.getMessage().startsWith("trial id 7 of the study holds"), refused.getMessage());
+        }
+        PruningMonitor.Values good = StudyTrials.prunerValues(7, json.readTree("{\"steps\": [0, 4],"
+                + " \"values\": [2.5, 1.0]}"));
+        assertEquals(4, good.step(1));
+        assertEquals(1.0, good.value(1), 0.0);
+    }
 }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -344,6 +345,35 @@ public final class OptunaStudy {
     public List<StoredTrial> trials() {
         return database.transaction("read the trials of study '" + name + "'",
                 c -> TrialReader.trials(c, database.dialect(), id));
+    }
+
+    /**
+     * A finished trial's state and the last step of its intermediate values.
+     *
+     * @param state    COMPLETE, PRUNED or FAIL
+     * @param lastStep its last intermediate value's step, -1 without any
+     */
+    public record LastStep(TrialState state, int lastStep) {
+    }
+
+    /** The state and last reported step of every finished (COMPLETE, PRUNED, FAIL) trial of the study. */
+    public List<LastStep> lastStepsOfFinished() {
+        return database.transaction("read the finished trials of study '" + name + "'",
+                c -> TrialReader.lastStepsOfFinished(c, id));
+    }
+
+    /**
+     * The user attribute {@code key} of each COMPLETE trial of the study that has it, by trial id, leaving out the
+     * trials in {@code known}: what a worker has not yet read of the trials completed since it last asked.
+     *
+     * @throws IllegalArgumentException if {@code key} or {@code known} is null
+     */
+    public Map<Integer, JsonNode> completedUserAttribute(String key, Set<Integer> known) {
+        if (key == null || known == null) {
+            throw new IllegalArgumentException("key and known must not be null");
+        }
+        return database.transaction("read the completed trials of study '" + name + "'",
+                c -> TrialReader.completedAttribute(c, id, key, known));
     }
 
     private static void require(RunningTrial trial) {

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -66,6 +67,51 @@ final class TrialReader {
                     row.complete, row.intermediate, row.params, row.user, system));
         }
         return trials;
+    }
+
+    /** See {@link OptunaStudy#lastStepsOfFinished}. */
+    static List<OptunaStudy.LastStep> lastStepsOfFinished(Connection c, int studyId) throws SQLException {
+        List<OptunaStudy.LastStep> finished = new ArrayList<>();
+        forEach(c, "SELECT t.state, MAX(x.step) FROM trials t LEFT JOIN trial_intermediate_values x"
+                + " ON x.trial_id = t.trial_id WHERE t.study_id = ? AND t.state IN ('COMPLETE', 'PRUNED', 'FAIL')"
+                + " GROUP BY t.trial_id, t.state", studyId, r -> {
+                    TrialState state = TrialState.valueOf(r.getString(1));
+                    int last = r.getInt(2);
+                    finished.add(new OptunaStudy.LastStep(state, r.wasNull() ? -1 : last));
+                });
+        return finished;
+    }
+
+    /** See {@link OptunaStudy#completedUserAttribute}: the ids first, then the values of the new ones only. */
+    static Map<Integer, JsonNode> completedAttribute(Connection c, int studyId, String key, Set<Integer> known)
+            throws SQLException {
+        List<Integer> fresh = new ArrayList<>();
+        try (PreparedStatement select = c.prepareStatement("SELECT x.trial_id FROM trial_user_attributes x" + OF_STUDY
+                + " AND t.state = 'COMPLETE' AND x.\"key\" = ?")) {
+            select.setInt(1, studyId);
+            select.setString(2, key);
+            try (ResultSet r = select.executeQuery()) {
+                while (r.next()) {
+                    if (!known.contains(r.getInt(1))) {
+                        fresh.add(r.getInt(1));
+                    }
+                }
+            }
+        }
+        Map<Integer, JsonNode> values = new LinkedHashMap<>();
+        try (PreparedStatement select = c.prepareStatement("SELECT value_json FROM trial_user_attributes"
+                + " WHERE trial_id = ? AND \"key\" = ?")) {
+            for (int trialId : fresh) {
+                select.setInt(1, trialId);
+                select.setString(2, key);
+                try (ResultSet r = select.executeQuery()) {
+                    if (r.next()) {
+                        values.put(trialId, PythonJson.read(r.getString(1)));
+                    }
+                }
+            }
+        }
+        return values;
     }
 
     /** A trial as its rows are read. */

@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -347,6 +348,50 @@ abstract class StudyContract {
             StudyStorageException refused = assertThrows(StudyStorageException.class,
                     () -> OptunaStudy.createOrLoad(database, "s", StudyDirection.MAXIMIZE, SETTINGS));
             assertTrue(refused.getMessage().contains("MINIMIZE"), refused.getMessage());
+        }
+    }
+
+    @Test
+    void theLastStepOfEachFinishedTrialIsReadWithItsStateAndUnfinishedOnesAreLeftOut() throws Exception {
+        try (StudyDatabase database = StudyDatabase.open(newDatabase())) {
+            OptunaStudy study = study(database);
+            study.enqueue(List.of(0, 1, 2, 3, 4));
+            RunningTrial complete = study.pop().orElseThrow();
+            study.report(complete, new java.util.TreeMap<>(Map.of(0, 3.0, 99, 1.0, 50, 2.0)));
+            study.complete(complete, 1.0, Map.of());
+            RunningTrial pruned = study.pop().orElseThrow();
+            study.report(pruned, new java.util.TreeMap<>(Map.of(0, 3.0, 12, 2.5)));
+            study.prune(pruned, Map.of());
+            RunningTrial failed = study.pop().orElseThrow();
+            study.fail(failed, Map.of());
+            RunningTrial running = study.pop().orElseThrow();
+            study.report(running, 7, 1.0);
+            List<OptunaStudy.LastStep> finished = new ArrayList<>(study.lastStepsOfFinished());
+            finished.sort(java.util.Comparator.comparing(OptunaStudy.LastStep::state));
+            assertEquals(List.of(new OptunaStudy.LastStep(TrialState.COMPLETE, 99),
+                    new OptunaStudy.LastStep(TrialState.PRUNED, 12), new OptunaStudy.LastStep(TrialState.FAIL, -1)),
+                    finished);
+        }
+    }
+
+    @Test
+    void aUserAttributeOfTheCompletedTrialsIsReadForTheTrialsNotYetKnown() throws Exception {
+        try (StudyDatabase database = StudyDatabase.open(newDatabase())) {
+            OptunaStudy study = study(database);
+            study.enqueue(List.of(0, 1, 2, 3));
+            RunningTrial first = study.pop().orElseThrow();
+            study.complete(first, 1.0, Map.of("v", List.of(1, 2)));
+            RunningTrial second = study.pop().orElseThrow();
+            study.complete(second, 2.0, Map.of("v", List.of(3)));
+            RunningTrial withoutIt = study.pop().orElseThrow();
+            study.complete(withoutIt, 3.0, Map.of("other", 1));
+            RunningTrial prunedWithIt = study.pop().orElseThrow();
+            study.prune(prunedWithIt, Map.of("v", List.of(4)));
+            Map<Integer, com.fasterxml.jackson.databind.JsonNode> all = study.completedUserAttribute("v", Set.of());
+            assertEquals(Set.of(first.trialId(), second.trialId()), all.keySet());
+            assertEquals("[1,2]", all.get(first.trialId()).toString());
+            assertEquals(Set.of(second.trialId()),
+                    study.completedUserAttribute("v", Set.of(first.trialId())).keySet());
         }
     }
 
