@@ -91,6 +91,35 @@ class OptimizerSpecTest {
     }
 
     @Test
+    void aBadTrainingLengthOrIndexIsRefusedWithTheMessagesTheScheduleAndTheListGive() {
+        // The messages docs/bad-input.md quotes; the schedule, the spec and the state each check the length.
+        long tooLong = CosineSchedule.MAX_STEPS + 1;
+        String tooLongMessage = "trainingSteps must be at most 2^53 (CosineSchedule.MAX_STEPS), got 9007199254740993";
+        List<OptimizerState.Group> state = List.of(new OptimizerState.Group(ENTRY,
+                List.of(OptimizerState.Param.empty())));
+        for (long steps : new long[]{0, -3, tooLong}) {
+            String expected = steps == tooLong ? tooLongMessage : "trainingSteps must be > 0, got " + steps;
+            assertEquals(expected, refusal(() -> CosineSchedule.learningRate(ENTRY, 0, steps, ListVariant.TASKSET)));
+            assertEquals(expected, refusal(() -> new OptimizerSpec(oneGroup(), steps, ListVariant.TASKSET,
+                    OptimizerOptions.DEFAULTS)));
+            assertEquals(expected, refusal(() -> new OptimizerState(steps, ListVariant.TASKSET, StatePrecision.FLOAT32,
+                    0, state)));
+        }
+        TensorVector params = new TensorVector(TestTensors.param(new double[]{1}, 1));
+        for (int idx : new int[]{-1, 1000}) {
+            String expected = "idx must be in [0, 1000), got " + idx;
+            assertEquals(expected, refusal(() -> OptList.config(idx)));
+            // the index is checked before the training length
+            assertEquals(expected, refusal(() -> OptimizerSpec.forIdx(params, idx, 0, ListVariant.TASKSET,
+                    OptimizerOptions.DEFAULTS)));
+        }
+    }
+
+    private static String refusal(Executable call) {
+        return assertThrows(IllegalArgumentException.class, call).getMessage();
+    }
+
+    @Test
     void aListEntrysSpecHoldsTheEntryAsItsVariantRunsIt() {
         TensorVector params = new TensorVector(TestTensors.param(new double[]{1, 2}, 2));
         int nesterov = 0;
