@@ -5,7 +5,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
-import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TestPorts;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.javacpp.PointerScope;
@@ -185,7 +185,7 @@ class OptimizerSpecTest {
             b.copy_(Tensor.create(initial[1], 1));
         }
         List<double[]> sharded;
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", TestPorts.freePort(), 0, 1,
                 Duration.ofSeconds(30)));
              ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, spec)) {
             assertSame(spec, opt.spec());
