@@ -60,11 +60,10 @@ public final class CosineSchedule {
     }
 
     /**
-     * Refuses a training length that is not positive or exceeds {@link #MAX_STEPS}.
-     *
-     * @throws IllegalArgumentException if {@code trainingSteps <= 0} or {@code trainingSteps > MAX_STEPS}
+     * Refuses a training length that is not positive or exceeds {@link #MAX_STEPS}. The optimizers' copy, in
+     * {@code internal.TrainingSteps}, gives the same messages: the core imports no other package.
      */
-    public static void requireTrainingSteps(long trainingSteps) {
+    private static void requireTrainingSteps(long trainingSteps) {
         if (trainingSteps <= 0) {
             throw new IllegalArgumentException("trainingSteps must be > 0, got " + trainingSteps);
         }

@@ -32,7 +32,9 @@ public final class OptList {
      * @throws IllegalArgumentException if {@code idx} is outside {@code [0, size())}
      */
     public static NAdamWConfig config(int idx) {
-        requireIndex(idx);
+        if (idx < 0 || idx >= size()) {
+            throw new IllegalArgumentException("idx must be in [0, " + size() + "), got " + idx);
+        }
         return Holder.CONFIGS.get(idx);
     }
 
@@ -66,16 +68,5 @@ public final class OptList {
     /** All configurations, in list order, as an unmodifiable list. */
     public static List<NAdamWConfig> configs() {
         return Holder.CONFIGS;
-    }
-
-    /**
-     * Refuses an index outside the list.
-     *
-     * @throws IllegalArgumentException if {@code idx} is outside {@code [0, size())}
-     */
-    public static void requireIndex(int idx) {
-        if (idx < 0 || idx >= size()) {
-            throw new IllegalArgumentException("idx must be in [0, " + size() + "), got " + idx);
-        }
     }
 }

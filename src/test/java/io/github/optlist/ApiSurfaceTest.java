@@ -43,6 +43,22 @@ class ApiSurfaceTest {
         assertEquals(simpleNames, readmeApiTable());
     }
 
+    @Test
+    void theChecksAndHelpersOnlySiblingPackagesAndTestsUseAreNotPublic() throws Exception {
+        // Each had a public operation doing the same check, or was reached only from another package or a test.
+        String[][] methods = {{"io.github.optlist.OptList", "requireIndex"},
+                {"io.github.optlist.CosineSchedule", "requireTrainingSteps"},
+                {"io.github.optlist.torch.NAdamWCosineDecay", "setStepCount"},
+                {"io.github.optlist.distributed.Launcher", "freePort"}};
+        for (String[] method : methods) {
+            Class<?> type = Class.forName(method[0], false, ApiSurfaceTest.class.getClassLoader());
+            for (var m : type.getDeclaredMethods()) {
+                assertTrue(!m.getName().equals(method[1]) || !Modifier.isPublic(m.getModifiers()),
+                        method[0] + "." + method[1] + " is public");
+            }
+        }
+    }
+
     private static Set<String> publicTopLevelTypes() throws IOException, ClassNotFoundException {
         Matcher m = EXPORT.matcher(Files.readString(SOURCES.resolve("module-info.java")));
         List<String> packages = new ArrayList<>();

@@ -313,8 +313,13 @@ public final class Launcher {
         }
     }
 
-    /** A TCP port free on the loopback interface now, for a rendezvous store. */
-    public static int freePort() {
+    /**
+     * A TCP port free on the loopback interface now, for a rendezvous store; tests in other packages reach it
+     * through their own helper.
+     *
+     * @throws UncheckedIOException if no port can be bound
+     */
+    static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();

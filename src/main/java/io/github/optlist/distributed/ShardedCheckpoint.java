@@ -1,11 +1,15 @@
 package io.github.optlist.distributed;
 
 import io.github.optlist.torch.NAdamWCosineDecay;
+import io.github.optlist.torch.OptimizerState;
+import io.github.optlist.torch.ParamGroup;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -24,13 +28,15 @@ final class ShardedCheckpoint {
         List<Tensor> params = zero.params();
         Exception failure = null;
         try (NAdamWCosineDecay full = group.rank() == 0 ? unsharded(zero) : null) {
+            if (full != null) {
+                full.loadState(stepCountOnly(zero));
+            }
             Consolidation.gather(zero, false, (i, state) -> {
                 if (full != null) {
                     full.loadStateDict(params.get(i), state);
                 }
             });
             if (full != null) {
-                full.setStepCount(zero.stepCount());
                 try {
                     full.save(path);
                 } catch (IOException | RuntimeException e) {
@@ -68,6 +74,21 @@ final class ShardedCheckpoint {
             return Consolidation.keepOwned(zero, i -> full.stateDict(params.get(i)), zero.options().statePrecision(),
                     full.stepCount());
         }
+    }
+
+    /**
+     * {@code zero}'s settings and step count over parameters without moments, as a fresh optimizer holds them. Rank 0
+     * loads it first and then each parameter's moments as they arrive, so that it never holds the whole state twice
+     * (a whole state loaded at once would be copied in full).
+     */
+    private static OptimizerState stepCountOnly(ZeroRedundancyOptimizer zero) {
+        List<OptimizerState.Group> groups = new ArrayList<>();
+        for (ParamGroup group : zero.paramGroups()) {
+            groups.add(new OptimizerState.Group(group.config(),
+                    Collections.nCopies(group.params().size(), OptimizerState.Param.empty())));
+        }
+        return new OptimizerState(zero.trainingSteps(), zero.variant(), zero.options().statePrecision(),
+                zero.stepCount(), groups);
     }
 
     /** An unsharded optimizer with {@code zero}'s groups and settings, to read or write the file through. */

@@ -44,12 +44,10 @@ public record Candidate(String label, int index, ListVariant variant, NAdamWConf
         if (misnamed != null) {
             throw new IllegalArgumentException(misnamed);
         }
-        if (index != CUSTOM) {
-            OptList.requireIndex(index);
-            if (!config.equals(OptList.config(index, variant))) {
-                throw new IllegalArgumentException("config " + config.name() + " is not list entry " + index
-                        + " under " + variant);
-            }
+        // OptList.config refuses an index outside the list with the message a user sees everywhere else.
+        if (index != CUSTOM && !config.equals(OptList.config(index, variant))) {
+            throw new IllegalArgumentException("config " + config.name() + " is not list entry " + index
+                    + " under " + variant);
         }
     }
 

@@ -342,12 +342,13 @@ public final class NAdamWCosineDecay implements ListOptimizer {
     }
 
     /**
-     * Sets what {@link #stepCount()} reports, e.g. after {@link #loadStateDict}; the schedule follows each
-     * parameter's own step count.
+     * Sets what {@link #stepCount()} reports, for the tests that load states parameter by parameter; users load a
+     * step count with {@link #loadState}. The schedule follows each parameter's own step count.
      *
-     * @throws IllegalArgumentException if {@code count} is negative
+     * @throws IllegalArgumentException if {@code count} is negative or above {@code CosineSchedule.MAX_STEPS}
+     * @throws IllegalStateException    if the optimizer is closed
      */
-    public void setStepCount(long count) {
+    void setStepCount(long count) {
         try (CallGuard.Call call = book.enter()) {
             book.setStepCount(count);
         }

@@ -1,9 +1,9 @@
 package io.github.optlist.torch;
 
-import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
+import io.github.optlist.internal.TrainingSteps;
 import org.bytedeco.pytorch.TensorVector;
 
 import java.util.ArrayList;
@@ -82,13 +82,13 @@ public record OptimizerSpec(List<ParamGroup> groups, long trainingSteps, ListVar
 
     /** List entry {@code idx} under {@code variant}, once the index and the settings are checked. */
     private static NAdamWConfig entry(int idx, long trainingSteps, ListVariant variant, OptimizerOptions options) {
-        OptList.requireIndex(idx);
+        NAdamWConfig published = OptList.config(idx); // refuses a bad index before the settings are read
         requireSettings(trainingSteps, variant, options);
-        return OptList.config(idx, variant);
+        return variant.apply(published);
     }
 
     private static void requireSettings(long trainingSteps, ListVariant variant, OptimizerOptions options) {
-        CosineSchedule.requireTrainingSteps(trainingSteps);
+        TrainingSteps.require(trainingSteps);
         if (variant == null) {
             throw new IllegalArgumentException("variant must not be null");
         }

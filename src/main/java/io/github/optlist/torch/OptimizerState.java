@@ -5,6 +5,7 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.internal.ScalarTypes;
+import io.github.optlist.internal.TrainingSteps;
 import io.github.optlist.torch.files.StateMatching;
 import io.github.optlist.torch.files.Target;
 import org.bytedeco.pytorch.Tensor;
@@ -21,9 +22,8 @@ import java.util.List;
  * consolidates its ranks' shares into one.
  *
  * <p>The tensors belong to whoever made the state (for {@code state()}, the caller). The constructor refuses, with an
- * {@link IllegalArgumentException}, {@code trainingSteps <= 0}, a null variant or precision, a step count outside
- * {@code [0, CosineSchedule.MAX_STEPS]},
- * and null or no groups.
+ * {@link IllegalArgumentException}, a training length outside {@code [1, 2^53]}, a null variant or precision, a step
+ * count outside {@code [0, CosineSchedule.MAX_STEPS]}, and null or no groups.
  *
  * @param trainingSteps  the training length the schedule is laid out over
  * @param variant        the list variant whose warm-up length the schedule uses
@@ -36,7 +36,7 @@ public record OptimizerState(long trainingSteps, ListVariant variant, StatePreci
 
     /** Validates and copies the list; see the class description. */
     public OptimizerState {
-        CosineSchedule.requireTrainingSteps(trainingSteps);
+        TrainingSteps.require(trainingSteps);
         if (variant == null) {
             throw new IllegalArgumentException("variant must not be null");
         }

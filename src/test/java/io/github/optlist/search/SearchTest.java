@@ -214,6 +214,16 @@ class SearchTest {
     }
 
     @Test
+    void aCandidateOfAnIndexOutsideTheListIsRefusedWithTheListsMessage() {
+        NAdamWConfig entry = OptList.config(0);
+        for (int idx : new int[]{-2, 1000}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> new Candidate("x", idx, ListVariant.TASKSET,
+                    entry));
+            assertEquals("idx must be in [0, 1000), got " + idx, e.getMessage());
+        }
+    }
+
+    @Test
     void aListEntrysLabelIsReservedForThatEntryUnderThatVariant() {
         NAdamWConfig adam = NAdamWConfig.adam(1e-3);
         var custom = assertThrows(IllegalArgumentException.class, () -> Candidate.custom("taskset-3", adam));

@@ -3,7 +3,7 @@ package io.github.optlist.torch;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
-import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TestPorts;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.pytorch.Tensor;
@@ -75,7 +75,7 @@ class ClosedOptimizerTest {
     void aClosedShardedOptimizerRefusesBeforeItReadsOrWritesAFile() throws Exception {
         Tensor p = randn(3).detach().set_requires_grad(true);
         Path missing = Path.of("target", "no-such-state-dict.pt");
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", TestPorts.freePort(), 0, 1,
                 Duration.ofSeconds(30)))) {
             ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, OptimizerSpec.forIdx(new TensorVector(p),
                     0, 100, ListVariant.TASKSET, OptimizerOptions.DEFAULTS));

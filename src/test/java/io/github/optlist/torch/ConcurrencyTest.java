@@ -4,7 +4,7 @@ import io.github.optlist.ChildProcess;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
-import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TestPorts;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.javacpp.PointerScope;
@@ -73,7 +73,7 @@ class ConcurrencyTest {
     @Test
     void closingAShardedOptimizerWhoseShareIsInACallOnAnotherThreadIsRefusedAndLeavesItOpen() throws Exception {
         Tensor p = randn(4).set_requires_grad(true);
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", TestPorts.freePort(), 0, 1,
                 Duration.ofSeconds(30)));
              ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group,
                      OptimizerSpec.forIdx(new TensorVector(p), 0, 100, ListVariant.TASKSET,
@@ -136,7 +136,7 @@ class ConcurrencyTest {
         public static void main(String[] args) throws Exception {
             boolean sharded = args[0].equals("sharded");
             try (TrainingGroup group = sharded ? TrainingGroup.join(GroupSettings.gloo("127.0.0.1",
-                    Launcher.freePort(), 0, 1, Duration.ofSeconds(60))) : null) {
+                    TestPorts.freePort(), 0, 1, Duration.ofSeconds(60))) : null) {
                 closeDuringAHeldCall(group);
                 closeRacingStateCopies(group);
             }

@@ -400,6 +400,12 @@ class HostileFilesTest {
                     () -> opt.loadStateDict(params[1][0], new OptimizerState.Param(Long.MAX_VALUE, one.expAvg(),
                             one.expAvgSq())));
             assertThrows(IllegalArgumentException.class, () -> opt.setStepCount(Long.MAX_VALUE));
+            OptimizerState whole = opt.state();
+            IllegalArgumentException state = assertThrows(IllegalArgumentException.class,
+                    () -> new OptimizerState(whole.trainingSteps(), whole.variant(), whole.statePrecision(),
+                            Long.MAX_VALUE, whole.groups()));
+            assertEquals("stepCount must be in [0, 2^53] (CosineSchedule.MAX_STEPS), got 9223372036854775807",
+                    state.getMessage());
             opt.step(); // still steps
             assertEquals(2, opt.stepCount());
         }

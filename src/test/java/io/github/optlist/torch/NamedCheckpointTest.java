@@ -7,7 +7,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
-import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TestPorts;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.javacpp.PointerScope;
@@ -413,7 +413,7 @@ class NamedCheckpointTest {
         Map<String, Tensor> original = byName(mlp("fc2"));
         Path file = dir.resolve("zero.ckpt");
         try (PointerScope scope = new PointerScope();
-             TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+             TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", TestPorts.freePort(), 0, 1,
                      Duration.ofSeconds(60)));
              ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group,
                      new OptimizerSpec(usualGroups(original), T, VARIANT, OptimizerOptions.DEFAULTS))) {

@@ -5,7 +5,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
-import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TestPorts;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.javacpp.PointerScope;
@@ -91,6 +91,35 @@ class OptimizerSpecTest {
     }
 
     @Test
+    void aBadTrainingLengthOrIndexIsRefusedWithTheMessagesTheScheduleAndTheListGive() {
+        // The messages docs/bad-input.md quotes; the schedule, the spec and the state each check the length.
+        long tooLong = CosineSchedule.MAX_STEPS + 1;
+        String tooLongMessage = "trainingSteps must be at most 2^53 (CosineSchedule.MAX_STEPS), got 9007199254740993";
+        List<OptimizerState.Group> state = List.of(new OptimizerState.Group(ENTRY,
+                List.of(OptimizerState.Param.empty())));
+        for (long steps : new long[]{0, -3, tooLong}) {
+            String expected = steps == tooLong ? tooLongMessage : "trainingSteps must be > 0, got " + steps;
+            assertEquals(expected, refusal(() -> CosineSchedule.learningRate(ENTRY, 0, steps, ListVariant.TASKSET)));
+            assertEquals(expected, refusal(() -> new OptimizerSpec(oneGroup(), steps, ListVariant.TASKSET,
+                    OptimizerOptions.DEFAULTS)));
+            assertEquals(expected, refusal(() -> new OptimizerState(steps, ListVariant.TASKSET, StatePrecision.FLOAT32,
+                    0, state)));
+        }
+        TensorVector params = new TensorVector(TestTensors.param(new double[]{1}, 1));
+        for (int idx : new int[]{-1, 1000}) {
+            String expected = "idx must be in [0, 1000), got " + idx;
+            assertEquals(expected, refusal(() -> OptList.config(idx)));
+            // the index is checked before the training length
+            assertEquals(expected, refusal(() -> OptimizerSpec.forIdx(params, idx, 0, ListVariant.TASKSET,
+                    OptimizerOptions.DEFAULTS)));
+        }
+    }
+
+    private static String refusal(Executable call) {
+        return assertThrows(IllegalArgumentException.class, call).getMessage();
+    }
+
+    @Test
     void aListEntrysSpecHoldsTheEntryAsItsVariantRunsIt() {
         TensorVector params = new TensorVector(TestTensors.param(new double[]{1, 2}, 2));
         int nesterov = 0;
@@ -156,7 +185,7 @@ class OptimizerSpecTest {
             b.copy_(Tensor.create(initial[1], 1));
         }
         List<double[]> sharded;
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", TestPorts.freePort(), 0, 1,
                 Duration.ofSeconds(30)));
              ZeroRedundancyOptimizer opt = ZeroRedundancyOptimizer.of(group, spec)) {
             assertSame(spec, opt.spec());

@@ -4,7 +4,7 @@ import io.github.optlist.ListVariant;
 import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.distributed.GroupSettings;
-import io.github.optlist.distributed.Launcher;
+import io.github.optlist.distributed.TestPorts;
 import io.github.optlist.distributed.TrainingGroup;
 import io.github.optlist.distributed.ZeroRedundancyOptimizer;
 import org.bytedeco.javacpp.PointerScope;
@@ -235,7 +235,7 @@ class TiedWeightsTest {
         Tensor bias = TestTensors.param(TestTensors.values(tied.bias()), 4);
         double[] grad = TestTensors.gaussian(new Random(2), 20, 1.0);
         double[] biasGrad = TestTensors.gaussian(new Random(3), 4, 1.0);
-        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", Launcher.freePort(), 0, 1,
+        try (TrainingGroup group = TrainingGroup.join(GroupSettings.gloo("127.0.0.1", TestPorts.freePort(), 0, 1,
                 Duration.ofSeconds(30)));
              ZeroRedundancyOptimizer zero = ZeroRedundancyOptimizer.of(group,
                      OptimizerSpec.forIdx(tied.module().parameters(), 0, 10, ListVariant.TASKSET,
