@@ -58,6 +58,8 @@ final class BucketTensorLists {
     private TensorList gradientView;
     /** The value of the CPU tensor {@link #gradScale} holds, written in place; null until made or off the CPU. */
     private FloatPointer gradScaleValue;
+    /** Where {@link #decay} writes its amount, in a CPU tensor; null until made, or where it boxes a factor. */
+    private DoublePointer decayAmount;
 
     BucketTensorLists(List<ParamState> states) {
         this.states = List.copyOf(states);
@@ -186,6 +188,49 @@ final class BucketTensorLists {
     }
 
     /**
+     * The decoupled decay {@code p = p - amount * p} of every target, in place. On the CPU, for contiguous targets,
+     * {@code _fused_sgd_} with each target as its own gradient and the amount as its learning rate, read from a
+     * float64 tensor (with {@code item<double>()}: the same double) that each call rewrites in place: the kernel
+     * walks each tensor's memory directly, where {@code _foreach_mul_} falls back on the CPU to one {@code mul_}
+     * per tensor, each of which boxes its factor into a new tensor and builds a {@code TensorIterator}: 2.5 to 4 µs
+     * a tensor of 128×128 floats, against under 1 µs. The kernel would copy a non-contiguous gradient first, so
+     * other layouts and other devices take {@code _foreach_mul_} by {@code 1 - amount}, boxed anew.
+     */
+    void decay(double amount) {
+        AtenOps.BoxedCall call = calls.get("fusedDecay");
+        if (call == null) {
+            if (states.get(0).param.is_cpu() && allTargetsContiguous()) {
+                Tensor amountTensor = zeros(new long[0], new TensorOptions(ScalarType.Double));
+                // The tensor lives as long as the call's arguments hold it; the data pointer owns nothing.
+                decayAmount = amountTensor.data_ptr_double();
+                // (self, grads, momentum_buffer_list, weight_decay, momentum, lr, dampening, nesterov, maximize,
+                // is_first_step, grad_scale, found_inf)
+                call = new AtenOps.BoxedCall(AtenOps.Ops.FUSED_SGD_TENSOR_LR_, targets(), targets(),
+                        AtenOps.tensorList(List.of()), number(0), number(0), new IValue(amountTensor), number(0),
+                        bool(false), bool(false), bool(false), AtenOps.none(), AtenOps.none());
+            } else {
+                call = new AtenOps.BoxedCall(AtenOps.Ops.MUL_SCALAR_, targets(), number(1 - amount));
+            }
+            calls.put("fusedDecay", call);
+        }
+        if (decayAmount != null) {
+            decayAmount.put(amount);
+        } else {
+            call.set(1, number(1 - amount));
+        }
+        call.call();
+    }
+
+    private boolean allTargetsContiguous() {
+        for (ParamState state : states) {
+            if (!state.target().is_contiguous()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * The call of the fused kernel {@code kernel} ({@code _fused_adam_} or {@code _fused_adamw_}) on this bucket's
      * targets, gradients {@code grads}, first moments {@code numerators} (named {@code numeratorsName}) and second
      * moments, with {@code beta1}, {@code beta2} and {@code eps}, boxed on first use and kept.
@@ -295,5 +340,6 @@ final class BucketTensorLists {
         NativeMemory.release(gradientView);
         gradientView = null;
         gradScaleValue = null;
+        decayAmount = null;
     }
 }
