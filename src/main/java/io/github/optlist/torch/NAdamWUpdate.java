@@ -75,10 +75,10 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  *   <li>decoupled decay only: {@code _fused_adamw_} with {@code wd = adamwWeightDecay};</li>
  *   <li>an L2 term: {@code _fused_adam_} with {@code wd = -l2}, which gives the list's {@code g = grad - l2 * p}.
  *       With decoupled decay as well, the kernel runs with {@code lr = lr_t / c}, {@code c = 1 - lr_t *
- *       adamwWeightDecay}, and then {@code p = p - (lr_t * adamwWeightDecay) * p} scales its result by {@code c}:
+ *       adamwWeightDecay}, and then its result is scaled by {@code c} ({@link BucketTensorLists#scale}):
  *       {@code c * (p - lr_t / c * u / d)} is the list's last line, and the kernel's gradient reads the parameter
- *       before the decay, as the list's does. Of both calls' arguments only the two step sizes change from step to
- *       step, and on the CPU they are written into tensors in place ({@link BucketTensorLists#decay});</li>
+ *       before the decay, as the list's does. Of both calls' arguments only {@code lr} and {@code c} change from
+ *       step to step, and on the CPU they are written into tensors in place;</li>
  *   <li>Nesterov: the numerator {@code u = beta1 * m' + (1 - beta1) * g}, with {@code m'} the new first moment,
  *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one, so the kernel runs with {@code beta1^2} and leaves
  *       {@code u} where it found {@code m}. Without an L2 term {@code g} is the gradient itself, and
@@ -263,12 +263,11 @@ final class NAdamWUpdate {
         OperatorHandle kernel = l2 ? FUSED_ADAM_ : FUSED_ADAMW_;
         double weightDecay = l2 ? -config.l2WeightDecay() : config.adamwWeightDecay();
         // With both decays the kernel steps by lr_t / c and the parameters are scaled by c after it (the head).
-        double decay = l2 ? stepSize * config.adamwWeightDecay() : 0;
-        double kernelStepSize = decay == 0 ? stepSize : stepSize / (1 - decay);
+        double scale = l2 ? 1 - stepSize * config.adamwWeightDecay() : 1;
         bucket.fusedKernel(kernel, grads, copy ? "scratches" : "expAvgs", numerators, kernelBeta1, config.beta2(),
-                config.epsilon()).call(kernelStepSize, weightDecay, kernelScale);
-        if (decay != 0) {
-            bucket.decay(decay);
+                config.epsilon()).call(stepSize / scale, weightDecay, kernelScale);
+        if (scale != 1) {
+            bucket.scale(scale);
         }
         if (copy) {
             double weight = 1 / (1 + beta1);

@@ -151,7 +151,7 @@ class UpdatePathTest {
 
     @Test
     void channelsLastParameterOfAnEntryWithL2AndDecoupledDecayAgreesWithTheSingleTensorPath() {
-        // The fused path decays non-contiguous parameters by another op than contiguous ones (BucketTensorLists.decay).
+        // The fused path decays non-contiguous parameters by another op than contiguous ones (BucketTensorLists.scale).
         NAdamWConfig config = OptList.configs().stream()
                 .filter(c -> !c.useNesterov() && c.l2WeightDecay() > 0 && c.adamwWeightDecay() > 0)
                 .findFirst().orElseThrow();
