@@ -78,7 +78,8 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  *       adamwWeightDecay}, and then its result is scaled by {@code c} ({@link BucketTensorLists#scale}):
  *       {@code c * (p - lr_t / c * u / d)} is the list's last line, and the kernel's gradient reads the parameter
  *       before the decay, as the list's does. Of both calls' arguments only {@code lr} and {@code c} change from
- *       step to step, and on the CPU they are written into tensors in place;</li>
+ *       step to step, and on the CPU (for {@code c}: contiguous parameters) they are written into tensors in
+ *       place;</li>
  *   <li>Nesterov: the numerator {@code u = beta1 * m' + (1 - beta1) * g}, with {@code m'} the new first moment,
  *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one, so the kernel runs with {@code beta1^2} and leaves
  *       {@code u} where it found {@code m}. Without an L2 term {@code g} is the gradient itself, and
