@@ -13,7 +13,7 @@ import org.bytedeco.pytorch.Type;
 import java.util.List;
 
 /**
- * The ATen operators the presets do not map ({@code _foreach_*}, {@code _fused_adam(w)_},
+ * The ATen operators the presets do not map ({@code _foreach_*}, {@code _fused_adam(w)_}, {@code _fused_sgd_},
  * {@code _amp_foreach_non_finite_check_and_unscale_}), reached through the c10
  * dispatcher with boxed calls. Their schemas are looked up once; {@link #call} builds one stack of {@link IValue}s,
  * a {@link BoxedCall} boxes its arguments once and is called again and again. Every object created here belongs to
@@ -45,6 +45,11 @@ public final class AtenOps {
         public static final OperatorHandle FUSED_ADAM_TENSOR_LR_ = find("aten::_fused_adam_", "tensor_lr");
         /** {@code _fused_adamw_} with the learning rate in a tensor, which a step rewrites in place. */
         public static final OperatorHandle FUSED_ADAMW_TENSOR_LR_ = find("aten::_fused_adamw_", "tensor_lr");
+        /**
+         * {@code _fused_sgd_} with the learning rate in a tensor: on the CPU, with the parameters as their own
+         * gradients, the decoupled decay {@code p -= lr * p} of many tensors in one call.
+         */
+        public static final OperatorHandle FUSED_SGD_TENSOR_LR_ = find("aten::_fused_sgd_", "tensor_lr");
         public static final OperatorHandle NON_FINITE_CHECK_AND_UNSCALE_ =
                 find("aten::_amp_foreach_non_finite_check_and_unscale_", "");
 

@@ -74,8 +74,12 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  * <ul>
  *   <li>decoupled decay only: {@code _fused_adamw_} with {@code wd = adamwWeightDecay};</li>
  *   <li>an L2 term: {@code _fused_adam_} with {@code wd = -l2}, which gives the list's {@code g = grad - l2 * p}.
- *       With decoupled decay as well, {@code p} is first scaled by {@code c = 1 - lr_t * adamwWeightDecay} and the
- *       kernel gets {@code wd = -l2 / c}, so that its gradient still uses the unscaled parameter;</li>
+ *       With decoupled decay as well, the kernel runs with {@code lr = lr_t / c}, {@code c = 1 - lr_t *
+ *       adamwWeightDecay}, and then its result is scaled by {@code c} ({@link BucketTensorLists#scale}):
+ *       {@code c * (p - lr_t / c * u / d)} is the list's last line, and the kernel's gradient reads the parameter
+ *       before the decay, as the list's does. Of both calls' arguments only {@code lr} and {@code c} change from
+ *       step to step, and on the CPU (for {@code c}: contiguous parameters) they are written into tensors in
+ *       place;</li>
  *   <li>Nesterov: the numerator {@code u = beta1 * m' + (1 - beta1) * g}, with {@code m'} the new first moment,
  *       equals {@code lerp(m, g, 1 - beta1^2)} of the old one, so the kernel runs with {@code beta1^2} and leaves
  *       {@code u} where it found {@code m}. Without an L2 term {@code g} is the gradient itself, and
@@ -89,8 +93,7 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  * {@link PathDecision} admitted) and allocates only the scratch buffers a state makes on first use. The multi-tensor
  * and fused strategies box each call's arguments once per bucket ({@link BucketTensorLists#call}) and refill what
  * changes: a native object costs microseconds to make and free, as much as a small model's update. On the CPU a
- * fused step makes none, but for a number that changes each step (an L2 term with decoupled decay has two; the
- * multi-tensor path's step size), which is boxed anew.
+ * fused step makes none; the multi-tensor path boxes its step size anew at each step.
  */
 final class NAdamWUpdate {
 
@@ -226,14 +229,14 @@ final class NAdamWUpdate {
 
     /**
      * Whether the fused mapping exists for this step: not when {@code c = 1 - lr_t * adamwWeightDecay} is 0 (the
-     * decay wipes the parameter) and the L2 term would be divided by it.
+     * decay wipes the parameter) and the step size would be divided by it.
      */
     static boolean fusedCanRun(NAdamWConfig config, double stepSize) {
         if (config.l2WeightDecay() == 0 || config.adamwWeightDecay() == 0) {
             return true;
         }
         double scale = 1 - stepSize * config.adamwWeightDecay();
-        return scale != 0 && Double.isFinite(config.l2WeightDecay() / scale);
+        return scale != 0 && Double.isFinite(stepSize / scale);
     }
 
     /**
@@ -257,21 +260,16 @@ final class NAdamWUpdate {
             bucket.call("copyNumerators", COPY_, () -> new IValue[]{numerators, expAvgs, bool(false)}).call();
         }
         double kernelBeta1 = config.useNesterov() ? beta1 * beta1 : beta1;
-        OperatorHandle kernel = config.l2WeightDecay() == 0 ? FUSED_ADAMW_ : FUSED_ADAM_;
-        double weightDecay = config.adamwWeightDecay();
-        if (config.l2WeightDecay() != 0) {
-            weightDecay = -config.l2WeightDecay();
-            if (config.adamwWeightDecay() != 0) {
-                double scale = 1 - stepSize * config.adamwWeightDecay();
-                AtenOps.BoxedCall decay = bucket.call("decay", MUL_SCALAR_,
-                        () -> new IValue[]{bucket.targets(), number(scale)});
-                decay.set(1, number(scale));
-                decay.call();
-                weightDecay /= scale;
-            }
-        }
+        boolean l2 = config.l2WeightDecay() != 0;
+        OperatorHandle kernel = l2 ? FUSED_ADAM_ : FUSED_ADAMW_;
+        double weightDecay = l2 ? -config.l2WeightDecay() : config.adamwWeightDecay();
+        // With both decays the kernel steps by lr_t / c and the parameters are scaled by c after it (the head).
+        double scale = l2 ? 1 - stepSize * config.adamwWeightDecay() : 1;
         bucket.fusedKernel(kernel, grads, copy ? "scratches" : "expAvgs", numerators, kernelBeta1, config.beta2(),
-                config.epsilon()).call(stepSize, weightDecay, kernelScale);
+                config.epsilon()).call(stepSize / scale, weightDecay, kernelScale);
+        if (scale != 1) {
+            bucket.scale(scale);
+        }
         if (copy) {
             double weight = 1 / (1 + beta1);
             bucket.call("lerpCopy", LERP_SCALAR_, () -> new IValue[]{expAvgs, numerators, number(weight)}).call();

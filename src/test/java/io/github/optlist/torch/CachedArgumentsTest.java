@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.stream.IntStream;
 
 import static io.github.optlist.torch.TestTensors.values;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -34,8 +35,18 @@ class CachedArgumentsTest {
         param.mutable_grad().put(Tensor.create(grad, grad.length).to(ScalarType.Float));
     }
 
+    /** An entry with an L2 term and decoupled decay, whose fused step decays the parameters in a call of its own. */
+    private final NAdamWConfig l2AndDecay = IntStream.range(0, OptList.size())
+            .mapToObj(i -> OptList.config(i, ListVariant.TORCH_PORT))
+            .filter(c -> !c.useNesterov() && c.l2WeightDecay() > 0 && c.adamwWeightDecay() > 0)
+            .findFirst().orElseThrow();
+
     private NAdamWCosineDecay fused(Tensor param) {
-        return NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(List.of(param), entry)), 1000,
+        return fused(param, entry);
+    }
+
+    private static NAdamWCosineDecay fused(Tensor param, NAdamWConfig config) {
+        return NAdamWCosineDecay.of(new OptimizerSpec(List.of(ParamGroup.of(List.of(param), config)), 1000,
                 ListVariant.TORCH_PORT, OptimizerOptions.DEFAULTS));
     }
 
@@ -52,8 +63,12 @@ class CachedArgumentsTest {
      * loaded with {@code opt}'s state and stepping a copy of {@code param} with {@code grad}.
      */
     private Tensor referenceStep(NAdamWCosineDecay opt, Tensor param, double... grad) {
+        return referenceStep(opt, param, entry, grad);
+    }
+
+    private static Tensor referenceStep(NAdamWCosineDecay opt, Tensor param, NAdamWConfig config, double... grad) {
         Tensor copy = param.detach().clone().set_requires_grad(true);
-        try (NAdamWCosineDecay fresh = fused(copy)) {
+        try (NAdamWCosineDecay fresh = fused(copy, config)) {
             fresh.loadState(opt.state());
             setGrad(copy, grad);
             fresh.step();
@@ -98,6 +113,18 @@ class CachedArgumentsTest {
             Tensor expected = referenceStep(opt, param, 0.1, -0.2, 0.3);
             opt.step();
             assertArrayEquals(values(expected), values(param), "the step updated the parameter's new data");
+        }
+    }
+
+    @Test
+    void aParameterGivenNewDataInPlaceIsTheOneDecayedByAnEntryWithL2AndDecoupledDecay() {
+        Tensor param = floatParam(0.5, -1.0, 2.0);
+        try (NAdamWCosineDecay opt = fused(param, l2AndDecay)) {
+            twoSteps(opt, param);
+            param.set_data(Tensor.create(new double[]{3.0, 4.0, -5.0}, 3).to(ScalarType.Float));
+            Tensor expected = referenceStep(opt, param, l2AndDecay, 0.1, -0.2, 0.3);
+            opt.step();
+            assertArrayEquals(values(expected), values(param), "the step decayed the parameter's new data");
         }
     }
 

@@ -106,11 +106,16 @@ class UpdatePathTest {
     }
 
     /**
-     * Runs {@code steps} steps of the same gradients on {@code param} with the fused path and on a contiguous copy
-     * with the single-tensor path, the gradient laid out by {@code layoutOfGrad}; returns the last step's report.
+     * Runs five steps of {@code config} (entry 0 if not given) with the same gradients on {@code param} with the
+     * fused path and on a contiguous copy with the single-tensor path, the gradient laid out by {@code layoutOfGrad};
+     * returns the last step's report.
      */
     private static UpdatePath.Report compareWithContiguousRun(Tensor param, UnaryOperator<Tensor> layoutOfGrad) {
-        NAdamWConfig config = OptList.config(0);
+        return compareWithContiguousRun(param, layoutOfGrad, OptList.config(0));
+    }
+
+    private static UpdatePath.Report compareWithContiguousRun(Tensor param, UnaryOperator<Tensor> layoutOfGrad,
+                                                              NAdamWConfig config) {
         Random random = new Random(5);
         Tensor contiguous = param.detach().contiguous().set_requires_grad(true);
         int n = (int) param.numel();
@@ -142,6 +147,20 @@ class UpdatePathTest {
         UpdatePath.Report update = compareWithContiguousRun(param, g -> g.contiguous(MemoryFormat.ChannelsLast));
         assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
         assertFalse(update.fellBack());
+    }
+
+    @Test
+    void channelsLastParameterOfAnEntryWithL2AndDecoupledDecayAgreesWithTheSingleTensorPath() {
+        // The fused path decays non-contiguous parameters by another op than contiguous ones (BucketTensorLists.scale).
+        NAdamWConfig config = OptList.configs().stream()
+                .filter(c -> !c.useNesterov() && c.l2WeightDecay() > 0 && c.adamwWeightDecay() > 0)
+                .findFirst().orElseThrow();
+        Tensor param = TestTensors.param(TestTensors.gaussian(new Random(7), 2 * 3 * 4 * 5, 1.0), 2, 3, 4, 5)
+                .detach().contiguous(MemoryFormat.ChannelsLast).set_requires_grad(true);
+        assertFalse(param.is_contiguous());
+        UpdatePath.Report update = compareWithContiguousRun(param, g -> g.contiguous(MemoryFormat.ChannelsLast),
+                config);
+        assertEquals(UpdatePath.FUSED, update.path(), update.fallbackReason());
     }
 
     @Test
