@@ -49,7 +49,8 @@ class ApiSurfaceTest {
         String[][] methods = {{"io.github.optlist.OptList", "requireIndex"},
                 {"io.github.optlist.CosineSchedule", "requireTrainingSteps"},
                 {"io.github.optlist.torch.NAdamWCosineDecay", "setStepCount"},
-                {"io.github.optlist.distributed.Launcher", "freePort"}};
+                {"io.github.optlist.distributed.Launcher", "freePort"},
+                {"io.github.optlist.search.SearchSettings", "requireWorkers"}};
         for (String[] method : methods) {
             Class<?> type = Class.forName(method[0], false, ApiSurfaceTest.class.getClassLoader());
             for (var m : type.getDeclaredMethods()) {

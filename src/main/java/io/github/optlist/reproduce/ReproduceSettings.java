@@ -1,6 +1,7 @@
 package io.github.optlist.reproduce;
 
 import io.github.optlist.internal.SettingException;
+import io.github.optlist.internal.WorkerCounts;
 import io.github.optlist.search.DivergenceRule;
 import io.github.optlist.search.SearchSettings;
 
@@ -43,7 +44,7 @@ public record ReproduceSettings(long steps, int poolSize, long poolSeed, long se
         if (divergence == null) {
             throw new IllegalArgumentException("divergence must not be null");
         }
-        SearchSettings.requireWorkers(workers, threadsPerWorker);
+        WorkerCounts.require(workers, threadsPerWorker);
         if (blasThreads < 0) {
             throw new SettingException("blasThreads", "must be >= 0 (0: leave OpenBLAS alone), got " + blasThreads);
         }

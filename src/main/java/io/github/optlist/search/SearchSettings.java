@@ -1,6 +1,7 @@
 package io.github.optlist.search;
 
 import io.github.optlist.internal.SettingException;
+import io.github.optlist.internal.WorkerCounts;
 import io.github.optlist.ListVariant;
 import io.github.optlist.OptList;
 
@@ -84,7 +85,7 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
         if (direction == null || divergence == null || variant == null) {
             throw new IllegalArgumentException("direction, divergence and variant must not be null");
         }
-        requireWorkers(workers, threadsPerWorker);
+        WorkerCounts.require(workers, threadsPerWorker);
         if (blasThreads < 0) {
             throw new SettingException("blasThreads", "must be >= 0 (0: leave OpenBLAS alone), got " + blasThreads);
         }
@@ -108,21 +109,6 @@ public record SearchSettings(String task, long trainingSteps, long seed, int sta
                           int threadsPerWorker, List<Candidate> candidates) {
         this(task, trainingSteps, seed, start, trials, direction, divergence, variant, workers,
                 threadsPerWorker, candidates, 0);
-    }
-
-    /**
-     * Refuses a worker count below 1 and a negative thread count, naming the value.
-     *
-     * @throws SettingException if {@code workers < 1} or {@code threadsPerWorker < 0}
-     */
-    public static void requireWorkers(int workers, int threadsPerWorker) {
-        if (workers < 1) {
-            throw new SettingException("workers", "must be >= 1, got " + workers);
-        }
-        if (threadsPerWorker < 0) {
-            throw new SettingException("threadsPerWorker", "must be >= 0 (0: divide the cores), got "
-                    + threadsPerWorker);
-        }
     }
 
     /** Settings over list indices, without explicit candidates. */
