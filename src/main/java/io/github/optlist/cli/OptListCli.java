@@ -2,7 +2,6 @@ package io.github.optlist.cli;
 
 import io.github.optlist.internal.SettingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.optlist.CosineSchedule;
 import io.github.optlist.ListVariant;
 import io.github.optlist.internal.Messages;

@@ -14,7 +14,6 @@ import io.github.optlist.search.SearchSettings;
 import io.github.optlist.search.SearchResult;
 import io.github.optlist.search.Study;
 import io.github.optlist.search.TrialResult;
-import io.github.optlist.search.TrialStatus;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

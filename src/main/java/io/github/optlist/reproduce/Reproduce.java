@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import io.github.optlist.internal.Messages;
-import io.github.optlist.search.Candidate;
 import io.github.optlist.internal.AtomicFile;
 import io.github.optlist.internal.FolderLock;
 import io.github.optlist.internal.FolderLockedException;
@@ -21,7 +20,6 @@ import io.github.optlist.search.Search;
 import io.github.optlist.search.TrialResult;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -4,21 +4,13 @@ import io.github.optlist.internal.Messages;
 import org.bytedeco.javacpp.PointerScope;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 import static org.bytedeco.openblas.global.openblas_nolapack.blas_get_num_threads;
 import static org.bytedeco.openblas.global.openblas_nolapack.blas_set_num_threads;
-import static org.bytedeco.pytorch.global.torch.set_num_threads;
 
 /**
  * Tries the list in order: runs a {@link Trial} for each list index of the settings (or each explicit

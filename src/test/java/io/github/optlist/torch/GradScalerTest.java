@@ -5,7 +5,6 @@ import io.github.optlist.NAdamWConfig;
 import io.github.optlist.OptList;
 import io.github.optlist.ReferenceNAdamW;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
