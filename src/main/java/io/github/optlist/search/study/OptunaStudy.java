@@ -221,20 +221,12 @@ public final class OptunaStudy {
      * @throws StudyStorageException    when the trial is no longer RUNNING
      */
     public void setUserAttributes(RunningTrial trial, Map<String, ?> userAttributes) {
-        require(trial);
-        if (userAttributes == null) {
-            throw new IllegalArgumentException("userAttributes must not be null");
-        }
-        Map<String, String> json = new LinkedHashMap<>();
-        for (Map.Entry<String, ?> attribute : userAttributes.entrySet()) {
-            requireKey("attribute name", attribute.getKey());
-            json.put(attribute.getKey(), PythonJson.write(attribute.getValue()));
-        }
+        Map<String, JsonNode> json = checkedAttributes(trial, userAttributes);
         database.transaction("set attributes of trial " + trial.number(), c -> {
             TrialRecorder.requireRunning(c, database.dialect(), trial, "set attributes of");
-            for (Map.Entry<String, String> attribute : json.entrySet()) {
+            for (Map.Entry<String, JsonNode> attribute : json.entrySet()) {
                 TrialRows.setAttribute(c, "trial_user_attributes", trial.trialId(), attribute.getKey(),
-                        attribute.getValue());
+                        PythonJson.write(attribute.getValue()));
             }
             return null;
         });
@@ -289,15 +281,7 @@ public final class OptunaStudy {
     }
 
     private void finish(RunningTrial trial, TrialState state, Double value, Map<String, ?> userAttributes) {
-        require(trial);
-        if (userAttributes == null) {
-            throw new IllegalArgumentException("userAttributes must not be null");
-        }
-        Map<String, JsonNode> json = new LinkedHashMap<>();
-        for (Map.Entry<String, ?> attribute : userAttributes.entrySet()) {
-            requireKey("attribute name", attribute.getKey());
-            json.put(attribute.getKey(), PythonJson.tree(attribute.getValue()));
-        }
+        Map<String, JsonNode> json = checkedAttributes(trial, userAttributes);
         database.transaction("end trial " + trial.number(), c -> {
             TrialRecorder.finish(c, database.dialect(), trial, state, value, json);
             return null;
@@ -374,6 +358,23 @@ public final class OptunaStudy {
         }
         return database.transaction("read the completed trials of study '" + name + "'",
                 c -> TrialReader.completedAttribute(c, id, key, known));
+    }
+
+    /**
+     * {@code userAttributes} as JSON trees, once the trial, the map and every key are checked: before anything is
+     * written.
+     */
+    private static Map<String, JsonNode> checkedAttributes(RunningTrial trial, Map<String, ?> userAttributes) {
+        require(trial);
+        if (userAttributes == null) {
+            throw new IllegalArgumentException("userAttributes must not be null");
+        }
+        Map<String, JsonNode> json = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> attribute : userAttributes.entrySet()) {
+            requireKey("attribute name", attribute.getKey());
+            json.put(attribute.getKey(), PythonJson.tree(attribute.getValue()));
+        }
+        return json;
     }
 
     private static void require(RunningTrial trial) {
