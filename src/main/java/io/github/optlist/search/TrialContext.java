@@ -27,7 +27,6 @@ public final class TrialContext {
     private final PruningMonitor pruning;
     private double firstLoss = Double.NaN;
     private long reports;
-    private long lastStep = -1;
 
     TrialContext(Candidate candidate, long trainingSteps, long seed, DivergenceRule divergence,
                  SearchListener listener, Progress progress) {
@@ -105,7 +104,6 @@ public final class TrialContext {
         TrialResult.LossPoint point = new TrialResult.LossPoint(step, loss);
         curve.add(point);
         progress.last = point;
-        lastStep = step;
         if (reports == 0) {
             firstLoss = loss;
         }
@@ -115,11 +113,6 @@ public final class TrialContext {
             throw new DivergedException("diverged at step " + step + ": " + reason);
         }
         pruning.report(step, loss);
-    }
-
-    /** The step of the last report, or -1 before any. */
-    long lastReportedStep() {
-        return lastStep;
     }
 
     /** What the trial leaves for the pruner of later trials ({@link PruningMonitor#recordedValues}). */
