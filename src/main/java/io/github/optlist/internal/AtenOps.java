@@ -50,6 +50,11 @@ public final class AtenOps {
          * gradients, the decoupled decay {@code p -= lr * p} of many tensors in one call.
          */
         public static final OperatorHandle FUSED_SGD_TENSOR_LR_ = find("aten::_fused_sgd_", "tensor_lr");
+        /**
+         * {@code _fused_sgd_} with the learning rate a number: on the CPU, with weight decay -1, the
+         * {@code m + w * (g - m)} of many tensors in one call.
+         */
+        public static final OperatorHandle FUSED_SGD_ = find("aten::_fused_sgd_", "");
         public static final OperatorHandle NON_FINITE_CHECK_AND_UNSCALE_ =
                 find("aten::_amp_foreach_non_finite_check_and_unscale_", "");
 

@@ -228,9 +228,41 @@ final class BucketTensorLists {
         call.call();
     }
 
+    /**
+     * Sets each first moment {@code m} of the bucket to {@code lerp(m, end, weight)}, {@code end} its entry of
+     * {@code ends} (a list laid out as the moments), as {@code _foreach_lerp_} would within a rounding. On the CPU, for
+     * contiguous moments, this is {@code _fused_sgd_} with {@code ends} as the gradients, weight decay -1 and learning
+     * rate {@code -weight}: {@code m - (end - m) * -weight}, which rounds the product before the sum where
+     * {@code lerp} rounds once (and, for {@code |weight| >= 0.5}, starts from {@code end}), so the two differ by at
+     * most about an ulp of the result. As for {@link #scale}, the kernel walks each tensor's memory where
+     * {@code _foreach_lerp_} falls back to one {@code lerp_} and {@code TensorIterator} per tensor. Other layouts
+     * and devices take {@code _foreach_lerp_}. The call named {@code name} is boxed on first use with {@code ends}
+     * and {@code weight}, which must stay the same for the bucket's life.
+     */
+    void lerpExpAvgs(String name, IValue ends, double weight) {
+        AtenOps.BoxedCall call = calls.get(name);
+        if (call == null) {
+            if (states.get(0).param.is_cpu() && allContiguous(state -> state.expAvg)) {
+                // (self, grads, momentum_buffer_list, weight_decay, momentum, lr, dampening, nesterov, maximize,
+                // is_first_step, grad_scale, found_inf)
+                call = new AtenOps.BoxedCall(AtenOps.Ops.FUSED_SGD_, expAvgs(), ends, AtenOps.tensorList(List.of()),
+                        number(-1), number(0), number(-weight), number(0), bool(false), bool(false), bool(false),
+                        AtenOps.none(), AtenOps.none());
+            } else {
+                call = new AtenOps.BoxedCall(AtenOps.Ops.LERP_SCALAR_, expAvgs(), ends, number(weight));
+            }
+            calls.put(name, call);
+        }
+        call.call();
+    }
+
     private boolean allTargetsContiguous() {
+        return allContiguous(ParamState::target);
+    }
+
+    private boolean allContiguous(Function<ParamState, Tensor> tensorOf) {
         for (ParamState state : states) {
-            if (!state.target().is_contiguous()) {
+            if (!tensorOf.apply(state).is_contiguous()) {
                 return false;
             }
         }

@@ -21,7 +21,6 @@ import static io.github.optlist.internal.AtenOps.Ops.COPY_;
 import static io.github.optlist.internal.AtenOps.Ops.DIV_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.FUSED_ADAMW_;
 import static io.github.optlist.internal.AtenOps.Ops.FUSED_ADAM_;
-import static io.github.optlist.internal.AtenOps.Ops.LERP_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.MUL_SCALAR_;
 import static io.github.optlist.internal.AtenOps.Ops.SQRT_;
 import static io.github.optlist.internal.AtenOps.bool;
@@ -85,7 +84,8 @@ import static org.bytedeco.pytorch.global.torch.sqrt_out;
  *       {@code u} where it found {@code m}. Without an L2 term {@code g} is the gradient itself, and
  *       {@code m' = lerp(u, g, -(1 - beta1) / beta1)} recovers the moment in place: one pass more than the kernel
  *       (taken for {@code beta1 >= 0.5}, where it at most doubles rounding errors). Otherwise the kernel runs on a
- *       copy of {@code m} and {@code m' = lerp(m, u, 1 / (1 + beta1))}: two passes more.</li>
+ *       copy of {@code m} and {@code m' = lerp(m, u, 1 / (1 + beta1))}: two passes more. On the CPU the
+ *       {@code lerp} is one {@code _fused_sgd_} call ({@link BucketTensorLists#lerpExpAvgs}).</li>
  * </ul>
  *
  * <p>Each strategy must run inside a no-grad region and a {@code PointerScope} that frees the {@link Scalar}s and
@@ -271,12 +271,10 @@ final class NAdamWUpdate {
             bucket.scale(scale);
         }
         if (copy) {
-            double weight = 1 / (1 + beta1);
-            bucket.call("lerpCopy", LERP_SCALAR_, () -> new IValue[]{expAvgs, numerators, number(weight)}).call();
+            bucket.lerpExpAvgs("lerpCopy", numerators, 1 / (1 + beta1));
         } else if (extrapolate) {
             // expAvgs holds u = beta1 * m' + (1 - beta1) * g, so m' = lerp(u, g, -(1 - beta1) / beta1).
-            double weight = -(1 - beta1) / beta1;
-            bucket.call("lerpExtrapolate", LERP_SCALAR_, () -> new IValue[]{expAvgs, grads, number(weight)}).call();
+            bucket.lerpExpAvgs("lerpExtrapolate", grads, -(1 - beta1) / beta1);
         }
         bucket.roundIntoParams();
     }
