@@ -8,6 +8,9 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  */
 public final class ScalarTypes {
 
+    /** Every dtype, read once: {@code values()} copies the array at each call, and a step asks per bucket. */
+    private static final ScalarType[] ALL = ScalarType.values();
+
     private ScalarTypes() {
     }
 
@@ -17,7 +20,7 @@ public final class ScalarTypes {
      * @throws IllegalArgumentException if no dtype has that code
      */
     public static ScalarType of(int code) {
-        for (ScalarType type : ScalarType.values()) {
+        for (ScalarType type : ALL) {
             if (type.value == code) {
                 return type;
             }

@@ -52,8 +52,8 @@ final class BucketTensorLists {
     private final Map<String, IValue> lists = new HashMap<>();
     /** The boxed calls built so far, by what they do. */
     private final Map<String, AtenOps.BoxedCall> calls = new HashMap<>();
-    /** The fused kernel calls built so far, by kernel and first-moment list. */
-    private final Map<String, FusedKernelCall> kernelCalls = new HashMap<>();
+    /** The fused kernel calls built so far, by kernel, then by first-moment list. */
+    private final Map<OperatorHandle, Map<String, FusedKernelCall>> kernelCalls = new HashMap<>();
     /** The list {@link #gradients} refills, as a view that shares it; null until first used. */
     private TensorList gradientView;
     /** The value of the CPU tensor {@link #gradScale} holds, written in place; null until made or off the CPU. */
@@ -276,11 +276,11 @@ final class BucketTensorLists {
      */
     FusedKernelCall fusedKernel(OperatorHandle kernel, IValue grads, String numeratorsName, IValue numerators,
                                 double beta1, double beta2, double eps) {
-        String name = (kernel == AtenOps.Ops.FUSED_ADAM_ ? "adam/" : "adamw/") + numeratorsName;
-        FusedKernelCall call = kernelCalls.get(name);
+        Map<String, FusedKernelCall> ofKernel = kernelCalls.computeIfAbsent(kernel, k -> new HashMap<>());
+        FusedKernelCall call = ofKernel.get(numeratorsName);
         if (call == null) {
             call = new FusedKernelCall(kernel, grads, numerators, beta1, beta2, eps);
-            kernelCalls.put(name, call);
+            ofKernel.put(numeratorsName, call);
         }
         return call;
     }
@@ -372,7 +372,7 @@ final class BucketTensorLists {
     void release() {
         calls.values().forEach(AtenOps.BoxedCall::release);
         calls.clear();
-        kernelCalls.values().forEach(FusedKernelCall::release);
+        kernelCalls.values().forEach(ofKernel -> ofKernel.values().forEach(FusedKernelCall::release));
         kernelCalls.clear();
         lists.values().forEach(NativeMemory::release);
         lists.clear();
