@@ -32,13 +32,10 @@ import java.util.concurrent.TimeUnit;
  * one fork, 70 in another). Five warm-up iterations: after three, the first measured iteration of the seed MLP's
  * {@code step()} was still up to 1.6 times the later ones.
  *
- * <p>Each fork touches its whole heap at start-up ({@code -XX:+AlwaysPreTouch}). A fresh JVM's heap pages are
- * mapped on first touch, and on this project's machines (virtual, two cores) the first touch costs so much that a
- * contestant allocating 4 KB of Java objects a step (this project's {@code step()} on the seed MLP) ran at 34 µs a
- * step for its first 30,000 steps and at 50 µs after, as its allocations reached untouched pages, and back at 34 µs
- * with the heap touched beforehand; the kernel, which allocates nothing, ran at 42 µs either way (one JVM, rounds
- * of 1,000 steps). A long training run's JVM has touched its heap within its first minutes, so the benchmark
- * measures the steps of such a JVM.
+ * <p>Each fork touches its whole heap at start-up ({@code -XX:+AlwaysPreTouch}), as a long training run's JVM has
+ * within its first minutes: on the virtual machines this project runs on, a fresh JVM's first touch of a heap page
+ * costs so much that a contestant allocating a few KB of Java objects a step would be timed on those page faults
+ * ({@code docs/performance.md}, "The JVM's first touch").
  *
  * <p>Native temporaries of the steps (the presets' wrappers of returned tensors) are released at the end of each
  * iteration, by a {@link PointerScope} open while it runs, outside the timed calls.
