@@ -233,11 +233,11 @@ final class BucketTensorLists {
      * {@code ends} (a list laid out as the moments), as {@code _foreach_lerp_} would within a rounding. On the CPU, for
      * contiguous moments, this is {@code _fused_sgd_} with {@code ends} as the gradients, weight decay -1 and learning
      * rate {@code -weight}: {@code m - (end - m) * -weight}, which rounds the product before the sum where
-     * {@code lerp} rounds once (and, for {@code |weight| >= 0.5}, starts from {@code end}), so the two differ by at
-     * most about an ulp of the result. As for {@link #scale}, the kernel walks each tensor's memory where
-     * {@code _foreach_lerp_} falls back to one {@code lerp_} and {@code TensorIterator} per tensor. Other layouts
-     * and devices take {@code _foreach_lerp_}. The call named {@code name} is boxed on first use with {@code ends}
-     * and {@code weight}, which must stay the same for the bucket's life.
+     * {@code lerp} rounds once (and, for {@code |weight| >= 0.5}, starts from {@code end}), so the two differ by
+     * about an ulp of the larger of {@code m} and {@code end}. As for {@link #scale}, the kernel walks each tensor's
+     * memory where {@code _foreach_lerp_} falls back to one {@code lerp_} and {@code TensorIterator} per tensor.
+     * Other layouts and devices take {@code _foreach_lerp_}. The call named {@code name} is boxed on first use with
+     * {@code ends} and {@code weight}, which must stay the same for the bucket's life.
      */
     void lerpExpAvgs(String name, IValue ends, double weight) {
         AtenOps.BoxedCall call = calls.get(name);
