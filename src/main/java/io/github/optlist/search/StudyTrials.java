@@ -244,9 +244,10 @@ final class StudyTrials {
         long[] s = new long[steps.size()];
         double[] v = new double[values.size()];
         for (int i = 0; i < s.length; i++) {
-            if (!steps.get(i).isIntegralNumber()) {
+            // canConvertToLong: asLong would wrap an integer beyond the range of a long into another step.
+            if (!steps.get(i).isIntegralNumber() || !steps.get(i).canConvertToLong()) {
                 throw new IllegalArgumentException("trial id " + trialId + " of the study holds a step "
-                        + steps.get(i) + " in " + PRUNER_VALUES + ", not an integer");
+                        + steps.get(i) + " in " + PRUNER_VALUES + ", not an integer of 64 bits");
             }
             s[i] = steps.get(i).asLong();
         }

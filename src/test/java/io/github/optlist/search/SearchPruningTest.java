@@ -136,7 +136,9 @@ class SearchPruningTest {
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         for (String bad : List.of("{\"steps\": [2, 1], \"values\": [1.0, 2.0]}", "{\"steps\": [1]}",
                 "{\"steps\": [1.5], \"values\": [1.0]}", "{\"steps\": [1], \"values\": [\"x\"]}",
-                "{\"steps\": [1, 2], \"values\": [1.0]}", "\"text\"")) {
+                "{\"steps\": [1, 2], \"values\": [1.0]}", "\"text\"",
+                // 2^64 + 4: read as a long it would wrap to step 4.
+                "{\"steps\": [1, 18446744073709551620], \"values\": [1.0, 2.0]}")) {
             IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
                     IllegalArgumentException.class, () -> StudyTrials.prunerValues(7, json.readTree(bad)), bad);
             assertTrue(refused.getMessage().startsWith("trial id 7 of the study holds"), refused.getMessage());
