@@ -130,11 +130,21 @@ public final class StudyDatabase implements AutoCloseable {
                 : "PostgreSQL database " + url.database() + " at " + url.server();
     }
 
+    /**
+     * Connects, retrying as {@link #transaction} does what another process's lock refused: SQLite applies the
+     * connection's pragmas (WAL among them) at once, and a worker opening a new file while another creates the
+     * schema in it was refused with SQLITE_BUSY.
+     */
     private Connection connect() {
-        try {
-            return rawConnect();
-        } catch (SQLException e) {
-            throw new StudyStorageException(connectFailure(e, Math.max(1, connectTimeout.toSeconds())), e);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return rawConnect();
+            } catch (SQLException e) {
+                if (retry(e) != Retry.LATER || attempt == ATTEMPTS) {
+                    throw new StudyStorageException(connectFailure(e, Math.max(1, connectTimeout.toSeconds())), e);
+                }
+                pause(Retry.LATER, attempt);
+            }
         }
     }
 
