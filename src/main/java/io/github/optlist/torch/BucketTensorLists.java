@@ -210,11 +210,7 @@ final class BucketTensorLists {
                 // The tensor lives as long as the call's arguments hold it; the data pointer owns nothing.
                 scaleRate = rateTensor.data_ptr_double();
                 scaleInDouble = states.get(0).target().scalar_type().value == ScalarType.Double.value;
-                // (self, grads, momentum_buffer_list, weight_decay, momentum, lr, dampening, nesterov, maximize,
-                // is_first_step, grad_scale, found_inf)
-                call = new AtenOps.BoxedCall(AtenOps.Ops.FUSED_SGD_TENSOR_LR_, targets(), targets(),
-                        AtenOps.tensorList(List.of()), number(0), number(0), new IValue(rateTensor), number(0),
-                        bool(false), bool(false), bool(false), AtenOps.none(), AtenOps.none());
+                call = fusedSgd(AtenOps.Ops.FUSED_SGD_TENSOR_LR_, targets(), targets(), 0, new IValue(rateTensor));
             } else {
                 call = new AtenOps.BoxedCall(AtenOps.Ops.MUL_SCALAR_, targets(), number(factor));
             }
@@ -243,17 +239,26 @@ final class BucketTensorLists {
         AtenOps.BoxedCall call = calls.get(name);
         if (call == null) {
             if (states.get(0).param.is_cpu() && allContiguous(state -> state.expAvg)) {
-                // (self, grads, momentum_buffer_list, weight_decay, momentum, lr, dampening, nesterov, maximize,
-                // is_first_step, grad_scale, found_inf)
-                call = new AtenOps.BoxedCall(AtenOps.Ops.FUSED_SGD_, expAvgs(), ends, AtenOps.tensorList(List.of()),
-                        number(-1), number(0), number(-weight), number(0), bool(false), bool(false), bool(false),
-                        AtenOps.none(), AtenOps.none());
+                call = fusedSgd(AtenOps.Ops.FUSED_SGD_, expAvgs(), ends, -1, number(-weight));
             } else {
                 call = new AtenOps.BoxedCall(AtenOps.Ops.LERP_SCALAR_, expAvgs(), ends, number(weight));
             }
             calls.put(name, call);
         }
         call.call();
+    }
+
+    /**
+     * A call of {@code _fused_sgd_} ({@code op}: its overload with the learning rate a number or a tensor) without
+     * momentum: each of {@code params} becomes {@code p - lr * (g + weightDecay * p)}, {@code g} its entry of
+     * {@code grads}.
+     */
+    private static AtenOps.BoxedCall fusedSgd(OperatorHandle op, IValue params, IValue grads, double weightDecay,
+                                              IValue lr) {
+        // (self, grads, momentum_buffer_list, weight_decay, momentum, lr, dampening, nesterov, maximize,
+        // is_first_step, grad_scale, found_inf)
+        return new AtenOps.BoxedCall(op, params, grads, AtenOps.tensorList(List.of()), number(weightDecay),
+                number(0), lr, number(0), bool(false), bool(false), bool(false), AtenOps.none(), AtenOps.none());
     }
 
     private boolean allTargetsContiguous() {
