@@ -7,6 +7,7 @@ import io.github.optlist.search.study.StoredTrial;
 import io.github.optlist.search.study.StudyDatabase;
 import io.github.optlist.search.study.StudyDirection;
 import io.github.optlist.search.study.StudyStorageException;
+import io.github.optlist.search.study.TrialState;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -281,7 +282,7 @@ final class StudySearch {
     private static long spent(OptunaStudy optuna, long trainingSteps) {
         long spent = 0;
         for (OptunaStudy.LastStep t : optuna.lastStepsOfFinished()) {
-            TrialStatus status = t.state() == io.github.optlist.search.study.TrialState.COMPLETE ? TrialStatus.OK
+            TrialStatus status = t.state() == TrialState.COMPLETE ? TrialStatus.OK
                     : TrialStatus.FAILED;
             spent += SearchSettings.Budget.cost(status, t.lastStep(), trainingSteps);
         }
